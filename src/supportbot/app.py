@@ -1,0 +1,63 @@
+"""Builds a ready engine from the settings: content, matcher, store, services."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import replace
+from datetime import UTC, datetime
+
+from supportbot.calendar import BusinessCalendar
+from supportbot.config import Settings
+from supportbot.content import Content, load_content
+from supportbot.engine import Engine
+from supportbot.fields import DateParser
+from supportbot.flows import FileStore, FlowRunner
+from supportbot.matching import Matcher, MatcherParams
+from supportbot.migrate import upgrade
+from supportbot.store import make_engine, make_sessionmaker
+from supportbot.tickets import TicketService
+
+
+def system_clock() -> datetime:
+    return datetime.now(UTC)
+
+
+def build_matcher(content: Content, settings: Settings) -> Matcher:
+    params = MatcherParams()
+    if settings.match_threshold is not None:
+        params = replace(params, threshold=settings.match_threshold)
+    return Matcher.from_pairs(content.pairs(), params)
+
+
+def build_engine(
+    settings: Settings,
+    clock: Callable[[], datetime] = system_clock,
+    content: Content | None = None,
+    matcher: Matcher | None = None,
+) -> Engine:
+    """Validate content (ContentError if broken), migrate the store, wire the services."""
+    content = content or load_content(settings.content_dir)
+    matcher = matcher or build_matcher(content, settings)
+    db_engine = make_engine(settings.database_url)
+    upgrade(db_engine)
+    calendar = BusinessCalendar(timezone=settings.timezone)
+    dates = DateParser(timezone=settings.timezone)
+    dates.warm_up()
+    runner = FlowRunner(
+        calendar=calendar,
+        dates=dates,
+        files=FileStore(settings.files_dir),
+        clock=clock,
+        order_pattern=settings.order_number_pattern,
+        max_file_bytes=settings.max_attachment_bytes,
+    )
+    tickets = TicketService(calendar=calendar, clock=clock, sla_hours=settings.sla_hours)
+    return Engine(
+        content=content,
+        matcher=matcher,
+        sessions=make_sessionmaker(db_engine),
+        tickets=tickets,
+        runner=runner,
+        clock=clock,
+        default_language=settings.default_language,
+    )

@@ -1,0 +1,1 @@
+"""Channel adapters: thin translations between a transport and the engine."""

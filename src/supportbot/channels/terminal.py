@@ -1,0 +1,131 @@
+"""The terminal chat: the same engine as Telegram, on stdin and stdout.
+
+Buttons are shown numbered and chosen by number (or by typing their label);
+``/attach PATH`` sends a file. When stdin is not a TTY nothing but the bot's
+messages is printed, so a conversation can be scripted with a pipe.
+"""
+
+from __future__ import annotations
+
+import mimetypes
+import sys
+from collections.abc import Iterable
+from pathlib import Path
+from typing import TextIO
+
+from supportbot.engine import Engine
+from supportbot.messages import Action, Button, Inbound, IncomingFile, Reply
+from supportbot.normalise import normalise
+
+CHANNEL = "terminal"
+_MAGIC = {
+    b"\xff\xd8\xff": "image/jpeg",
+    b"\x89PNG": "image/png",
+    b"%PDF": "application/pdf",
+}
+
+
+def sniff_mime(path: Path) -> str:
+    """The file's type from its first bytes, then from its name."""
+    with path.open("rb") as fh:
+        head = fh.read(16)
+    for magic, mime in _MAGIC.items():
+        if head.startswith(magic):
+            return mime
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return "image/webp"
+    if head[4:8] == b"ftyp":
+        brand = head[8:12]
+        return "image/heic" if brand in (b"heic", b"heix", b"mif1") else "video/mp4"
+    return mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+
+
+class TerminalChat:
+    def __init__(
+        self,
+        engine: Engine,
+        user: str,
+        language: str | None,
+        out: TextIO = sys.stdout,
+        interactive: bool = False,
+    ) -> None:
+        self.engine = engine
+        self.user = user
+        self.language = language
+        self.out = out
+        self.interactive = interactive
+        self.buttons: tuple[Button, ...] = ()
+
+    def send(
+        self, text: str = "", payload: str | None = None, files: tuple[IncomingFile, ...] = ()
+    ) -> None:
+        inbound = Inbound(
+            channel=CHANNEL,
+            user_id=self.user,
+            chat_id=self.user,
+            text=text,
+            payload=payload,
+            language=self.language,
+            user_name=self.user,
+            files=files,
+        )
+        self.show(self.engine.handle(inbound))
+        self.show(self.engine.take_outbox(CHANNEL, self.user))
+
+    def show(self, actions: Iterable[Action]) -> None:
+        for action in actions:
+            if not isinstance(action, Reply):
+                continue
+            prefix = "bot> " if self.interactive else ""
+            print(prefix + action.text, file=self.out)
+            for i, button in enumerate(action.buttons, 1):
+                print(f"  [{i}] {button.label}", file=self.out)
+            if action.buttons:
+                self.buttons = action.buttons
+            print(file=self.out)
+        self.out.flush()
+
+    def line(self, raw: str) -> bool:
+        """Handle one typed line; False when the user wants to quit."""
+        line = raw.strip()
+        if line in ("/quit", "/exit", "/q"):
+            return False
+        if line.startswith("/attach"):
+            self._attach(line.removeprefix("/attach").strip())
+            return True
+        button = self._button(line)
+        if button is not None:
+            self.send(button.label, payload=button.payload)
+        else:
+            self.send(line)
+        return True
+
+    def _button(self, line: str) -> Button | None:
+        if line.isdigit() and 1 <= int(line) <= len(self.buttons):
+            return self.buttons[int(line) - 1]
+        wanted = normalise(line)
+        for button in self.buttons:
+            if wanted and normalise(button.label) == wanted:
+                return button
+        return None
+
+    def _attach(self, raw_path: str) -> None:
+        path = Path(raw_path.strip("'\"")).expanduser()
+        if not raw_path or not path.is_file():
+            print(f"(fichier introuvable / file not found: {raw_path or '?'})", file=self.out)
+            return
+        incoming = IncomingFile(
+            name=path.name,
+            mime=sniff_mime(path),
+            size=path.stat().st_size,
+            path=str(path.resolve()),
+        )
+        self.send("", files=(incoming,))
+
+    def run(self, lines: Iterable[str]) -> None:
+        self.show(self.engine.take_outbox(CHANNEL, self.user))
+        if self.interactive:
+            self.send("/start")
+        for raw in lines:
+            if not self.line(raw):
+                break

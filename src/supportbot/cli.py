@@ -1,0 +1,245 @@
+"""The `supportbot` command line: chat, matching, evaluation, content checks, tickets."""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+import yaml
+
+from supportbot.app import build_engine, build_matcher
+from supportbot.calendar import BusinessCalendar
+from supportbot.config import Settings
+from supportbot.content import ContentError, load_content
+from supportbot.store import Ticket
+
+app = typer.Typer(help="supportbot: the 3DWorksPrints support assistant.", no_args_is_help=True)
+faq_app = typer.Typer(help="FAQ content tools.", no_args_is_help=True)
+tickets_app = typer.Typer(help="Look at tickets.", no_args_is_help=True)
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+app.add_typer(faq_app, name="faq")
+app.add_typer(tickets_app, name="tickets")
+app.add_typer(db_app, name="db")
+
+
+def _settings() -> Settings:
+    return Settings()
+
+
+def _content_or_exit(settings: Settings) -> Any:
+    try:
+        return load_content(settings.content_dir)
+    except ContentError as err:
+        typer.echo(str(err), err=True)
+        raise typer.Exit(2) from err
+
+
+@app.command()
+def chat(
+    user: Annotated[str, typer.Option(help="Customer name / id in this terminal.")] = "",
+    lang: Annotated[str | None, typer.Option(help="fr or en.")] = None,
+) -> None:
+    """Talk to the bot in the terminal (type /quit to leave)."""
+    from supportbot.channels.terminal import TerminalChat
+
+    settings = _settings()
+    content = _content_or_exit(settings)
+    engine = build_engine(settings, content=content)
+    interactive = sys.stdin.isatty()
+    name = user or ("client" if not interactive else _ask_name())
+    terminal = TerminalChat(engine, name, lang, interactive=interactive)
+    terminal.run(_read_lines(interactive))
+
+
+def _ask_name() -> str:
+    return "client"
+
+
+def _read_lines(interactive: bool) -> Any:
+    while True:
+        try:
+            line = input("vous> " if interactive else "")
+        except (EOFError, KeyboardInterrupt):
+            return
+        yield line
+
+
+@app.command()
+def match(
+    jsonl: Annotated[
+        bool, typer.Option("--jsonl", help="One question a line in, JSON out.")
+    ] = False,
+) -> None:
+    """Match questions read on stdin; one JSON object a line with --jsonl."""
+    settings = _settings()
+    matcher = build_matcher(_content_or_exit(settings), settings)
+    for raw in sys.stdin:
+        query = raw.rstrip("\n")
+        if not query.strip():
+            continue
+        result = matcher.resolve(query)
+        best = result.best
+        record = {
+            "query": query,
+            "match": best.label if best else None,
+            "score": best.score
+            if best
+            else (result.candidates[0].score if result.candidates else 0),
+            "ambiguous": result.ambiguous,
+            "alternatives": [{"label": m.label, "score": m.score} for m in result.alternatives],
+        }
+        if jsonl:
+            typer.echo(json.dumps(record, ensure_ascii=False))
+        else:
+            typer.echo(f"{record['match'] or 'none'}\t{record['score']}\t{query}")
+
+
+@app.command("eval")
+def evaluate(
+    cases: Annotated[Path, typer.Argument(help="YAML list of {text, expect: [labels]}.")],
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Accuracy in scope, out-of-scope rejection, and every miss."""
+    from supportbot.evaluation import evaluate_cases, load_cases
+
+    settings = _settings()
+    matcher = build_matcher(_content_or_exit(settings), settings)
+    report = evaluate_cases(matcher, load_cases(cases))
+    if as_json:
+        typer.echo(json.dumps(report.as_dict(), ensure_ascii=False, indent=2))
+    else:
+        typer.echo(report.render())
+
+
+@faq_app.command("check")
+def faq_check() -> None:
+    """Validate faq/ and flows/; list every problem with file, entry and field."""
+    settings = _settings()
+    content = _content_or_exit(settings)
+    variants = len(content.pairs())
+    typer.echo(
+        f"OK: {len(content.faq)} FAQ entries, {len(content.flows)} flows, {variants} phrasings."
+    )
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Apply the migrations to SUPPORTBOT_DATABASE_URL."""
+    from supportbot.migrate import upgrade
+    from supportbot.store import make_engine
+
+    upgrade(make_engine(_settings().database_url))
+    typer.echo("database is up to date")
+
+
+@app.command()
+def sla(
+    start: Annotated[str, typer.Option("--from", help="ISO 8601 start, e.g. 2026-12-24T10:00")],
+    hours: Annotated[float, typer.Option("--hours")] = 48.0,
+) -> None:
+    """Print the deadline `hours` business hours after `start` (ISO 8601 with offset)."""
+    settings = _settings()
+    calendar = BusinessCalendar(timezone=settings.timezone)
+    moment = datetime.fromisoformat(start)
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=calendar.tz)
+    typer.echo(calendar.add(moment, hours).isoformat())
+
+
+def _ticket_dict(ticket: Ticket, full: bool = False) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "reference": ticket.reference,
+        "status": ticket.status,
+        "category": ticket.category,
+        "priority": ticket.priority,
+        "flow": ticket.flow_id,
+        "subject": ticket.subject,
+        "order_number": ticket.order_number,
+        "customer": ticket.customer.name or ticket.customer.external_id,
+        "channel": ticket.customer.channel,
+        "created_at": ticket.created_at.isoformat(),
+        "due_at": ticket.due_at.isoformat() if ticket.due_at else None,
+        "closed_at": ticket.closed_at.isoformat() if ticket.closed_at else None,
+    }
+    if full:
+        data["fields"] = dict(ticket.fields)
+        data["attachments"] = [
+            {
+                "step": a.step,
+                "kind": a.kind,
+                "name": a.name,
+                "mime": a.mime,
+                "size": a.size,
+                "checksum": a.checksum,
+                "path": a.path,
+                "file_id": a.file_id,
+            }
+            for a in ticket.attachments
+        ]
+        data["events"] = [
+            {
+                "at": e.at.isoformat(),
+                "kind": e.kind,
+                "author": e.author,
+                "text": e.text,
+                "data": dict(e.data),
+            }
+            for e in ticket.events
+        ]
+    return data
+
+
+@tickets_app.command("list")
+def tickets_list(
+    status: Annotated[str | None, typer.Option(help="received, info_requested, ...")] = None,
+    category: Annotated[str | None, typer.Option()] = None,
+    overdue: Annotated[bool, typer.Option("--overdue")] = False,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """List tickets (soonest due first)."""
+    settings = _settings()
+    engine = build_engine(settings, content=_content_or_exit(settings))
+    with engine.sessions() as db:
+        rows = engine.tickets.search(db, status=status, category=category, overdue=overdue)
+        data = [_ticket_dict(t) for t in rows]
+    if as_json:
+        typer.echo(json.dumps(data, ensure_ascii=False, indent=2))
+        return
+    if not data:
+        typer.echo("no tickets")
+    for t in data:
+        typer.echo(
+            f"{t['reference']}  {t['status']:<17} {t['category']:<9} due {t['due_at']}  "
+            f"{t['customer']}  {t['subject'][:60]}"
+        )
+
+
+@tickets_app.command("show")
+def tickets_show(reference: str, as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """Everything about one ticket: fields, attachments, the whole conversation."""
+    from supportbot.tickets import TicketNotFound
+
+    settings = _settings()
+    engine = build_engine(settings, content=_content_or_exit(settings))
+    with engine.sessions() as db:
+        try:
+            data = _ticket_dict(engine.tickets.get(db, reference), full=True)
+        except TicketNotFound as err:
+            typer.echo(str(err), err=True)
+            raise typer.Exit(1) from err
+    if as_json:
+        typer.echo(json.dumps(data, ensure_ascii=False, indent=2))
+        return
+    typer.echo(yaml.safe_dump(data, allow_unicode=True, sort_keys=False))
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,458 @@
+"""The conversation engine: one inbound event in, a list of actions out.
+
+It knows no channel. The state of each chat lives in the store (conversation
+row), so a restart or another worker continues the same conversation; one
+chat's events are applied one at a time (row lock on PostgreSQL, a process
+lock per chat on SQLite, which has a single writer anyway).
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from supportbot.content import Content, FaqEntry, Flow
+from supportbot.flows import FlowRunner, say_moment
+from supportbot.matching import Matcher
+from supportbot.messages import Action, Button, Inbound, NotifyAgents, Reply
+from supportbot.normalise import normalise
+from supportbot.store import Conversation, Customer, OutboxMessage, Ticket, UnansweredQuestion
+from supportbot.texts import text
+from supportbot.tickets import NewAttachment, TicketService, TicketStatus
+
+MAX_TEXT = 4000
+LANGS = ("fr", "en")
+THEME_TITLES = {
+    "orders": ("Commandes et livraison", "Orders and delivery"),
+    "returns": ("Retours et remboursements", "Returns and refunds"),
+    "disputes": ("Litiges et vendeurs", "Disputes and sellers"),
+    "account": ("Compte et données", "Account and data"),
+    "support": ("Fonctionnement du Support", "How Support works"),
+}
+_COMMANDS = {
+    "/start",
+    "/menu",
+    "/help",
+    "/aide",
+    "/lang",
+    "/cancel",
+    "/annuler",
+    "/agent",
+    "/tickets",
+}
+
+
+def pick_language(requested: str | None, default: str = "fr") -> str:
+    """French unless the customer's language is another supported one."""
+    if requested:
+        code = requested.lower().split("-")[0]
+        if code in LANGS:
+            return code
+    return default
+
+
+@dataclass
+class Engine:
+    content: Content
+    matcher: Matcher
+    sessions: sessionmaker[Session]
+    tickets: TicketService
+    runner: FlowRunner
+    clock: Callable[[], datetime]
+    default_language: str = "fr"
+    _chat_locks: defaultdict[str, threading.Lock] = field(
+        default_factory=lambda: defaultdict(threading.Lock), repr=False
+    )
+
+    # -- entry points --------------------------------------------------------
+
+    def handle(self, inbound: Inbound) -> list[Action]:
+        """Apply one customer event and return what to send back."""
+        with self._chat_locks[f"{inbound.channel}:{inbound.chat_id}"], self.sessions.begin() as db:
+            conv = self._conversation(db, inbound)
+            # A deep copy: nested changes must show as a new value or they are not saved.
+            state: dict[str, Any] = json.loads(json.dumps(conv.state or {}))
+            turn = _Turn(self, db, conv.customer, state, inbound)
+            actions = turn.run()
+            conv.state = state
+            conv.updated_at = self.clock()
+        return actions
+
+    def take_outbox(self, channel: str, chat_id: str) -> list[Reply]:
+        """Messages waiting for this chat (agent replies, status changes), marked delivered."""
+        with self.sessions.begin() as db:
+            rows = db.scalars(
+                select(OutboxMessage)
+                .where(
+                    OutboxMessage.channel == channel,
+                    OutboxMessage.chat_id == chat_id,
+                    OutboxMessage.delivered_at.is_(None),
+                )
+                .order_by(OutboxMessage.id)
+                .with_for_update(skip_locked=True)
+            ).all()
+            now = self.clock()
+            for row in rows:
+                row.delivered_at = now
+            return [
+                Reply(r.text, tuple(Button(b["label"], b["payload"]) for b in r.buttons))
+                for r in rows
+            ]
+
+    def _conversation(self, db: Session, inbound: Inbound) -> Conversation:
+        query = (
+            select(Conversation)
+            .where(Conversation.channel == inbound.channel, Conversation.chat_id == inbound.chat_id)
+            .with_for_update()
+        )
+        conv = db.scalars(query).first()
+        if conv is not None:
+            if inbound.user_name and conv.customer.name != inbound.user_name:
+                conv.customer.name = inbound.user_name
+            return conv
+        customer = db.scalars(
+            select(Customer).where(
+                Customer.channel == inbound.channel, Customer.external_id == inbound.user_id
+            )
+        ).first()
+        if customer is None:
+            customer = Customer(
+                channel=inbound.channel,
+                external_id=inbound.user_id,
+                name=inbound.user_name,
+                language=pick_language(inbound.language, self.default_language),
+                created_at=self.clock(),
+            )
+            db.add(customer)
+        conv = Conversation(
+            channel=inbound.channel, chat_id=inbound.chat_id, customer=customer, state={}
+        )
+        db.add(conv)
+        db.flush()
+        return conv
+
+
+@dataclass
+class _Turn:
+    """The handling of one inbound event; short-lived, holds the open session."""
+
+    engine: Engine
+    db: Session
+    customer: Customer
+    state: dict[str, Any]
+    inbound: Inbound
+
+    @property
+    def lang(self) -> str:
+        return str(self.state.get("lang") or self.customer.language or "fr")
+
+    def t(self, key: str, **values: Any) -> str:
+        return text(self.lang, key, **values)
+
+    def run(self) -> list[Action]:
+        inbound = self.inbound
+        if "lang" not in self.state:
+            self.state["lang"] = self.customer.language
+        message = inbound.text.strip()
+        if message.startswith("/"):
+            return self._command(message)
+        payload = inbound.payload
+        if payload and payload.startswith("lang:"):
+            return self._set_language(payload.removeprefix("lang:"))
+        flow_state = self.state.get("flow")
+        if flow_state is not None:
+            return self._continue_flow(flow_state)
+        if payload:
+            return self._payload(payload)
+        if self.state.get("handoff"):
+            relayed = self._relay_to_agent()
+            if relayed is not None:
+                return relayed
+        if inbound.files:
+            return [Reply(self.t("attach_unexpected"), self._menu_buttons())]
+        if not message:
+            return [Reply(self.t("empty_message"))]
+        return self._free_text(message)
+
+    # -- commands and navigation --------------------------------------------
+
+    def _command(self, message: str) -> list[Action]:
+        command, _, rest = message.partition(" ")
+        command = command.split("@")[0].lower()
+        if command == "/start":
+            flow_state = self.state.get("flow")
+            if flow_state is not None:
+                # A returning customer mid-flow picks up the same question.
+                flow = self.engine.content.flows[flow_state["id"]]
+                return [
+                    Reply(self.t("flow_resume", title=flow.title.get(self.lang))),
+                    self.engine.runner.prompt(flow, flow_state, self.lang),
+                ]
+            return [self._welcome()]
+        if command == "/menu":
+            return [self._menu()]
+        if command in ("/help", "/aide"):
+            return [Reply(self.t("help"), self._menu_buttons())]
+        if command == "/lang":
+            if rest.strip().lower() in LANGS:
+                return self._set_language(rest.strip().lower())
+            buttons = (Button("Français", "lang:fr"), Button("English", "lang:en"))
+            return [Reply(self.t("lang_choose"), buttons)]
+        if command in ("/cancel", "/annuler"):
+            if self.state.pop("flow", None) is None:
+                return [Reply(self.t("nothing_to_cancel"), self._menu_buttons())]
+            return [Reply(self.t("flow_cancelled"), self._menu_buttons())]
+        if command == "/agent":
+            return self._start_flow("human-agent")
+        if command == "/tickets":
+            return [self._ticket_list()]
+        return [Reply(self.t("unknown_command", command=command))]
+
+    def _set_language(self, lang: str) -> list[Action]:
+        if lang not in LANGS:
+            return [Reply(self.t("lang_choose"))]
+        self.state["lang"] = self.customer.language = lang
+        replies: list[Action] = [Reply(self.t("lang_set"))]
+        flow_state = self.state.get("flow")
+        if flow_state is not None:
+            flow = self.engine.content.flows[flow_state["id"]]
+            replies.append(self.engine.runner.prompt(flow, flow_state, lang))
+        return replies
+
+    def _welcome(self) -> Reply:
+        name = f" {self.customer.name}" if self.customer.name else ""
+        return Reply(self.t("welcome", name=name), self._menu_buttons())
+
+    def _menu(self) -> Reply:
+        return Reply(self.t("menu"), self._menu_buttons())
+
+    def _menu_buttons(self) -> tuple[Button, ...]:
+        idx = 1 if self.lang == "en" else 0
+        themes = [
+            Button(THEME_TITLES.get(theme, (theme, theme))[idx], f"theme:{theme}")
+            for theme in self.engine.content.themes
+        ]
+        return (
+            *themes,
+            Button(self.t("btn_ticket"), "flow:other-request"),
+            Button(self.t("btn_human"), "flow:human-agent"),
+        )
+
+    def _payload(self, payload: str) -> list[Action]:
+        kind, _, value = payload.partition(":")
+        content = self.engine.content
+        if kind == "faq" and value in content.faq:
+            return [self._answer(content.faq[value])]
+        if kind == "flow" and value in content.flows:
+            return self._start_flow(value)
+        if kind == "theme" and value in content.themes:
+            idx = 1 if self.lang == "en" else 0
+            title = THEME_TITLES.get(value, (value, value))[idx]
+            buttons = [
+                Button(content.faq[i].title.get(self.lang), f"faq:{i}")
+                for i in content.themes[value]
+            ]
+            buttons.append(Button(self.t("btn_menu"), "menu"))
+            return [Reply(self.t("theme_menu", theme=title), tuple(buttons))]
+        if kind == "menu":
+            return [self._menu()]
+        if kind == "nomatch":
+            return [Reply(self.t("not_understood"), self._menu_buttons())]
+        return [Reply(self.t("stale_button"), self._menu_buttons())]
+
+    def _answer(self, entry: FaqEntry) -> Reply:
+        content = self.engine.content
+        buttons: list[Button] = []
+        if entry.flow and entry.flow in content.flows:
+            title = content.flows[entry.flow].title.get(self.lang)
+            buttons.append(Button(self.t("btn_start_flow", title=title), f"flow:{entry.flow}"))
+        buttons += [Button(content.faq[r].title.get(self.lang), f"faq:{r}") for r in entry.related]
+        buttons.append(Button(self.t("btn_menu"), "menu"))
+        return Reply(entry.answer.get(self.lang).strip(), tuple(buttons))
+
+    def _label_button(self, label: str) -> Button:
+        kind, _, ident = label.partition(":")
+        content = self.engine.content
+        if kind == "faq":
+            return Button(content.faq[ident].title.get(self.lang), label)
+        return Button(content.flows[ident].title.get(self.lang), label)
+
+    def _free_text(self, message: str) -> list[Action]:
+        replies: list[Action] = []
+        if len(message) > MAX_TEXT:
+            replies.append(Reply(self.t("too_long", length=len(message))))
+            message = message[:MAX_TEXT]
+        result = self.engine.matcher.resolve(message)
+        if result.best is None:
+            if normalise(message):
+                self.db.add(
+                    UnansweredQuestion(
+                        text=message[:500], language=self.lang, at=self.engine.clock()
+                    )
+                )
+            return [*replies, Reply(self.t("not_understood"), self._menu_buttons())]
+        if result.ambiguous:
+            options = [self._label_button(m.label) for m in result.candidates[:2]]
+            options.append(Button(self.t("btn_none"), "nomatch"))
+            return [*replies, Reply(self.t("did_you_mean"), tuple(options))]
+        kind, _, ident = result.best.label.partition(":")
+        if kind == "flow":
+            return [*replies, *self._start_flow(ident)]
+        return [*replies, self._answer(self.engine.content.faq[ident])]
+
+    # -- flows -----------------------------------------------------------------
+
+    def _start_flow(self, flow_id: str) -> list[Action]:
+        flow = self.engine.content.flows[flow_id]
+        current = self.state.get("flow")
+        runner = self.engine.runner
+        if current is not None:
+            active = self.engine.content.flows[current["id"]]
+            if current["id"] == flow_id:
+                return [
+                    Reply(self.t("flow_resume", title=flow.title.get(self.lang))),
+                    runner.prompt(active, current, self.lang),
+                ]
+            return [
+                Reply(
+                    self.t("flow_busy", title=active.title.get(self.lang)),
+                    (
+                        Button(self.t("btn_resume"), "resume"),
+                        Button(self.t("btn_cancel"), "cancel"),
+                    ),
+                )
+            ]
+        if not flow.steps:
+            return [
+                Reply(
+                    self.t("flow_unavailable", title=flow.title.get(self.lang)),
+                    self._menu_buttons(),
+                )
+            ]
+        flow_state, replies = runner.start(flow, self.lang)
+        self.state["flow"] = flow_state
+        return list(replies)
+
+    def _continue_flow(self, flow_state: dict[str, Any]) -> list[Action]:
+        flow = self.engine.content.flows.get(flow_state["id"])
+        if flow is None or (flow_state["step"] not in {s.id for s in flow.steps} | {"__confirm__"}):
+            # The flow changed under a paused conversation: start over rather than guess.
+            self.state.pop("flow", None)
+            return [Reply(self.t("stale_button"), self._menu_buttons())]
+        runner = self.engine.runner
+        if self.inbound.payload == "resume":
+            return [runner.prompt(flow, flow_state, self.lang)]
+        if self.inbound.payload and self.inbound.payload.split(":")[0] in {
+            "faq",
+            "flow",
+            "theme",
+            "menu",
+            "nomatch",
+        }:
+            return [
+                Reply(
+                    self.t("flow_busy", title=flow.title.get(self.lang)),
+                    (
+                        Button(self.t("btn_resume"), "resume"),
+                        Button(self.t("btn_cancel"), "cancel"),
+                    ),
+                )
+            ]
+        outcome = runner.handle(flow, flow_state, self.inbound, self.lang)
+        actions: list[Action] = list(outcome.replies)
+        if outcome.finished:
+            self.state.pop("flow", None)
+        if outcome.submit:
+            actions += self._submit(flow, flow_state)
+        elif outcome.finished:
+            actions.append(Reply(self.t("menu"), self._menu_buttons()))
+        return actions
+
+    def _submit(self, flow: Flow, flow_state: dict[str, Any]) -> list[Action]:
+        answers = {k: v for k, v in flow_state["answers"].items() if v is not None}
+        files = [
+            NewAttachment(
+                step=step,
+                **{
+                    k: f[k]
+                    for k in (
+                        "kind",
+                        "name",
+                        "mime",
+                        "size",
+                        "file_id",
+                        "file_unique_id",
+                        "checksum",
+                        "path",
+                    )
+                },
+            )
+            for step, items in flow_state["files"].items()
+            for f in items
+        ]
+        summary = next(
+            (str(answers[k]) for k in ("summary", "subject", "description") if k in answers), ""
+        )
+        subject = f"{flow.title.fr} — {summary}" if summary else flow.title.fr
+        ticket, merged = self.engine.tickets.create(
+            self.db, self.customer, flow, answers, files, subject[:300], self.lang
+        )
+        lines = self._card(ticket, flow, flow_state)
+        actions: list[Action] = []
+        if merged:
+            actions.append(
+                Reply(self.t("ticket_merged", order=ticket.order_number, ref=ticket.reference))
+            )
+            actions.append(NotifyAgents(ticket.reference, "\n".join(["+", *lines])))
+            return actions
+        due = ticket.due_at.astimezone(self.engine.tickets.calendar.tz) if ticket.due_at else None
+        due_words = say_moment(due, self.lang) if due else "-"
+        actions.append(Reply(self.t("ticket_created", ref=ticket.reference, due=due_words)))
+        if flow.done:
+            actions.append(Reply(flow.done.get(self.lang)))
+        if flow.ticket and flow.ticket.handoff:
+            self.state["handoff"] = ticket.reference
+            actions.append(Reply(self.t("handoff_started", ref=ticket.reference)))
+        actions.append(NotifyAgents(ticket.reference, "\n".join(lines)))
+        return actions
+
+    def _card(self, ticket: Ticket, flow: Flow, flow_state: dict[str, Any]) -> list[str]:
+        lines = [
+            f"{ticket.reference} · {flow.title.fr} · {ticket.priority}",
+            f"Client : {self.customer.name or self.customer.external_id}",
+        ]
+        for step_id in flow_state["history"]:
+            step = flow.step(step_id)
+            lines.append(f"{step.label.fr} : {self.engine.runner.display(step, flow_state, 'fr')}")
+        return lines
+
+    def _relay_to_agent(self) -> list[Action] | None:
+        ref = self.state["handoff"]
+        ticket = self.db.scalars(select(Ticket).where(Ticket.reference == ref)).first()
+        if ticket is None or ticket.status == TicketStatus.CLOSED.value:
+            self.state.pop("handoff", None)
+            return None
+        body = self.inbound.text.strip() or ", ".join(f.name for f in self.inbound.files)
+        self.engine.tickets.add_customer_message(ticket, body)
+        if ticket.status == TicketStatus.INFO_REQUESTED.value:
+            self.engine.tickets.change_status(self.db, ticket, TicketStatus.RECEIVED, "customer")
+        return [Reply(self.t("handoff_relayed", ref=ref)), NotifyAgents(ref, body)]
+
+    def _ticket_list(self) -> Reply:
+        tickets = self.engine.tickets.for_customer(self.db, self.customer)
+        if not tickets:
+            return Reply(self.t("tickets_none"), self._menu_buttons())
+        lines = [self.t("tickets_list")]
+        for ticket in tickets:
+            status = self.t(f"status_{ticket.status}")
+            title = ticket.subject.split(" — ")[0]
+            lines.append(f"• {ticket.reference} · {title} · {status}")
+        return Reply("\n".join(lines))

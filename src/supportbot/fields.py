@@ -1,0 +1,271 @@
+"""Parses and checks one answer to a flow question, as customers type it.
+
+Each parser returns the stored value (JSON-friendly) or raises FieldError with
+the key of a message that says what is expected, with an example.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import dateparser
+from rapidfuzz import fuzz, process
+
+from supportbot.content import AttachmentKind, Choice
+from supportbot.normalise import normalise, strip_accents
+
+
+class FieldError(ValueError):
+    """An answer was refused; ``key`` names the interface text explaining why."""
+
+    def __init__(self, key: str, **values: Any) -> None:
+        super().__init__(key)
+        self.key = key
+        self.values = values
+
+
+# -- yes / no ---------------------------------------------------------------
+
+_YES = {
+    "oui",
+    "o",
+    "ouais",
+    "ouai",
+    "yes",
+    "y",
+    "yep",
+    "yeah",
+    "ok",
+    "d accord",
+    "dac",
+    "bien sur",
+    "absolument",
+    "exact",
+    "exactement",
+    "oui oui",
+    "si",
+    "tout a fait",
+}
+_NO = {
+    "non",
+    "n",
+    "no",
+    "nope",
+    "nan",
+    "pas encore",
+    "jamais",
+    "non non",
+    "not yet",
+    "pas du tout",
+    "toujours pas",
+}
+
+
+def parse_yesno(answer: str) -> str:
+    norm = normalise(answer)
+    if norm in _YES or norm.startswith("oui ") or norm.startswith("yes "):
+        return "yes"
+    if norm in _NO or norm.startswith("non ") or norm.startswith("no "):
+        return "no"
+    raise FieldError("bad_yesno")
+
+
+# -- choices ----------------------------------------------------------------
+
+
+def parse_choice(answer: str, choices: tuple[Choice, ...]) -> str:
+    norm = normalise(answer)
+    if norm.isdigit() and 1 <= int(norm) <= len(choices):
+        return choices[int(norm) - 1].value
+    names: dict[str, str] = {}
+    for choice in choices:
+        for name in (
+            choice.value.replace("_", " "),
+            choice.label.fr,
+            choice.label.en,
+            *choice.aliases,
+        ):
+            names[normalise(name)] = choice.value
+    if norm in names:
+        return names[norm]
+    found = process.extractOne(norm, list(names), scorer=fuzz.WRatio, score_cutoff=85)
+    if found and len(norm) >= 3:
+        return names[found[0]]
+    raise FieldError("bad_choice")
+
+
+# -- text, e-mail, order and tracking numbers -------------------------------
+
+
+def parse_text(answer: str, min_length: int, max_length: int) -> str:
+    value = " ".join(answer.split())
+    if len(value) < min_length:
+        raise FieldError("bad_text_short", min=min_length)
+    if len(value) > max_length:
+        raise FieldError("bad_text_long", max=max_length, length=len(value))
+    return value
+
+
+_EMAIL = re.compile(r"^[a-z0-9._%+'-]+@[a-z0-9-]+(\.[a-z0-9-]+)*\.[a-z]{2,}$")
+
+
+def parse_email(answer: str) -> str:
+    value = answer.strip().strip("<>").lower()
+    if len(value) > 254 or not _EMAIL.match(value) or ".." in value:
+        raise FieldError("bad_email")
+    return value
+
+
+_ORDER_WORDS = re.compile(r"\b(commande|cmd|cde|order|numero|number|num|no|n)\b|#|°|:")
+
+
+def parse_order_number(answer: str, pattern: str) -> str:
+    text = strip_accents(answer.lower())
+    text = _ORDER_WORDS.sub(" ", text)
+    compact = re.sub(r"[\s._/-]+", "", text)
+    if not re.fullmatch(pattern, compact, flags=re.IGNORECASE):
+        raise FieldError("bad_order_number")
+    return compact.upper()
+
+
+def parse_tracking(answer: str) -> str:
+    compact = re.sub(r"[\s-]+", "", answer).upper()
+    if not re.fullmatch(r"[A-Z0-9]{8,34}", compact) or not any(c.isdigit() for c in compact):
+        raise FieldError("bad_tracking")
+    return compact
+
+
+# -- dates ------------------------------------------------------------------
+
+_WEEKDAYS = {
+    "lundi": 0,
+    "mardi": 1,
+    "mercredi": 2,
+    "jeudi": 3,
+    "vendredi": 4,
+    "samedi": 5,
+    "dimanche": 6,
+    "monday": 0,
+    "tuesday": 1,
+    "wednesday": 2,
+    "thursday": 3,
+    "friday": 4,
+    "saturday": 5,
+    "sunday": 6,
+}
+_LAST_WEEKDAY = re.compile(
+    r"^(?:(?P<a>\w+) (?:dernier|passe)|last (?P<b>\w+)|(?P<c>\w+) (?:d )?avant)$"
+)
+# Parts of the day dateparser does not know (issues #459, #573, #1177).
+_DAY_PARTS = {
+    "ce matin": (0, time(9)),
+    "this morning": (0, time(9)),
+    "cet apres midi": (0, time(15)),
+    "cet aprem": (0, time(15)),
+    "this afternoon": (0, time(15)),
+    "ce soir": (0, time(19)),
+    "tonight": (0, time(19)),
+    "this evening": (0, time(19)),
+    "hier matin": (1, time(9)),
+    "yesterday morning": (1, time(9)),
+    "hier apres midi": (1, time(15)),
+    "hier aprem": (1, time(15)),
+    "yesterday afternoon": (1, time(15)),
+    "hier soir": (1, time(20)),
+    "yesterday evening": (1, time(20)),
+    "last night": (1, time(20)),
+    "avant hier": (2, time(12)),
+    "aujourd hui": (0, None),
+    "today": (0, None),
+    "maintenant": (0, None),
+    "now": (0, None),
+}
+
+
+@dataclass(frozen=True)
+class DateParser:
+    """Reads dates the way French (and English) customers type them, in one time zone."""
+
+    timezone: str = "Europe/Paris"
+    max_age_days: int = 2 * 366
+
+    def parse(self, answer: str, now: datetime, *, with_time: bool = False) -> datetime:
+        """An aware datetime; refused when unreadable, in the future or too old."""
+        tz = ZoneInfo(self.timezone)
+        local_now = now.astimezone(tz)
+        found = self._read(answer, local_now)
+        if found is None:
+            raise FieldError("bad_date")
+        if found.tzinfo is None:
+            found = found.replace(tzinfo=tz)
+        if not with_time:
+            found = found.replace(hour=12, minute=0, second=0, microsecond=0)
+        shown = f"{found:%d/%m/%Y}"
+        if found.date() > local_now.date() or (
+            with_time and found > local_now + timedelta(minutes=5)
+        ):
+            raise FieldError("bad_date_future", date=shown)
+        if (local_now.date() - found.date()).days > self.max_age_days:
+            raise FieldError("bad_date_old", date=shown)
+        return found
+
+    def _read(self, answer: str, local_now: datetime) -> datetime | None:
+        norm = normalise(answer).removeprefix("le ").removeprefix("on ").strip()
+        if not norm:
+            return None
+        if norm in _DAY_PARTS:
+            days, at = _DAY_PARTS[norm]
+            day = local_now - timedelta(days=days)
+            return day if at is None else datetime.combine(day.date(), at, local_now.tzinfo)
+        if norm in _WEEKDAYS:
+            return local_now - timedelta(days=(local_now.weekday() - _WEEKDAYS[norm]) % 7)
+        m = _LAST_WEEKDAY.match(norm)
+        if m:
+            name = m.group("a") or m.group("b") or m.group("c")
+            if name in _WEEKDAYS:
+                back = (local_now.weekday() - _WEEKDAYS[name]) % 7 or 7
+                return local_now - timedelta(days=back)
+        if re.fullmatch(r"\d{1,4}", norm):
+            return None  # a bare "3" or "42" is not a date (dateparser guesses wildly)
+        if re.fullmatch(r"\d{1,2}\.\d{1,2}", answer.strip()):
+            answer = answer.strip().replace(".", "/")  # "12.11" would read as 12:11 today
+        parsed: datetime | None = dateparser.parse(
+            answer,
+            languages=["fr", "en"],
+            settings={
+                "DATE_ORDER": "DMY",
+                "PREFER_DATES_FROM": "past",
+                "RELATIVE_BASE": local_now.replace(tzinfo=None),
+                "TIMEZONE": self.timezone,
+                "RETURN_AS_TIMEZONE_AWARE": True,
+                "REQUIRE_PARTS": [] if norm in {"hier", "yesterday"} else ["day", "month"],
+            },
+        )
+        return parsed
+
+    def warm_up(self) -> None:
+        """dateparser's first call costs ~150 ms; pay it at start-up, not on a customer."""
+        dateparser.parse("12/11/2026", languages=["fr", "en"], settings={"DATE_ORDER": "DMY"})
+
+
+def format_date(value: date | datetime, lang: str, *, with_time: bool = False) -> str:
+    if with_time and isinstance(value, datetime):
+        return f"{value:%d/%m/%Y %H:%M}"
+    return f"{value:%d/%m/%Y}"
+
+
+# -- attachments ------------------------------------------------------------
+
+MIME_KINDS: dict[str, AttachmentKind] = {
+    "image/jpeg": AttachmentKind.IMAGE,
+    "image/png": AttachmentKind.IMAGE,
+    "image/webp": AttachmentKind.IMAGE,
+    "image/heic": AttachmentKind.IMAGE,
+    "image/heif": AttachmentKind.IMAGE,
+    "application/pdf": AttachmentKind.PDF,
+    "video/mp4": AttachmentKind.VIDEO,
+}

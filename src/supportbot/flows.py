@@ -1,0 +1,402 @@
+"""Runs a guided flow one question at a time over a plain, storable state.
+
+The state is a JSON-friendly dict (kept in the conversation row), so a flow
+resumes after a pause or a restart exactly where the customer was. The runner
+validates answers, applies the flow's rules, handles back / skip / cancel and
+the final summary; creating the ticket is left to the caller.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+from supportbot.calendar import BusinessCalendar
+from supportbot.content import Condition, FieldType, Flow, Rule, Step
+from supportbot.fields import (
+    MIME_KINDS,
+    DateParser,
+    FieldError,
+    parse_choice,
+    parse_email,
+    parse_order_number,
+    parse_text,
+    parse_tracking,
+    parse_yesno,
+)
+from supportbot.messages import Button, Inbound, IncomingFile, Reply
+from supportbot.normalise import normalise
+from supportbot.texts import text
+
+CONFIRM = "__confirm__"
+
+_CANCEL_WORDS = {"annuler", "annule", "cancel", "stop", "abandonner", "laisse tomber"}
+_BACK_WORDS = {"retour", "back", "precedent", "revenir", "go back", "previous"}
+_SKIP_WORDS = {"passer", "passe", "skip", "suivant", "next", "je sais pas", "aucun", "non merci"}
+_DONE_WORDS = {"termine", "fini", "c est tout", "done", "finished", "that s all", "ok", "oui"}
+_CONFIRM_WORDS = {
+    "confirmer",
+    "confirme",
+    "oui",
+    "ok",
+    "valider",
+    "envoyer",
+    "confirm",
+    "yes",
+    "send",
+    "c est bon",
+    "parfait",
+}
+
+WEEKDAYS = {
+    "fr": ["lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche"],
+    "en": ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"],
+}
+MONTHS = {
+    "fr": [
+        "janvier",
+        "février",
+        "mars",
+        "avril",
+        "mai",
+        "juin",
+        "juillet",
+        "août",
+        "septembre",
+        "octobre",
+        "novembre",
+        "décembre",
+    ],
+    "en": [
+        "January",
+        "February",
+        "March",
+        "April",
+        "May",
+        "June",
+        "July",
+        "August",
+        "September",
+        "October",
+        "November",
+        "December",
+    ],
+}
+
+
+def say_moment(moment: datetime, lang: str) -> str:
+    """'mardi 1 décembre à 17:00' / 'Tuesday 1 December at 17:00'."""
+    day = WEEKDAYS[lang][moment.weekday()]
+    month = MONTHS[lang][moment.month - 1]
+    joiner = "at" if lang == "en" else "à"
+    return f"{day} {moment.day} {month} {moment.year} {joiner} {moment:%H:%M}"
+
+
+@dataclass
+class FlowOutcome:
+    replies: list[Reply] = field(default_factory=list)
+    finished: bool = False
+    submit: bool = False
+
+
+@dataclass
+class FileStore:
+    """Copies customers' files into the store's folder, named by checksum."""
+
+    root: Path
+
+    def save(self, source: Path) -> tuple[str, str]:
+        digest = hashlib.sha256()
+        with source.open("rb") as fh:
+            for chunk in iter(lambda: fh.read(1 << 20), b""):
+                digest.update(chunk)
+        checksum = digest.hexdigest()
+        target = self.root / checksum[:2] / (checksum + source.suffix.lower())
+        if not target.exists():
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(source, target)
+        return checksum, str(target)
+
+
+@dataclass
+class FlowRunner:
+    calendar: BusinessCalendar
+    dates: DateParser
+    files: FileStore
+    clock: Callable[[], datetime]
+    order_pattern: str = r"\d{6,12}"
+    max_file_bytes: int = 20 * 1024 * 1024
+    seller_wait_hours: float = 48.0
+
+    # -- navigation ---------------------------------------------------------
+
+    def start(self, flow: Flow, lang: str) -> tuple[dict[str, Any], list[Reply]]:
+        state: dict[str, Any] = {
+            "id": flow.id,
+            "step": None,
+            "answers": {},
+            "history": [],
+            "files": {},
+            "notes": [],
+        }
+        replies = [Reply(text(lang, "flow_start", title=flow.title.get(lang)))]
+        if flow.intro:
+            replies.append(Reply(flow.intro.get(lang)))
+        first = self._next_step(flow, state, None)
+        state["step"] = first.id if first else CONFIRM
+        replies.append(self.prompt(flow, state, lang))
+        return state, replies
+
+    def _next_step(self, flow: Flow, state: dict[str, Any], after: str | None) -> Step | None:
+        ids = [s.id for s in flow.steps]
+        begin = 0 if after is None else ids.index(after) + 1
+        for step in flow.steps[begin:]:
+            if step.when is None or self._holds(step.when, state):
+                return step
+        return None
+
+    @staticmethod
+    def _holds(cond: Condition, state: dict[str, Any]) -> bool:
+        return str(state["answers"].get(cond.field)) in cond.values
+
+    def _is_optional(self, step: Step, state: dict[str, Any]) -> bool:
+        if step.required_when is not None and self._holds(step.required_when, state):
+            return False
+        return step.optional or (step.type is FieldType.ATTACHMENTS and step.min_count == 0)
+
+    def _advance(self, flow: Flow, state: dict[str, Any], lang: str) -> list[Reply]:
+        current = state["step"]
+        state["history"].append(current)
+        nxt = self._next_step(flow, state, current)
+        state["step"] = nxt.id if nxt else CONFIRM
+        return [self.prompt(flow, state, lang)]
+
+    def prompt(self, flow: Flow, state: dict[str, Any], lang: str) -> Reply:
+        """The current question (or the summary), with its buttons."""
+        if state["step"] == CONFIRM:
+            return self._summary(flow, state, lang)
+        step = flow.step(state["step"])
+        body = step.prompt.get(lang)
+        buttons: list[Button] = []
+        if step.type is FieldType.CHOICE:
+            buttons += [Button(c.label.get(lang), f"choice:{c.value}") for c in step.choices]
+        elif step.type is FieldType.YESNO:
+            buttons += [
+                Button(text(lang, "btn_yes"), "choice:yes"),
+                Button(text(lang, "btn_no"), "choice:no"),
+            ]
+        elif step.type is FieldType.ATTACHMENTS:
+            count = len(state["files"].get(step.id, []))
+            if count >= max(step.min_count, 1):
+                buttons.append(Button(text(lang, "btn_done"), "done"))
+        if self._is_optional(step, state):
+            body += "\n" + text(lang, "optional_hint")
+            buttons.append(Button(text(lang, "btn_skip"), "skip"))
+        if state["history"]:
+            buttons.append(Button(text(lang, "btn_back"), "back"))
+        buttons.append(Button(text(lang, "btn_cancel"), "cancel"))
+        return Reply(body, tuple(buttons))
+
+    def _summary(self, flow: Flow, state: dict[str, Any], lang: str) -> Reply:
+        lines = [text(lang, "summary_title", title=flow.title.get(lang))]
+        for step_id in state["history"]:
+            step = flow.step(step_id)
+            lines.append(f"• {step.label.get(lang)} : {self.display(step, state, lang)}")
+        lines.append(text(lang, "summary_confirm"))
+        buttons = (
+            Button(text(lang, "btn_confirm"), "confirm"),
+            Button(text(lang, "btn_back"), "back"),
+            Button(text(lang, "btn_cancel"), "cancel"),
+        )
+        return Reply("\n".join(lines), buttons)
+
+    def display(self, step: Step, state: dict[str, Any], lang: str) -> str:
+        if step.type is FieldType.ATTACHMENTS:
+            files = state["files"].get(step.id, [])
+            names = ", ".join(f["name"] for f in files)
+            return text(lang, "files_count", count=len(files)) + (f" ({names})" if names else "")
+        value = state["answers"].get(step.id)
+        if value is None:
+            return text(lang, "skipped")
+        if step.type is FieldType.CHOICE:
+            for choice in step.choices:
+                if choice.value == value:
+                    return choice.label.get(lang)
+        if step.type is FieldType.YESNO:
+            return text(lang, "btn_yes" if value == "yes" else "btn_no")
+        if step.type is FieldType.DATE:
+            return f"{date.fromisoformat(value):%d/%m/%Y}"
+        if step.type is FieldType.DATETIME:
+            return f"{datetime.fromisoformat(value):%d/%m/%Y %H:%M}"
+        return str(value)
+
+    # -- handling input ------------------------------------------------------
+
+    def handle(self, flow: Flow, state: dict[str, Any], inbound: Inbound, lang: str) -> FlowOutcome:
+        word = inbound.payload or normalise(inbound.text)
+        if word == "cancel" or word in _CANCEL_WORDS:
+            return FlowOutcome([Reply(text(lang, "flow_cancelled"))], finished=True)
+        if word == "back" or word in _BACK_WORDS:
+            return FlowOutcome(self._back(flow, state, lang))
+        if state["step"] == CONFIRM:
+            if word == "confirm" or word in _CONFIRM_WORDS:
+                return FlowOutcome(finished=True, submit=True)
+            return FlowOutcome(
+                [Reply(text(lang, "confirm_expected")), self.prompt(flow, state, lang)]
+            )
+        step = flow.step(state["step"])
+        if word == "skip" or word in _SKIP_WORDS:
+            if not self._is_optional(step, state):
+                return FlowOutcome(
+                    [Reply(text(lang, "cannot_skip")), self.prompt(flow, state, lang)]
+                )
+            state["answers"].pop(step.id, None)
+            return FlowOutcome(self._advance(flow, state, lang))
+        if step.type is FieldType.ATTACHMENTS:
+            return self._attachments(flow, step, state, inbound, word, lang)
+        if inbound.files and not inbound.text:
+            return FlowOutcome(
+                [
+                    Reply(text(lang, "bad_text_short", min=step.min_length)),
+                    self.prompt(flow, state, lang),
+                ]
+            )
+        raw = inbound.payload.removeprefix("choice:") if inbound.payload else inbound.text
+        try:
+            value = self._parse(step, raw)
+        except FieldError as err:
+            refusal = self._refusal(step, err, lang)
+            return FlowOutcome([Reply(refusal), self.prompt(flow, state, lang)])
+        state["answers"][step.id] = value
+        return self._after_answer(flow, step, state, value, lang)
+
+    def _after_answer(
+        self, flow: Flow, step: Step, state: dict[str, Any], value: Any, lang: str
+    ) -> FlowOutcome:
+        replies: list[Reply] = []
+        if step.stop_if is not None and str(value) in step.stop_if.values:
+            return FlowOutcome([Reply(step.stop_if.message.get(lang))], finished=True)
+        if step.notice_if is not None and str(value) in step.notice_if.values:
+            replies.append(Reply(step.notice_if.message.get(lang)))
+        if step.rule is Rule.RETURN_ELIGIBILITY:
+            replies.append(Reply(self._eligibility(state, date.fromisoformat(value), lang)))
+        elif step.rule is Rule.SELLER_WAIT:
+            come_back = self.calendar.add(datetime.fromisoformat(value), self.seller_wait_hours)
+            if come_back > self.clock():
+                when = say_moment(come_back.astimezone(self.calendar.tz), lang)
+                return FlowOutcome([Reply(text(lang, "seller_wait", when=when))], finished=True)
+        return FlowOutcome(replies + self._advance(flow, state, lang))
+
+    def _eligibility(self, state: dict[str, Any], received: date, lang: str) -> str:
+        today = self.clock().astimezone(self.calendar.tz).date()
+        days = (today - received).days
+        if days <= 14:
+            verdict = "legal"
+        elif days <= 30:
+            verdict = "commercial"
+        else:
+            verdict = "expired"
+        state["answers"]["eligibility"] = verdict
+        return text(lang, f"eligibility_{verdict}", days=days)
+
+    def _back(self, flow: Flow, state: dict[str, Any], lang: str) -> list[Reply]:
+        if not state["history"]:
+            return [Reply(text(lang, "at_first_step")), self.prompt(flow, state, lang)]
+        previous = state["history"].pop()
+        state["step"] = previous
+        state["answers"].pop(previous, None)
+        state["files"].pop(previous, None)
+        return [self.prompt(flow, state, lang)]
+
+    def _parse(self, step: Step, raw: str) -> Any:
+        kind = step.type
+        if kind is FieldType.TEXT:
+            return parse_text(raw, step.min_length, step.max_length)
+        if kind is FieldType.CHOICE:
+            return parse_choice(raw, step.choices)
+        if kind is FieldType.YESNO:
+            return parse_yesno(raw)
+        if kind is FieldType.ORDER_NUMBER:
+            return parse_order_number(raw, self.order_pattern)
+        if kind is FieldType.EMAIL:
+            return parse_email(raw)
+        if kind is FieldType.TRACKING:
+            return parse_tracking(raw)
+        if kind is FieldType.DATE:
+            return self.dates.parse(raw, self.clock()).date().isoformat()
+        if kind is FieldType.DATETIME:
+            return self.dates.parse(raw, self.clock(), with_time=True).isoformat(timespec="minutes")
+        raise AssertionError(f"unhandled field type {kind}")
+
+    def _refusal(self, step: Step, err: FieldError, lang: str) -> str:
+        values = dict(err.values)
+        if err.key == "bad_choice":
+            values["choices"] = ", ".join(c.label.get(lang) for c in step.choices)
+        return text(lang, err.key, **values)
+
+    def _attachments(
+        self, flow: Flow, step: Step, state: dict[str, Any], inbound: Inbound, word: str, lang: str
+    ) -> FlowOutcome:
+        stored: list[dict[str, Any]] = state["files"].setdefault(step.id, [])
+        if not inbound.files:
+            if word == "done" or word in _DONE_WORDS:
+                required = 0 if self._is_optional(step, state) else max(step.min_count, 1)
+                if len(stored) < required:
+                    msg = text(lang, "attach_need_more", min=required, count=len(stored))
+                    return FlowOutcome([Reply(msg), self.prompt(flow, state, lang)])
+                return FlowOutcome(self._advance(flow, state, lang))
+            return FlowOutcome(
+                [Reply(text(lang, "attach_expected")), self.prompt(flow, state, lang)]
+            )
+        replies: list[Reply] = []
+        for incoming in inbound.files:
+            if len(stored) >= step.max_count:
+                replies.append(Reply(text(lang, "attach_full")))
+                break
+            problem = self._check_file(step, incoming, lang)
+            if problem:
+                replies.append(Reply(problem))
+                continue
+            stored.append(self._store_file(incoming))
+        if len(stored) >= step.max_count:
+            return FlowOutcome(replies + self._advance(flow, state, lang))
+        if stored:
+            replies.append(
+                Reply(
+                    text(lang, "attach_received", count=len(stored), max=step.max_count),
+                    self.prompt(flow, state, lang).buttons,
+                )
+            )
+        else:
+            replies.append(self.prompt(flow, state, lang))
+        return FlowOutcome(replies)
+
+    def _check_file(self, step: Step, incoming: IncomingFile, lang: str) -> str | None:
+        kind = MIME_KINDS.get(incoming.mime.lower())
+        if kind is None or kind not in step.kinds:
+            kinds = ", ".join(k.value for k in step.kinds)
+            return text(lang, "attach_bad_kind", name=incoming.name or "?", kinds=kinds)
+        if incoming.size > self.max_file_bytes:
+            size = f"{incoming.size / 1024 / 1024:.1f}"
+            return text(lang, "attach_too_big", name=incoming.name or "?", size=size)
+        return None
+
+    def _store_file(self, incoming: IncomingFile) -> dict[str, Any]:
+        record: dict[str, Any] = {
+            "name": incoming.name,
+            "mime": incoming.mime,
+            "size": incoming.size,
+            "kind": MIME_KINDS[incoming.mime.lower()].value,
+            "file_id": incoming.file_id,
+            "file_unique_id": incoming.file_unique_id,
+            "checksum": None,
+            "path": None,
+        }
+        if incoming.path:
+            record["checksum"], record["path"] = self.files.save(Path(incoming.path))
+        return record

@@ -1,0 +1,60 @@
+"""The values the engine exchanges with channels: inbound events and outbound actions.
+
+Plain frozen dataclasses; nothing here knows about Telegram or the terminal.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True, slots=True)
+class Button:
+    label: str
+    payload: str
+
+
+@dataclass(frozen=True, slots=True)
+class IncomingFile:
+    """A file sent by a customer: a local path (terminal) or a Telegram file id."""
+
+    name: str
+    mime: str
+    size: int
+    path: str | None = None
+    file_id: str | None = None
+    file_unique_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Inbound:
+    """One thing a customer did: typed text, pressed a button, or sent files."""
+
+    channel: str
+    user_id: str
+    chat_id: str
+    text: str = ""
+    payload: str | None = None
+    language: str | None = None
+    user_name: str = ""
+    files: tuple[IncomingFile, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    """A message for the customer of this chat, with optional buttons."""
+
+    text: str
+    buttons: tuple[Button, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class NotifyAgents:
+    """Something the agent side must see about a ticket (new ticket, customer message)."""
+
+    ticket_reference: str
+    text: str
+    files: tuple[str, ...] = field(default=())
+
+
+Action = Reply | NotifyAgents

@@ -1,0 +1,279 @@
+"""The bot's own interface texts, French first then English, in one catalogue.
+
+Customer-facing answers live in the YAML content; only the words of the bot's
+interface (menus, refusals, confirmations) live here.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+TEXTS: dict[str, tuple[str, str]] = {
+    # -- greeting and navigation
+    "welcome": (
+        "Bonjour{name} ! Je suis l'assistant du Support 3DWorksPrints. Posez votre question "
+        "avec vos mots, ou choisissez un sujet ci-dessous.",
+        "Hello{name}! I am the 3DWorksPrints Support assistant. Ask your question in your own "
+        "words, or pick a topic below.",
+    ),
+    "menu": ("Choisissez un sujet :", "Pick a topic:"),
+    "theme_menu": ("{theme} : que voulez-vous savoir ?", "{theme}: what would you like to know?"),
+    "help": (
+        "Écrivez votre question comme elle vient (« où est ma facture », « retour colis »...).\n"
+        "Commandes : /menu (les sujets), /agent (parler à un humain), /tickets (vos demandes), "
+        "/cancel (annuler la démarche en cours), /lang (changer de langue), /help (cette aide).\n"
+        "Pendant une démarche : « retour » revient à la question précédente, « passer » saute "
+        "une question facultative, « annuler » arrête tout.",
+        'Type your question as it comes ("where is my invoice", "return parcel"...).\n'
+        "Commands: /menu (topics), /agent (talk to a human), /tickets (your requests), "
+        "/cancel (stop the current request), /lang (change language), /help (this help).\n"
+        'During a request: "back" returns to the previous question, "skip" skips an '
+        'optional question, "cancel" stops everything.',
+    ),
+    "lang_set": ("D'accord, je vous réponds en français.", "OK, I will answer in English."),
+    "lang_choose": ("Choisissez votre langue :", "Choose your language:"),
+    "not_understood": (
+        "Je ne suis pas sûr d'avoir compris, et je préfère ne pas répondre au hasard. "
+        "Vous pouvez reformuler, parcourir les sujets, ouvrir une demande ou parler à un humain.",
+        "I am not sure I understood, and I would rather not answer at random. "
+        "You can rephrase, browse the topics, open a request or talk to a human.",
+    ),
+    "did_you_mean": ("Vous voulez dire :", "Did you mean:"),
+    "empty_message": (
+        "Je n'ai reçu aucun texte. Écrivez votre question, ou tapez /menu.",
+        "I received no text. Type your question, or /menu.",
+    ),
+    "too_long": (
+        "Votre message est très long ({length} caractères) : je n'en lis que le début. "
+        "Pour un long récit, ouvrez plutôt une demande.",
+        "Your message is very long ({length} characters): I only read its beginning. "
+        "For a long story, open a request instead.",
+    ),
+    "unknown_command": (
+        "Je ne connais pas la commande {command}. Tapez /help pour la liste.",
+        "I do not know the command {command}. Type /help for the list.",
+    ),
+    "stale_button": (
+        "Ce bouton ne correspond plus à rien en cours. Voici le menu.",
+        "That button no longer matches anything in progress. Here is the menu.",
+    ),
+    "related_intro": ("Voir aussi :", "See also:"),
+    # -- buttons
+    "btn_menu": ("Menu", "Menu"),
+    "btn_ticket": ("Ouvrir une demande", "Open a request"),
+    "btn_human": ("Parler à un humain", "Talk to a human"),
+    "btn_none": ("Aucun des deux", "Neither"),
+    "btn_yes": ("Oui", "Yes"),
+    "btn_no": ("Non", "No"),
+    "btn_skip": ("Passer", "Skip"),
+    "btn_back": ("Retour", "Back"),
+    "btn_cancel": ("Annuler", "Cancel"),
+    "btn_done": ("Terminé", "Done"),
+    "btn_confirm": ("Confirmer et envoyer", "Confirm and send"),
+    "btn_start_flow": ("Démarrer : {title}", "Start: {title}"),
+    "btn_resume": ("Reprendre", "Resume"),
+    # -- flows
+    "flow_unavailable": (
+        "La démarche « {title} » n'est pas encore disponible ici. Vous pouvez ouvrir une "
+        "demande générale ou parler à un humain.",
+        'The "{title}" request is not available here yet. You can open a general request '
+        "or talk to a human.",
+    ),
+    "flow_start": (
+        "{title} : je vais vous poser quelques questions, une à la fois. "
+        "« retour » pour revenir en arrière, « annuler » pour arrêter.",
+        "{title}: I will ask you a few questions, one at a time. "
+        '"back" to go back, "cancel" to stop.',
+    ),
+    "flow_resume": (
+        "Reprenons votre démarche « {title} » là où nous en étions.",
+        'Let\'s pick up your "{title}" request where we left off.',
+    ),
+    "flow_busy": (
+        "Vous êtes en pleine démarche « {title} ». Voulez-vous la reprendre ou l'annuler ?",
+        'You are in the middle of the "{title}" request. Resume it or cancel it?',
+    ),
+    "flow_cancelled": (
+        "C'est annulé, rien n'a été envoyé. Je reste là si besoin.",
+        "Cancelled, nothing was sent. I am here if you need me.",
+    ),
+    "nothing_to_cancel": ("Il n'y a rien à annuler.", "There is nothing to cancel."),
+    "optional_hint": (
+        "(facultatif : « passer » pour sauter)",
+        '(optional: "skip" to skip)',
+    ),
+    "cannot_skip": (
+        "Cette information est nécessaire pour traiter votre demande.",
+        "This information is needed to handle your request.",
+    ),
+    "at_first_step": (
+        "C'est déjà la première question.",
+        "This is already the first question.",
+    ),
+    "summary_title": (
+        "Récapitulatif de votre demande « {title} » :",
+        'Summary of your "{title}" request:',
+    ),
+    "summary_confirm": (
+        "Tout est correct ? Confirmez pour l'envoyer, ou « retour » pour corriger.",
+        'Is everything right? Confirm to send it, or "back" to correct it.',
+    ),
+    "confirm_expected": (
+        "Répondez « confirmer » pour envoyer la demande, « retour » pour corriger, ou « annuler ».",
+        'Answer "confirm" to send the request, "back" to correct it, or "cancel".',
+    ),
+    "skipped": ("(non renseigné)", "(not given)"),
+    "files_count": ("{count} fichier(s)", "{count} file(s)"),
+    "ticket_created": (
+        "Votre demande est enregistrée sous la référence {ref}. Un accusé de réception vous "
+        "est envoyé ; une réponse utile est visée avant le {due}. Étapes : reçue, demande "
+        "d'informations, solution proposée, clôture ; chacune vous sera notifiée.",
+        "Your request is registered as {ref}. This is your acknowledgement; a useful answer "
+        "is aimed for before {due}. Steps: received, information requested, solution "
+        "proposed, closed; you will be notified of each.",
+    ),
+    "ticket_merged": (
+        "Vous avez déjà une demande ouverte pour la commande {order} ({ref}) : j'y ai ajouté "
+        "ces informations au lieu d'en créer une seconde.",
+        "You already have an open request for order {order} ({ref}): I added this "
+        "information to it instead of creating a second one.",
+    ),
+    "handoff_started": (
+        "Je transmets à un conseiller (demande {ref}). Écrivez ici : vos messages lui "
+        "parviennent, et ses réponses s'afficheront dans cette conversation.",
+        "I am passing you to an agent (request {ref}). Write here: your messages reach "
+        "them, and their answers will show up in this conversation.",
+    ),
+    "handoff_relayed": (
+        "Message transmis au conseiller ({ref}).",
+        "Message passed to the agent ({ref}).",
+    ),
+    # -- rules computed from the answers
+    "eligibility_legal": (
+        "Vous avez reçu l'article il y a {days} jour(s) : vous êtes dans le délai légal de "
+        "rétractation de 14 jours à compter de la réception (consommateurs de l'UE, sous "
+        "conditions réglementaires).",
+        "You received the item {days} day(s) ago: you are within the legal 14-day withdrawal "
+        "period from receipt (EU consumers, under the legal conditions).",
+    ),
+    "eligibility_commercial": (
+        "Vous avez reçu l'article il y a {days} jours : le délai légal de rétractation de "
+        "14 jours est dépassé, mais la fenêtre commerciale de 30 jours de la marketplace "
+        "s'applique aux articles éligibles.",
+        "You received the item {days} days ago: the legal 14-day withdrawal period has passed, "
+        "but the marketplace's 30-day commercial window applies to eligible items.",
+    ),
+    "eligibility_expired": (
+        "Vous avez reçu l'article il y a {days} jours : c'est au-delà du délai légal de "
+        "14 jours et de la fenêtre commerciale de 30 jours. Vous pouvez quand même envoyer "
+        "votre demande ; la décision revient au vendeur.",
+        "You received the item {days} days ago: that is beyond both the legal 14-day period "
+        "and the 30-day commercial window. You can still send your request; the decision "
+        "belongs to the seller.",
+    ),
+    "seller_wait": (
+        "Le vendeur dispose de 48 h ouvrées pour répondre à votre dernier message. Sans "
+        "réponse de sa part, revenez à partir du {when} : je créerai alors votre demande. "
+        "Aucune demande n'a été créée pour l'instant.",
+        "The seller has 48 business hours to answer your last message. If they have not "
+        "answered, come back from {when}: I will then create your request. No request has "
+        "been created for now.",
+    ),
+    # -- field refusals
+    "bad_text_short": (
+        "C'est un peu court : au moins {min} caractères, s'il vous plaît.",
+        "That is a bit short: at least {min} characters, please.",
+    ),
+    "bad_text_long": (
+        "C'est trop long : {max} caractères au plus (vous en avez écrit {length}).",
+        "That is too long: {max} characters at most (you wrote {length}).",
+    ),
+    "bad_choice": (
+        "Je n'ai pas reconnu ce choix. Choisissez parmi : {choices}.",
+        "I did not recognise that choice. Choose from: {choices}.",
+    ),
+    "bad_yesno": ("Répondez par oui ou par non.", "Please answer yes or no."),
+    "bad_order_number": (
+        "Ce n'est pas un numéro de commande valide : il compte 6 à 12 chiffres "
+        "(exemple : 123456789). Vous le trouvez dans Mon compte > Commandes.",
+        "That is not a valid order number: it has 6 to 12 digits (example: 123456789). "
+        "You will find it in My account > Orders.",
+    ),
+    "bad_date": (
+        "Je n'ai pas compris cette date. Exemples : 12/11, 12/11/2026, 12 nov, hier, "
+        "lundi dernier.",
+        "I did not understand that date. Examples: 12/11, 12/11/2026, 12 Nov, yesterday, "
+        "last Monday.",
+    ),
+    "bad_date_future": (
+        "Cette date ({date}) est dans le futur. Indiquez une date passée.",
+        "That date ({date}) is in the future. Please give a past date.",
+    ),
+    "bad_date_old": (
+        "Cette date ({date}) remonte à plus de deux ans : vérifiez-la.",
+        "That date ({date}) is more than two years ago: please check it.",
+    ),
+    "bad_email": (
+        "Cette adresse e-mail ne semble pas valide (exemple : prenom.nom@exemple.fr).",
+        "That e-mail address does not look valid (example: jane.doe@example.com).",
+    ),
+    "bad_tracking": (
+        "Ce numéro de suivi ne semble pas valide : 8 à 34 lettres et chiffres "
+        "(exemple : 6A12345678901).",
+        "That tracking number does not look valid: 8 to 34 letters and digits "
+        "(example: 6A12345678901).",
+    ),
+    "attach_expected": (
+        "J'attends ici un fichier (photo, PDF ou vidéo). Envoyez-le, ou « terminé » si "
+        "vous avez fini.",
+        'I am expecting a file here (photo, PDF or video). Send it, or "done" when finished.',
+    ),
+    "attach_need_more": (
+        "Il me faut au moins {min} fichier(s) ; vous en avez envoyé {count}.",
+        "I need at least {min} file(s); you sent {count}.",
+    ),
+    "attach_bad_kind": (
+        "Le fichier « {name} » n'est pas accepté ici : formats acceptés {kinds} "
+        "(JPEG, PNG, WebP, HEIC, PDF, MP4).",
+        'The file "{name}" is not accepted here: accepted formats {kinds} '
+        "(JPEG, PNG, WebP, HEIC, PDF, MP4).",
+    ),
+    "attach_too_big": (
+        "Le fichier « {name} » est trop lourd ({size} Mo) : 20 Mo au plus par fichier.",
+        'The file "{name}" is too large ({size} MB): 20 MB at most per file.',
+    ),
+    "attach_received": (
+        "Fichier reçu ({count}/{max}). Envoyez-en d'autres, ou « terminé ».",
+        'File received ({count}/{max}). Send more, or "done".',
+    ),
+    "attach_full": (
+        "C'est le maximum de fichiers pour cette question.",
+        "That is the maximum number of files for this question.",
+    ),
+    "attach_unexpected": (
+        "Merci pour le fichier, mais je ne peux le joindre qu'à une démarche en cours. "
+        "Ouvrez une demande (menu) puis envoyez-le à la question des pièces jointes.",
+        "Thanks for the file, but I can only attach it to a request in progress. "
+        "Open a request (menu), then send it when asked for attachments.",
+    ),
+    # -- tickets
+    "tickets_none": ("Vous n'avez aucune demande.", "You have no requests."),
+    "tickets_list": ("Vos demandes :", "Your requests:"),
+    "status_received": ("reçue", "received"),
+    "status_info_requested": ("informations demandées", "information requested"),
+    "status_solution_proposed": ("solution proposée", "solution proposed"),
+    "status_closed": ("clôturée", "closed"),
+    "busy": (
+        "Un souci technique m'empêche de répondre. Réessayez dans un instant : rien de ce "
+        "que vous avez déjà saisi n'est perdu.",
+        "A technical problem prevents me from answering. Try again in a moment: nothing you "
+        "already entered is lost.",
+    ),
+}
+
+
+def text(lang: str, key: str, **values: Any) -> str:
+    """The interface text ``key`` in ``lang`` (French unless English), filled with values."""
+    fr, en = TEXTS[key]
+    template = en if lang == "en" else fr
+    return template.format(**values) if values else template

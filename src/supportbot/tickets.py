@@ -1,0 +1,285 @@
+"""The ticket service: the one place that creates and changes tickets.
+
+It owns references, statuses and their transitions, due times (through the
+business calendar), de-duplication per order, the audit trail, and the
+messages a status change sends to the customer (written to the outbox in the
+same transaction as the change).
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from dateutil.relativedelta import relativedelta
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from supportbot.calendar import BusinessCalendar
+from supportbot.content import DueRule, Flow
+from supportbot.store import Attachment, Customer, OutboxMessage, Ticket, TicketEvent
+from supportbot.texts import text
+
+
+class TicketStatus(StrEnum):
+    RECEIVED = "received"
+    INFO_REQUESTED = "info_requested"
+    SOLUTION_PROPOSED = "solution_proposed"
+    CLOSED = "closed"
+
+
+OPEN_STATUSES = (
+    TicketStatus.RECEIVED,
+    TicketStatus.INFO_REQUESTED,
+    TicketStatus.SOLUTION_PROPOSED,
+)
+
+TRANSITIONS: dict[TicketStatus, frozenset[TicketStatus]] = {
+    TicketStatus.RECEIVED: frozenset(
+        {TicketStatus.INFO_REQUESTED, TicketStatus.SOLUTION_PROPOSED, TicketStatus.CLOSED}
+    ),
+    TicketStatus.INFO_REQUESTED: frozenset(
+        {TicketStatus.RECEIVED, TicketStatus.SOLUTION_PROPOSED, TicketStatus.CLOSED}
+    ),
+    TicketStatus.SOLUTION_PROPOSED: frozenset({TicketStatus.RECEIVED, TicketStatus.CLOSED}),
+    TicketStatus.CLOSED: frozenset({TicketStatus.RECEIVED}),
+}
+
+
+class EventKind(StrEnum):
+    CREATED = "created"
+    STATUS = "status"
+    CUSTOMER_MESSAGE = "customer_message"
+    AGENT_MESSAGE = "agent_message"
+    NOTE = "note"
+    MERGED = "merged"
+
+
+class InvalidTransition(ValueError):
+    def __init__(self, ticket: Ticket, target: TicketStatus) -> None:
+        super().__init__(
+            f"ticket {ticket.reference} cannot go from {ticket.status} to {target.value}; "
+            f"allowed: {', '.join(sorted(TRANSITIONS[TicketStatus(ticket.status)]))}"
+        )
+
+
+class TicketNotFound(LookupError):
+    pass
+
+
+_REF_ALPHABET = "23456789ABCDEFGHJKMNPQRSTVWXYZ"
+
+
+@dataclass(frozen=True)
+class NewAttachment:
+    step: str
+    kind: str
+    name: str
+    mime: str
+    size: int
+    file_id: str | None = None
+    file_unique_id: str | None = None
+    checksum: str | None = None
+    path: str | None = None
+
+
+@dataclass
+class TicketService:
+    calendar: BusinessCalendar
+    clock: Callable[[], datetime]
+    sla_hours: float = 48.0
+
+    # -- reading -------------------------------------------------------------
+
+    def get(self, session: Session, reference: str) -> Ticket:
+        ticket = session.scalar(select(Ticket).where(Ticket.reference == reference.upper()))
+        if ticket is None:
+            raise TicketNotFound(f"no ticket with reference {reference!r}")
+        return ticket
+
+    def for_customer(self, session: Session, customer: Customer) -> Sequence[Ticket]:
+        query = select(Ticket).where(Ticket.customer_id == customer.id).order_by(Ticket.id.desc())
+        return session.scalars(query).all()
+
+    def open_for_order(
+        self, session: Session, customer: Customer, order_number: str
+    ) -> Ticket | None:
+        query = (
+            select(Ticket)
+            .where(
+                Ticket.customer_id == customer.id,
+                Ticket.order_number == order_number,
+                Ticket.status.in_([s.value for s in OPEN_STATUSES]),
+            )
+            .order_by(Ticket.id.desc())
+        )
+        return session.scalars(query).first()
+
+    def search(
+        self,
+        session: Session,
+        status: str | None = None,
+        category: str | None = None,
+        overdue: bool = False,
+    ) -> Sequence[Ticket]:
+        query = select(Ticket)
+        if status:
+            query = query.where(Ticket.status == TicketStatus(status).value)
+        if category:
+            query = query.where(Ticket.category == category)
+        if overdue:
+            query = query.where(
+                Ticket.status.in_([TicketStatus.RECEIVED.value]),
+                Ticket.due_at < self.clock(),
+            )
+        return session.scalars(query.order_by(Ticket.due_at.is_(None), Ticket.due_at)).all()
+
+    # -- writing -------------------------------------------------------------
+
+    def due_time(self, flow: Flow, created: datetime) -> datetime:
+        rule = flow.ticket.due if flow.ticket else DueRule.BUSINESS_HOURS
+        if rule is DueRule.GDPR_MONTH:
+            local: datetime = created.astimezone(self.calendar.tz) + relativedelta(months=1)
+            return local
+        return self.calendar.add(created, self.sla_hours)
+
+    def create(
+        self,
+        session: Session,
+        customer: Customer,
+        flow: Flow,
+        fields: dict[str, Any],
+        attachments: Sequence[NewAttachment],
+        subject: str,
+        language: str,
+    ) -> tuple[Ticket, bool]:
+        """A new ticket, or the customer's open one on the same order (merged=True)."""
+        order = fields.get("order_number")
+        now = self.clock()
+        if isinstance(order, str):
+            existing = self.open_for_order(session, customer, order)
+            if existing is not None:
+                self._add_event(
+                    existing, EventKind.MERGED, customer.name, subject, {"flow": flow.id, **fields}
+                )
+                existing.attachments.extend(self._attachments(attachments))
+                existing.updated_at = now
+                return existing, True
+        spec = flow.ticket
+        ticket = Ticket(
+            customer=customer,
+            flow_id=flow.id,
+            category=spec.category if spec else flow.id,
+            priority=spec.priority.value if spec else "normal",
+            status=TicketStatus.RECEIVED.value,
+            subject=subject[:300],
+            order_number=order if isinstance(order, str) else None,
+            fields=dict(fields),
+            language=language,
+            created_at=now,
+            updated_at=now,
+            due_at=self.due_time(flow, now),
+        )
+        ticket.attachments.extend(self._attachments(attachments))
+        self._add_event(ticket, EventKind.CREATED, customer.name, subject, {"flow": flow.id})
+        self._assign_reference(session, ticket)
+        return ticket, False
+
+    def _attachments(self, items: Sequence[NewAttachment]) -> list[Attachment]:
+        return [
+            Attachment(
+                step=a.step,
+                kind=a.kind,
+                name=a.name,
+                mime=a.mime,
+                size=a.size,
+                file_id=a.file_id,
+                file_unique_id=a.file_unique_id,
+                checksum=a.checksum,
+                path=a.path,
+                created_at=self.clock(),
+            )
+            for a in items
+        ]
+
+    def _assign_reference(self, session: Session, ticket: Ticket) -> None:
+        stamp = self.clock().astimezone(self.calendar.tz).strftime("%y%m")
+        for _ in range(10):
+            suffix = "".join(secrets.choice(_REF_ALPHABET) for _ in range(5))
+            ticket.reference = f"SAV-{stamp}-{suffix}"
+            try:
+                with session.begin_nested():
+                    session.add(ticket)
+                    session.flush()
+                return
+            except IntegrityError:
+                continue
+        raise RuntimeError("could not find a free ticket reference")
+
+    def _add_event(
+        self,
+        ticket: Ticket,
+        kind: EventKind,
+        author: str,
+        body: str,
+        data: dict[str, Any] | None = None,
+    ) -> TicketEvent:
+        event = TicketEvent(
+            kind=kind.value, author=author, text=body, data=data or {}, at=self.clock()
+        )
+        ticket.events.append(event)
+        return event
+
+    def add_customer_message(self, ticket: Ticket, body: str) -> None:
+        self._add_event(ticket, EventKind.CUSTOMER_MESSAGE, ticket.customer.name, body)
+        ticket.updated_at = self.clock()
+
+    def add_note(self, ticket: Ticket, author: str, body: str) -> None:
+        self._add_event(ticket, EventKind.NOTE, author, body)
+
+    def reply(self, session: Session, ticket: Ticket, author: str, body: str) -> None:
+        """An agent's message to the customer, delivered through the outbox."""
+        self._add_event(ticket, EventKind.AGENT_MESSAGE, author, body)
+        self._send(session, ticket, body)
+
+    def change_status(
+        self,
+        session: Session,
+        ticket: Ticket,
+        target: TicketStatus,
+        author: str,
+        message: str = "",
+    ) -> None:
+        current = TicketStatus(ticket.status)
+        if target not in TRANSITIONS[current]:
+            raise InvalidTransition(ticket, target)
+        now = self.clock()
+        ticket.status = target.value
+        ticket.updated_at = now
+        ticket.closed_at = now if target is TicketStatus.CLOSED else None
+        self._add_event(
+            ticket, EventKind.STATUS, author, message, {"from": current.value, "to": target.value}
+        )
+        lang = ticket.language
+        status_name = text(lang, f"status_{target.value}")
+        notice = (
+            f"[{ticket.reference}] " + ("Statut : " if lang != "en" else "Status: ") + status_name
+        )
+        self._send(session, ticket, f"{notice}\n{message}".strip())
+
+    def _send(self, session: Session, ticket: Ticket, body: str) -> None:
+        customer = ticket.customer
+        session.add(
+            OutboxMessage(
+                channel=customer.channel,
+                chat_id=customer.external_id,
+                text=body,
+                ticket_id=ticket.id,
+                created_at=self.clock(),
+            )
+        )

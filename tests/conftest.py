@@ -1,0 +1,128 @@
+"""Shared fixtures: a fresh engine on a fresh database, a settable clock, and `say`."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from supportbot.app import build_engine, build_matcher
+from supportbot.config import Settings
+from supportbot.content import Content, load_content
+from supportbot.engine import Engine
+from supportbot.matching import Matcher
+from supportbot.messages import Action, Inbound, IncomingFile, NotifyAgents, Reply
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@dataclass
+class Clock:
+    now: datetime = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+@pytest.fixture(scope="session")
+def content() -> Content:
+    return load_content(ROOT)
+
+
+@pytest.fixture(scope="session")
+def matcher(content: Content) -> Matcher:
+    return build_matcher(content, Settings(_env_file=None))  # type: ignore[call-arg]
+
+
+def database_url(tmp_path: Path) -> str:
+    return os.environ.get("SUPPORTBOT_TEST_DATABASE_URL") or f"sqlite:///{tmp_path}/test.db"
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return Settings(  # type: ignore[call-arg]
+        _env_file=None,
+        database_url=database_url(tmp_path),
+        content_dir=ROOT,
+        files_dir=tmp_path / "files",
+    )
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def engine(settings: Settings, clock: Clock, content: Content, matcher: Matcher) -> Engine:
+    return build_engine(settings, clock=clock, content=content, matcher=matcher)
+
+
+@dataclass
+class Chat:
+    """A customer talking to the engine: `say` returns the bot's replies."""
+
+    engine: Engine
+    user: str = "alice"
+    language: str | None = "fr"
+    last: list[Action] = field(default_factory=list)
+
+    def send(
+        self, text: str = "", payload: str | None = None, files: tuple[IncomingFile, ...] = ()
+    ) -> list[Action]:
+        self.last = self.engine.handle(
+            Inbound(
+                channel="test",
+                user_id=self.user,
+                chat_id=self.user,
+                text=text,
+                payload=payload,
+                language=self.language,
+                user_name=self.user,
+                files=files,
+            )
+        )
+        return self.last
+
+    def say(
+        self, text: str = "", payload: str | None = None, files: tuple[IncomingFile, ...] = ()
+    ) -> str:
+        """The replies' texts joined, as the customer reads them."""
+        return "\n".join(r.text for r in self.send(text, payload, files) if isinstance(r, Reply))
+
+    def press(self, payload: str) -> str:
+        return self.say(payload=payload)
+
+    @property
+    def buttons(self) -> list[str]:
+        return [b.payload for r in self.last if isinstance(r, Reply) for b in r.buttons]
+
+    @property
+    def agent_notes(self) -> list[NotifyAgents]:
+        return [a for a in self.last if isinstance(a, NotifyAgents)]
+
+
+@pytest.fixture
+def chat(engine: Engine) -> Chat:
+    return Chat(engine)
+
+
+@pytest.fixture
+def new_chat(engine: Engine) -> Callable[..., Chat]:
+    def make(user: str = "bob", language: str | None = "fr") -> Chat:
+        return Chat(engine, user, language)
+
+    return make
+
+
+@pytest.fixture
+def photo(tmp_path: Path) -> Iterator[IncomingFile]:
+    path = tmp_path / "photo.jpg"
+    path.write_bytes(b"\xff\xd8\xff\xe0" + b"\x00" * 2048)
+    yield IncomingFile(
+        name="photo.jpg", mime="image/jpeg", size=path.stat().st_size, path=str(path)
+    )

@@ -1,0 +1,52 @@
+"""Quick answers through the engine: the right entry, buttons, honesty when unsure."""
+
+from __future__ import annotations
+
+from conftest import Chat
+
+
+def test_invoice_question_with_typos_gets_the_invoice_answer(chat: Chat) -> None:
+    answer = chat.say("ou est ma facture")
+    assert "Mon compte > Commandes" in answer
+    assert "PDF" in answer
+    assert "menu" in chat.buttons
+
+
+def test_english_question_gets_english_answer(new_chat) -> None:  # type: ignore[no-untyped-def]
+    chat = new_chat("eve", "en")
+    answer = chat.say("how do I get my invoice")
+    assert "My account > Orders" in answer
+
+
+def test_unrelated_question_is_not_answered_at_random(chat: Chat) -> None:
+    answer = chat.say("quelle est la recette de la blanquette de veau")
+    assert "pas sûr d'avoir compris" in answer
+    assert "flow:other-request" in chat.buttons
+    assert "flow:human-agent" in chat.buttons
+
+
+def test_menu_lists_themes_and_a_theme_lists_its_entries(chat: Chat) -> None:
+    chat.say("/menu")
+    assert "theme:returns" in chat.buttons
+    chat.press("theme:returns")
+    assert "faq:withdrawal-right" in chat.buttons
+    answer = chat.press("faq:withdrawal-right")
+    assert "14 jours" in answer
+
+
+def test_answer_offers_the_matching_flow(chat: Chat) -> None:
+    chat.press("faq:return-window")
+    assert "flow:return-refund" in chat.buttons
+
+
+def test_language_switch(chat: Chat) -> None:
+    assert "English" in chat.say("/lang en")
+    assert "My account > Orders" in chat.say("where is my invoice")
+
+
+def test_unknown_command_is_named(chat: Chat) -> None:
+    assert "/foo" in chat.say("/foo")
+
+
+def test_stale_button_outside_a_flow(chat: Chat) -> None:
+    assert "ne correspond plus" in chat.press("choice:damaged")
