@@ -23,6 +23,7 @@ The index is built once; a query costs one sparse product.
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections import Counter
 from collections.abc import Iterable
@@ -106,7 +107,7 @@ class _Features:
             feats["w " + tok] += 1
             for gram in _ngrams(tok, p.ngram_min, p.ngram_max):
                 feats["c" + gram] += 1
-        for a, b in zip(tokens, tokens[1:], strict=False):
+        for a, b in itertools.pairwise(tokens):
             feats["b " + a + " " + b] += 1
         return feats
 
@@ -292,7 +293,9 @@ class Matcher:
 
     def with_params(self, params: MatcherParams) -> Matcher:
         """A matcher over the same phrasings with other weights."""
-        pairs = [(self.labels[i], t) for i, t in zip(self.example_labels, self.examples, strict=True)]
+        pairs = [
+            (self.labels[i], t) for i, t in zip(self.example_labels, self.examples, strict=True)
+        ]
         return Matcher.from_pairs(pairs, params)
 
 
@@ -300,5 +303,3 @@ def _l2_rows(matrix: sp.csr_matrix) -> sp.csr_matrix:
     norms = np.sqrt(np.asarray(matrix.multiply(matrix).sum(axis=1)).ravel())
     norms[norms == 0] = 1.0
     return sp.csr_matrix(sp.diags(1.0 / norms) @ matrix)
-
-
