@@ -6,6 +6,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime
 
+from supportbot.agents import AgentDesk
 from supportbot.calendar import BusinessCalendar
 from supportbot.config import Settings
 from supportbot.content import Content, load_content
@@ -61,3 +62,8 @@ def build_engine(
         clock=clock,
         default_language=settings.default_language,
     )
+
+
+def build_desk(engine: Engine) -> AgentDesk:
+    """The agent actions over the same store and ticket service as the engine."""
+    return AgentDesk(tickets=engine.tickets, sessions=engine.sessions)

@@ -187,7 +187,7 @@ class _Turn:
     def _command(self, message: str) -> list[Action]:
         command, _, rest = message.partition(" ")
         command = command.split("@")[0].lower()
-        if command == "/start":
+        if command in ("/start", "/resume"):
             flow_state = self.state.get("flow")
             if flow_state is not None:
                 # A returning customer mid-flow picks up the same question.
@@ -196,7 +196,7 @@ class _Turn:
                     Reply(self.t("flow_resume", title=flow.title.get(self.lang))),
                     self.engine.runner.prompt(flow, flow_state, self.lang),
                 ]
-            return [self._welcome()]
+            return [self._welcome()] if command == "/start" else []
         if command == "/menu":
             return [self._menu()]
         if command in ("/help", "/aide"):

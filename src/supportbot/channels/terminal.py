@@ -124,8 +124,8 @@ class TerminalChat:
 
     def run(self, lines: Iterable[str]) -> None:
         self.show(self.engine.take_outbox(CHANNEL, self.user))
-        if self.interactive:
-            self.send("/start")
+        # Interactive users get the welcome; scripts only see a resumed flow, if any.
+        self.send("/start" if self.interactive else "/resume")
         for raw in lines:
             if not self.line(raw):
                 break

@@ -1,0 +1,98 @@
+"""What a human agent can do to a ticket, whatever the tool (Telegram topic or terminal).
+
+Each action is one transaction through the ticket service, which records the
+audit event and queues the customer's notification in the outbox.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from supportbot.store import Ticket
+from supportbot.tickets import OPEN_STATUSES, TicketService, TicketStatus
+
+
+@dataclass(frozen=True)
+class TicketView:
+    """A detached snapshot of a ticket, safe to print after the session closed."""
+
+    reference: str
+    status: str
+    category: str
+    priority: str
+    subject: str
+    customer: str
+    order_number: str | None
+    due_at: datetime | None
+    fields: dict[str, Any]
+    events: tuple[tuple[datetime, str, str, str], ...]
+    attachments: tuple[tuple[str, str, str | None], ...]
+
+    @classmethod
+    def of(cls, ticket: Ticket) -> TicketView:
+        return cls(
+            reference=ticket.reference,
+            status=ticket.status,
+            category=ticket.category,
+            priority=ticket.priority,
+            subject=ticket.subject,
+            customer=ticket.customer.name or ticket.customer.external_id,
+            order_number=ticket.order_number,
+            due_at=ticket.due_at,
+            fields=dict(ticket.fields),
+            events=tuple((e.at, e.kind, e.author, e.text) for e in ticket.events),
+            attachments=tuple((a.name, a.mime, a.path) for a in ticket.attachments),
+        )
+
+
+@dataclass
+class AgentDesk:
+    tickets: TicketService
+    sessions: sessionmaker[Session]
+
+    def open_tickets(self) -> list[TicketView]:
+        """Open tickets, overdue first, then by due time."""
+        with self.sessions() as db:
+            rows = [
+                t for status in OPEN_STATUSES for t in self.tickets.search(db, status=status.value)
+            ]
+            rows.sort(key=lambda t: (t.due_at is None, t.due_at))
+            return [TicketView.of(t) for t in rows]
+
+    def show(self, reference: str) -> TicketView:
+        with self.sessions() as db:
+            return TicketView.of(self.tickets.get(db, reference))
+
+    def _act(self, reference: str, action: Any) -> TicketView:
+        with self.sessions.begin() as db:
+            ticket = self.tickets.get(db, reference)
+            action(db, ticket)
+            db.flush()
+            return TicketView.of(ticket)
+
+    def take(self, reference: str, agent: str) -> TicketView:
+        return self._act(reference, lambda db, t: self.tickets.add_note(t, agent, "taken"))
+
+    def reply(self, reference: str, agent: str, body: str) -> TicketView:
+        return self._act(reference, lambda db, t: self.tickets.reply(db, t, agent, body))
+
+    def note(self, reference: str, agent: str, body: str) -> TicketView:
+        return self._act(reference, lambda db, t: self.tickets.add_note(t, agent, body))
+
+    def ask(self, reference: str, agent: str, body: str) -> TicketView:
+        return self._status(reference, agent, TicketStatus.INFO_REQUESTED, body)
+
+    def propose(self, reference: str, agent: str, body: str) -> TicketView:
+        return self._status(reference, agent, TicketStatus.SOLUTION_PROPOSED, body)
+
+    def close(self, reference: str, agent: str, body: str = "") -> TicketView:
+        return self._status(reference, agent, TicketStatus.CLOSED, body)
+
+    def _status(self, reference: str, agent: str, target: TicketStatus, body: str) -> TicketView:
+        return self._act(
+            reference, lambda db, t: self.tickets.change_status(db, t, target, agent, body)
+        )

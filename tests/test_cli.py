@@ -1,0 +1,121 @@
+"""The command line as operators and scripts use it (real commands, piped stdin)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from conftest import ROOT
+
+
+def run(
+    args: list[str], stdin: str = "", env: dict[str, str] | None = None, check: bool = True
+) -> subprocess.CompletedProcess[str]:
+    result = subprocess.run(
+        [sys.executable, "-m", "supportbot.cli", *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=env,
+        timeout=120,
+    )
+    if check:
+        assert result.returncode == 0, result.stderr
+    return result
+
+
+@pytest.fixture
+def env(tmp_path: Path) -> dict[str, str]:
+    values = dict(os.environ)
+    values["SUPPORTBOT_DATABASE_URL"] = f"sqlite:///{tmp_path}/cli.db"
+    values["SUPPORTBOT_FILES_DIR"] = str(tmp_path / "files")
+    values["SUPPORTBOT_CONTENT_DIR"] = str(ROOT)
+    return values
+
+
+def test_match_jsonl(env: dict[str, str]) -> None:
+    out = run(["match", "--jsonl"], "ou est ma facture\nrecette de crepes\n", env).stdout
+    first, second = (json.loads(line) for line in out.splitlines())
+    assert first["query"] == "ou est ma facture" and first["match"] == "faq:invoice"
+    assert 0 < first["score"] <= 100 and isinstance(first["alternatives"], list)
+    assert second["match"] is None
+
+
+def test_piped_chat_walks_a_flow_to_a_ticket(env: dict[str, str], tmp_path: Path) -> None:
+    photo = tmp_path / "casse.jpg"
+    photo.write_bytes(b"\xff\xd8\xff\xe0" + b"\x00" * 500)
+    script = (
+        "\n".join(
+            [
+                "ou est ma facture",
+                "mon colis est arrivé cassé",
+                "123456789",
+                "2",
+                "hier",
+                "passer",
+                "La figurine est arrivée cassée en deux.",
+                f"/attach {photo}",
+                "terminé",
+                "1",
+            ]
+        )
+        + "\n"
+    )
+    out = run(["chat", "--user", "alice"], script, env).stdout
+    assert "vous>" not in out  # no prompt decoration when piped
+    assert "Mon compte > Commandes" in out
+    assert "[1] Confirmer et envoyer" in out
+    ref = next(w.strip(".,") for w in out.split() if w.startswith("SAV-"))
+    listed = json.loads(run(["tickets", "list", "--json"], env=env).stdout)
+    assert [t["reference"] for t in listed] == [ref]
+    shown = json.loads(run(["tickets", "show", ref, "--json"], env=env).stdout)
+    assert shown["fields"]["problem_kind"] == "damaged"
+    assert shown["attachments"][0]["name"] == "casse.jpg"
+    assert Path(shown["attachments"][0]["path"]).read_bytes() == photo.read_bytes()
+
+
+def test_killed_chat_resumes_at_the_same_question(env: dict[str, str]) -> None:
+    run(["chat", "--user", "bob"], "je veux retourner mon article\n123456789\n", env)
+    out = run(["chat", "--user", "bob"], "", env).stdout
+    assert "Reprenons" in out and "reçu" in out.lower()
+
+
+def test_english_chat(env: dict[str, str]) -> None:
+    out = run(["chat", "--user", "eve", "--lang", "en"], "how do I get my invoice\n", env).stdout
+    assert "My account > Orders" in out
+
+
+def test_faq_check_reports_problems_and_fails(env: dict[str, str], tmp_path: Path) -> None:
+    (tmp_path / "faq").mkdir()
+    (tmp_path / "flows").mkdir()
+    (tmp_path / "faq" / "x.yaml").write_text("theme: x\nentries:\n  - id: a\n    title: {fr: A}\n")
+    env["SUPPORTBOT_CONTENT_DIR"] = str(tmp_path)
+    result = run(["faq", "check"], env=env, check=False)
+    assert result.returncode == 2
+    assert "x.yaml: entry 'a', field 'title.en'" in result.stderr
+
+
+def test_faq_check_ok(env: dict[str, str]) -> None:
+    assert run(["faq", "check"], env=env).stdout.startswith("OK: ")
+
+
+def test_sla_command(env: dict[str, str]) -> None:
+    out = run(["sla", "--from", "2026-12-24T10:00", "--hours", "48"], env=env).stdout.strip()
+    assert out == "2026-12-29T10:00:00+01:00"
+
+
+def test_eval_command_json(env: dict[str, str]) -> None:
+    out = run(["eval", "evals/public.yaml", "--json"], env=env).stdout
+    report = json.loads(out)
+    assert report["in_scope"] >= 200 and report["out_of_scope"] >= 50
+
+
+def test_unknown_ticket(env: dict[str, str]) -> None:
+    result = run(["tickets", "show", "SAV-0000-XXXXX"], env=env, check=False)
+    assert result.returncode == 1 and "no ticket" in result.stderr

@@ -1,0 +1,149 @@
+"""Answers as customers type them: dates, order numbers, e-mails, tracking, yes/no."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from supportbot.fields import (
+    DateParser,
+    FieldError,
+    parse_email,
+    parse_order_number,
+    parse_tracking,
+    parse_yesno,
+)
+
+PARIS = ZoneInfo("Europe/Paris")
+NOW = datetime(2026, 11, 24, 15, 30, tzinfo=PARIS)  # a Tuesday
+PARSER = DateParser()
+
+
+@pytest.mark.parametrize(
+    ("typed", "expected"),
+    [
+        ("hier", "2026-11-23"),
+        ("Hier", "2026-11-23"),
+        ("avant-hier", "2026-11-22"),
+        ("avant hier", "2026-11-22"),
+        ("il y a 3 jours", "2026-11-21"),
+        ("lundi dernier", "2026-11-23"),
+        ("samedi dernier", "2026-11-21"),
+        ("mardi dernier", "2026-11-17"),
+        ("lundi", "2026-11-23"),
+        ("12/11", "2026-11-12"),
+        ("12/11/2026", "2026-11-12"),
+        ("12/11/26", "2026-11-12"),
+        ("12.11", "2026-11-12"),
+        ("12 nov", "2026-11-12"),
+        ("12 novembre", "2026-11-12"),
+        ("le 12 novembre 2026", "2026-11-12"),
+        ("1er mars", "2026-03-01"),
+        ("2026-11-12", "2026-11-12"),
+        ("12/12", "2025-12-12"),
+        ("aujourd'hui", "2026-11-24"),
+        ("yesterday", "2026-11-23"),
+        ("last monday", "2026-11-23"),
+        ("Nov 12", "2026-11-12"),
+    ],
+)
+def test_dates_people_type(typed: str, expected: str) -> None:
+    assert PARSER.parse(typed, NOW).date().isoformat() == expected
+
+
+@pytest.mark.parametrize(
+    ("typed", "key"),
+    [
+        ("demain", "bad_date_future"),
+        ("25/11/2026", "bad_date_future"),
+        ("01/01/2020", "bad_date_old"),
+        ("3", "bad_date"),
+        ("42", "bad_date"),
+        ("bientôt", "bad_date"),
+        ("", "bad_date"),
+    ],
+)
+def test_dates_refused(typed: str, key: str) -> None:
+    with pytest.raises(FieldError) as info:
+        PARSER.parse(typed, NOW)
+    assert info.value.key == key
+
+
+@pytest.mark.parametrize(
+    ("typed", "expected"),
+    [
+        ("hier soir", "2026-11-23T20:00"),
+        ("hier à 18h", "2026-11-23T18:00"),
+        ("ce matin", "2026-11-24T09:00"),
+        ("12/11 14:30", "2026-11-12T14:30"),
+    ],
+)
+def test_date_and_time(typed: str, expected: str) -> None:
+    assert PARSER.parse(typed, NOW, with_time=True).isoformat(timespec="minutes")[:16] == expected
+
+
+def test_later_today_is_in_the_future() -> None:
+    with pytest.raises(FieldError):
+        PARSER.parse("ce soir", NOW, with_time=True)
+
+
+@pytest.mark.parametrize(
+    ("typed", "expected"),
+    [
+        ("123456789", "123456789"),
+        ("#123456789", "123456789"),
+        ("n° 123 456 789", "123456789"),
+        ("N°123456", "123456"),
+        ("commande 1234567", "1234567"),
+        ("CMD-12345678", "12345678"),
+        ("cmd: 123456789012", "123456789012"),
+    ],
+)
+def test_order_numbers(typed: str, expected: str) -> None:
+    assert parse_order_number(typed, r"\d{6,12}") == expected
+
+
+@pytest.mark.parametrize("typed", ["12345", "1234567890123", "abc", "", "123456 et 654321"])
+def test_bad_order_numbers(typed: str) -> None:
+    with pytest.raises(FieldError):
+        parse_order_number(typed, r"\d{6,12}")
+
+
+def test_order_number_pattern_is_configurable() -> None:
+    assert parse_order_number("cmd FR-2026-0042", r"FR\d{8}") == "FR20260042"
+
+
+def test_emails() -> None:
+    assert parse_email(" Alice.Martin@Example.fr ") == "alice.martin@example.fr"
+    for bad in ("alice", "alice@", "@example.fr", "a@b", "a b@example.fr", "a..b@example.fr"):
+        with pytest.raises(FieldError):
+            parse_email(bad)
+
+
+def test_tracking() -> None:
+    assert parse_tracking("6a 1234 5678 901") == "6A12345678901"
+    for bad in ("AB", "ABCDEFGHIJ", "!!!!!!!!!!"):
+        with pytest.raises(FieldError):
+            parse_tracking(bad)
+
+
+@pytest.mark.parametrize(
+    ("typed", "value"),
+    [
+        ("oui", "yes"),
+        ("Ouais", "yes"),
+        ("yes", "yes"),
+        ("non", "no"),
+        ("pas encore", "no"),
+        ("NO", "no"),
+    ],
+)
+def test_yes_no(typed: str, value: str) -> None:
+    assert parse_yesno(typed) == value
+
+
+def test_yes_no_refuses_other_answers() -> None:
+    with pytest.raises(FieldError):
+        parse_yesno("peut-être")

@@ -1,0 +1,283 @@
+"""Every catalog flow end to end through the engine, with refusals, back, skip, cancel, resume."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+import pytest
+
+from conftest import Chat, Clock
+from supportbot.app import build_engine
+from supportbot.config import Settings
+from supportbot.content import Content
+from supportbot.engine import Engine
+from supportbot.matching import Matcher
+from supportbot.messages import IncomingFile
+from supportbot.store import Ticket
+from supportbot.tickets import TicketService
+
+
+def tickets(engine: Engine) -> list[Ticket]:
+    with engine.sessions() as db:
+        rows = list(engine.tickets.search(db))
+        for t in rows:
+            _ = (t.attachments, t.events, t.customer)
+        return rows
+
+
+def reference_in(text: str) -> str:
+    return next(w.strip(".,") for w in text.split() if w.startswith("SAV-"))
+
+
+def test_order_problem_damaged_parcel_to_ticket(chat: Chat, engine: Engine, photo) -> None:  # type: ignore[no-untyped-def]
+    assert "numéro de commande" in chat.say("Mon colis est arrivé cassé").lower()
+    chat.say("n° 123 456 789")
+    assert "choice:damaged" in chat.buttons
+    chat.press("choice:damaged")
+    chat.say("hier")
+    assert "skip" in chat.buttons  # tracking is optional
+    chat.say("passer")
+    chat.say("La figurine est arrivée cassée en deux dans un carton écrasé.")
+    assert "skip" not in chat.buttons  # photos are required for a damaged item
+    assert "au moins 1" in chat.say("terminé")
+    chat.say(files=(photo,))
+    summary = chat.say("terminé")
+    assert "Récapitulatif" in summary and "123456789" in summary and "Article abîmé" in summary
+    done = chat.press("confirm")
+    ref = reference_in(done)
+    [ticket] = tickets(engine)
+    assert ticket.reference == ref
+    assert ticket.order_number == "123456789"
+    assert ticket.fields["problem_kind"] == "damaged"
+    assert ticket.fields["order_date"] == "2026-11-23"
+    assert "tracking" not in ticket.fields
+    assert len(ticket.attachments) == 1 and ticket.attachments[0].checksum
+    assert ticket.status == "received" and ticket.category == "order"
+    assert chat.agent_notes and chat.agent_notes[0].ticket_reference == ref
+
+
+def test_late_parcel_points_to_delivery_page_first(chat: Chat) -> None:
+    chat.press("flow:order-problem")
+    chat.say("123456789")
+    assert "Livraison et expédition" in chat.press("choice:late")
+
+
+def test_refusals_re_ask_the_same_question(chat: Chat) -> None:
+    chat.press("flow:order-problem")
+    refusal = chat.say("12")
+    assert "6 à 12 chiffres" in refusal and "numéro de commande" in refusal.lower()
+    chat.say("123456789")
+    assert "Je n'ai pas reconnu ce choix" in chat.say("banane")
+    chat.press("choice:other")
+    assert "futur" in chat.say("demain")
+    assert "deux ans" in chat.say("01/01/2020")
+    assert "pas compris cette date" in chat.say("42")
+    assert "suivi" in chat.say("12/11")
+    assert "ne semble pas valide" in chat.say("AB")
+
+
+def test_back_goes_to_previous_question_and_forgets_its_answer(chat: Chat) -> None:
+    chat.press("flow:return-refund")
+    chat.say("123456789")
+    back = chat.say("retour")
+    assert "numéro de commande" in back.lower()
+    chat.say("987654321")
+    chat.say("hier")
+    chat.press("choice:changed_mind")
+    chat.say("passer")  # photos
+    chat.say("passer")  # return tracking
+    summary = chat.say("passer")  # description
+    assert "987654321" in summary and "123456789" not in summary
+
+
+def test_cancel_at_any_time_creates_nothing(chat: Chat, engine: Engine) -> None:
+    chat.press("flow:dispute")
+    chat.say("123456789")
+    assert "annulé" in chat.say("annuler")
+    assert tickets(engine) == []
+    # and the bot answers questions again
+    assert "Mon compte > Commandes" in chat.say("ou est ma facture")
+
+
+def test_cannot_skip_a_required_question(chat: Chat) -> None:
+    chat.press("flow:gdpr-request")
+    assert "nécessaire" in chat.say("passer")
+
+
+@pytest.mark.parametrize(
+    ("days", "verdict", "phrase"),
+    [
+        (14, "legal", "délai légal de rétractation de 14 jours"),
+        (15, "commercial", "fenêtre commerciale de 30 jours"),
+        (30, "commercial", "fenêtre commerciale de 30 jours"),
+        (31, "expired", "au-delà"),
+    ],
+)
+def test_return_eligibility_edges(
+    chat: Chat, clock: Clock, days: int, verdict: str, phrase: str
+) -> None:
+    received = (clock.now - timedelta(days=days)).strftime("%d/%m/%Y")
+    chat.press("flow:return-refund")
+    chat.say("123456789")
+    notice = chat.say(received)
+    assert phrase in notice
+    chat.press("choice:changed_mind")
+    chat.say("passer")
+    chat.say("passer")
+    chat.say("passer")
+    chat.press("confirm")
+    [ticket] = tickets(chat.engine)
+    assert ticket.fields["eligibility"] == verdict
+
+
+def test_return_beyond_window_can_still_be_filed(chat: Chat, engine: Engine) -> None:
+    chat.press("flow:return-refund")
+    chat.say("123456789")
+    chat.say("01/09/2026")
+    chat.press("choice:defect")
+    assert "nécessaire" in chat.say("passer")  # photos required for a defect
+
+
+def test_dispute_without_contacting_seller_ends_without_ticket(chat: Chat, engine: Engine) -> None:
+    chat.press("flow:dispute")
+    chat.say("123456789")
+    advice = chat.press("choice:no")
+    assert "vendeur" in advice and "messagerie" in advice
+    assert tickets(engine) == []
+
+
+def test_dispute_complete_names_address_and_mediator(chat: Chat, engine: Engine, photo) -> None:  # type: ignore[no-untyped-def]
+    chat.press("flow:dispute")
+    chat.say("123456789")
+    chat.say("oui")
+    chat.say("12/11")
+    chat.say("J'ai écrit trois fois au vendeur, il refuse tout remboursement malgré les photos.")
+    chat.say(files=(photo,))
+    chat.say("terminé")
+    chat.say("passer")
+    done = chat.press("confirm")
+    assert "info@3dworksprints.fr" in done and "CM2C" in done
+    assert len(tickets(engine)) == 1
+
+
+def test_seller_still_has_time_gives_exact_return_moment(chat: Chat, engine: Engine) -> None:
+    # Tuesday 24/11/2026 11:00 Paris; last message Monday 23/11 18:00 -> Wednesday 25/11 18:00
+    chat.press("flow:seller-unresponsive")
+    chat.say("123456789")
+    answer = chat.say("hier à 18h")
+    assert "mercredi 25 novembre 2026 à 18:00" in answer
+    assert tickets(engine) == []
+
+
+def test_seller_silent_long_enough_creates_ticket(chat: Chat, engine: Engine, photo) -> None:  # type: ignore[no-untyped-def]
+    chat.press("flow:seller-unresponsive")
+    chat.say("123456789")
+    chat.say("16/11/2026 10:00")
+    chat.say(files=(photo,))
+    chat.say("terminé")
+    chat.press("confirm")
+    [ticket] = tickets(engine)
+    assert ticket.category == "seller"
+
+
+def test_account_security_advice_first_and_high_priority(chat: Chat, engine: Engine) -> None:
+    intro = chat.press("flow:account-security")
+    assert "mot de passe" in intro and "double authentification" in intro
+    assert "mail" in chat.say("pas une adresse")
+    chat.say("alice@example.com")
+    chat.say("hier soir")
+    chat.say("Quelqu'un s'est connecté depuis un autre pays et a changé mon adresse.")
+    chat.press("confirm")
+    [ticket] = tickets(engine)
+    assert ticket.priority == "high" and ticket.fields["email"] == "alice@example.com"
+
+
+def test_gdpr_request_is_due_in_one_month(chat: Chat, engine: Engine, clock: Clock) -> None:
+    chat.press("flow:gdpr-request")
+    chat.say("supprimer mes données")
+    chat.say("alice@example.com")
+    chat.say("Je souhaite la suppression de toutes mes données personnelles.")
+    chat.press("confirm")
+    [ticket] = tickets(engine)
+    assert ticket.fields["request_kind"] == "erasure"
+    assert ticket.due_at is not None
+    assert ticket.due_at.astimezone(clock.now.tzinfo).date().isoformat() == "2026-12-24"
+
+
+def test_other_request_and_human_agent(chat: Chat, engine: Engine) -> None:
+    chat.press("flow:other-request")
+    chat.say("Question sur mon profil vendeur")
+    chat.say("Je ne peux pas modifier ma photo de profil depuis hier.")
+    chat.say("J'ai vidé le cache et essayé un autre navigateur.")
+    chat.say("passer")
+    chat.press("confirm")
+    answer = chat.say("/agent")
+    assert "phrase" in answer.lower() or "besoin" in answer.lower()
+    chat.say("Je veux parler à quelqu'un de mon dossier")
+    handoff = chat.press("confirm")
+    assert "conseiller" in handoff
+    relayed = chat.say("vous êtes là ?")
+    assert "transmis" in relayed
+    categories = sorted(t.category for t in tickets(engine))
+    assert categories == ["human", "other"]
+
+
+def test_second_request_on_same_order_goes_onto_open_ticket(chat: Chat, engine: Engine) -> None:
+    for _ in range(2):
+        chat.press("flow:return-refund")
+        chat.say("123456789")
+        chat.say("hier")
+        chat.press("choice:changed_mind")
+        chat.say("passer")
+        chat.say("passer")
+        chat.say("passer")
+        last = chat.press("confirm")
+    assert "déjà une demande ouverte" in last
+    [ticket] = tickets(engine)
+    assert [e.kind for e in ticket.events] == ["created", "merged"]
+
+
+def test_resume_after_restart_with_same_database(
+    settings: Settings, clock: Clock, content: Content, matcher: Matcher
+) -> None:
+    first = Chat(build_engine(settings, clock=clock, content=content, matcher=matcher))
+    first.press("flow:order-problem")
+    first.say("123456789")
+    # the process dies; a new engine starts on the same database
+    second = Chat(build_engine(settings, clock=clock, content=content, matcher=matcher))
+    again = second.say("/start")
+    assert "Reprenons" in again and "problème" in again.lower()
+    assert "choice:damaged" in second.buttons
+    assert "quand avez-vous passé cette commande" in second.press("choice:damaged").lower()
+
+
+def test_choice_by_number_and_by_words(chat: Chat) -> None:
+    chat.press("flow:order-problem")
+    chat.say("123456789")
+    assert "commande" in chat.say("2").lower()  # second choice: damaged -> next is order date
+    chat.say("retour")
+    assert "quand" in chat.say("pas recu").lower()
+
+
+def test_file_kind_and_size_are_checked(chat: Chat, tmp_path, photo) -> None:  # type: ignore[no-untyped-def]
+    chat.press("flow:other-request")
+    chat.say("Sujet de test")
+    chat.say("Une description suffisamment longue.")
+    chat.say("Rien encore.")
+    voice = IncomingFile(name="note.ogg", mime="audio/ogg", size=1000)
+    assert "n'est pas accepté" in chat.say(files=(voice,))
+    big = IncomingFile(name="big.jpg", mime="image/jpeg", size=25 * 1024 * 1024)
+    assert "trop lourd" in chat.say(files=(big,))
+    assert "1/" in chat.say(files=(photo,))
+
+
+def test_ticket_due_in_business_hours(engine: Engine) -> None:
+    assert isinstance(engine.tickets, TicketService)
+    start = datetime.fromisoformat("2026-12-24T10:00:00+01:00")
+    assert engine.tickets.calendar.add(start, 48).isoformat() == "2026-12-29T10:00:00+01:00"
+
+
+def test_new_chat_helper(new_chat: Callable[..., Chat]) -> None:
+    bob = new_chat("bob")
+    assert "Bonjour bob" in bob.say("/start")
