@@ -11,7 +11,7 @@ from typing import Annotated, Any
 import typer
 import yaml
 
-from supportbot.app import build_engine, build_matcher
+from supportbot.app import build_engine, build_matcher, system_clock
 from supportbot.calendar import BusinessCalendar
 from supportbot.config import Settings
 from supportbot.content import ContentError, load_content
@@ -235,6 +235,84 @@ def tickets_show(reference: str, as_json: Annotated[bool, typer.Option("--json")
         typer.echo(json.dumps(data, ensure_ascii=False, indent=2))
         return
     typer.echo(yaml.safe_dump(data, allow_unicode=True, sort_keys=False))
+
+
+@tickets_app.command("set")
+def tickets_set(
+    reference: str,
+    status: Annotated[
+        str, typer.Argument(help="received, info_requested, solution_proposed, closed")
+    ],
+    message: Annotated[str, typer.Option("--message", "-m")] = "",
+    agent: Annotated[str, typer.Option("--agent")] = "agent",
+) -> None:
+    """Change a ticket's status; the customer is told in their language."""
+    from supportbot.tickets import TicketNotFound, TicketStatus
+
+    settings = _settings()
+    engine = build_engine(settings, content=_content_or_exit(settings))
+    try:
+        target = TicketStatus(status)
+        with engine.sessions.begin() as db:
+            ticket = engine.tickets.get(db, reference)
+            engine.tickets.change_status(db, ticket, target, agent, message)
+            typer.echo(f"{ticket.reference}: {ticket.status}")
+    except (ValueError, TicketNotFound) as err:
+        typer.echo(str(err), err=True)
+        raise typer.Exit(1) from err
+
+
+@tickets_app.command("export")
+def tickets_export(
+    reference: str,
+    out: Annotated[Path, typer.Option("--out", help="Folder to write into.")] = Path("exports"),
+) -> None:
+    """Write the complete file of a ticket (summary.md + attachments), e.g. for a dispute."""
+    from supportbot.export import export_ticket
+    from supportbot.tickets import TicketNotFound
+
+    settings = _settings()
+    engine = build_engine(settings, content=_content_or_exit(settings))
+    with engine.sessions() as db:
+        try:
+            folder = export_ticket(engine.tickets.get(db, reference), out)
+        except TicketNotFound as err:
+            typer.echo(str(err), err=True)
+            raise typer.Exit(1) from err
+    typer.echo(str(folder))
+
+
+@app.command()
+def tick() -> None:
+    """One pass of the timed jobs (interim messages, reminders, auto-close); cron-friendly."""
+    from supportbot.jobs import Jobs
+
+    settings = _settings()
+    engine = build_engine(settings, content=_content_or_exit(settings))
+    for alert in Jobs(engine.tickets, engine.sessions).tick():
+        typer.echo(alert.text)
+
+
+@app.command()
+def stats(
+    since: Annotated[str | None, typer.Option(help="ISO date, e.g. 2026-11-01")] = None,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Deflection, unanswered questions, thumbs down, flow drop-off, SLA, ratings."""
+    from supportbot.stats import compute_stats
+
+    settings = _settings()
+    engine = build_engine(settings, content=_content_or_exit(settings))
+    start = None
+    if since:
+        start = datetime.fromisoformat(since)
+        if start.tzinfo is None:
+            start = start.replace(tzinfo=engine.tickets.calendar.tz)
+    with engine.sessions() as db:
+        result = compute_stats(db, system_clock(), start)
+    typer.echo(
+        json.dumps(result.as_dict(), ensure_ascii=False, indent=2) if as_json else result.render()
+    )
 
 
 def main() -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import threading
+import uuid
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -24,9 +25,18 @@ from supportbot.flows import FlowRunner, say_moment
 from supportbot.matching import Matcher
 from supportbot.messages import Action, Button, Inbound, NotifyAgents, Reply
 from supportbot.normalise import normalise
-from supportbot.store import Conversation, Customer, OutboxMessage, Ticket, UnansweredQuestion
+from supportbot.store import (
+    AnswerEvent,
+    AnswerFeedback,
+    Conversation,
+    Customer,
+    FlowEvent,
+    OutboxMessage,
+    Ticket,
+    UnansweredQuestion,
+)
 from supportbot.texts import text
-from supportbot.tickets import NewAttachment, TicketService, TicketStatus
+from supportbot.tickets import CUSTOMER, NewAttachment, TicketService, TicketStatus
 
 MAX_TEXT = 4000
 LANGS = ("fr", "en")
@@ -167,6 +177,8 @@ class _Turn:
         payload = inbound.payload
         if payload and payload.startswith("lang:"):
             return self._set_language(payload.removeprefix("lang:"))
+        if payload and payload.split(":")[0] in ("fb", "rate", "solution"):
+            return self._ticket_payload(payload)
         flow_state = self.state.get("flow")
         if flow_state is not None:
             return self._continue_flow(flow_state)
@@ -276,7 +288,56 @@ class _Turn:
             buttons.append(Button(self.t("btn_start_flow", title=title), f"flow:{entry.flow}"))
         buttons += [Button(content.faq[r].title.get(self.lang), f"faq:{r}") for r in entry.related]
         buttons.append(Button(self.t("btn_menu"), "menu"))
+        buttons.append(Button(self.t("btn_helpful"), f"fb:up:{entry.id}"))
+        buttons.append(Button(self.t("btn_not_helpful"), f"fb:down:{entry.id}"))
+        self.db.add(AnswerEvent(label=f"faq:{entry.id}", at=self.engine.clock()))
         return Reply(entry.answer.get(self.lang).strip(), tuple(buttons))
+
+    def _ticket_payload(self, payload: str) -> list[Action]:
+        """Buttons under answers and ticket notifications: feedback, solution, rating."""
+        kind, _, rest = payload.partition(":")
+        if kind == "fb":
+            vote, _, faq_id = rest.partition(":")
+            if faq_id not in self.engine.content.faq or vote not in ("up", "down"):
+                return [Reply(self.t("stale_button"), self._menu_buttons())]
+            question = str(self.state.get("last_question", ""))[:500]
+            self.db.add(
+                AnswerFeedback(
+                    faq_id=faq_id,
+                    helpful=vote == "up",
+                    question=question,
+                    language=self.lang,
+                    at=self.engine.clock(),
+                )
+            )
+            if vote == "up":
+                return [Reply(self.t("feedback_thanks"))]
+            return [Reply(self.t("feedback_sorry"), self._menu_buttons())]
+        first, _, second = rest.partition(":")
+        # rate:REF:SCORE and solution:yes|no:REF
+        ref, value = (first, second) if kind == "rate" else (second, first)
+        ticket = self.db.scalars(
+            select(Ticket).where(Ticket.reference == ref, Ticket.customer_id == self.customer.id)
+        ).first()
+        if ticket is None:
+            return [Reply(self.t("not_your_ticket"))]
+        service = self.engine.tickets
+        if kind == "rate":
+            if not value.isdigit() or not 1 <= int(value) <= 5:
+                return [Reply(self.t("stale_button"))]
+            service.rate(ticket, int(value))
+            return [Reply(self.t("rating_thanks"))]
+        status = TicketStatus(ticket.status)
+        if value == "yes" and status is TicketStatus.SOLUTION_PROPOSED:
+            service.change_status(self.db, ticket, TicketStatus.CLOSED, CUSTOMER)
+            return [Reply(self.t("solution_accepted", ref=ref))]
+        if value == "no" and status in (TicketStatus.SOLUTION_PROPOSED, TicketStatus.CLOSED):
+            if status is TicketStatus.CLOSED and not service.can_reopen(ticket):
+                return [Reply(self.t("cannot_reopen", ref=ref))]
+            service.change_status(self.db, ticket, TicketStatus.RECEIVED, CUSTOMER)
+            self.state["handoff"] = ref
+            return [Reply(self.t("solution_rejected", ref=ref))]
+        return [Reply(self.t("stale_button"))]
 
     def _label_button(self, label: str) -> Button:
         kind, _, ident = label.partition(":")
@@ -291,6 +352,7 @@ class _Turn:
             replies.append(Reply(self.t("too_long", length=len(message))))
             message = message[:MAX_TEXT]
         result = self.engine.matcher.resolve(message)
+        self.state["last_question"] = message[:500]
         if result.best is None:
             if normalise(message):
                 self.db.add(
@@ -338,7 +400,10 @@ class _Turn:
                 )
             ]
         flow_state, replies = runner.start(flow, self.lang)
+        flow_state["run"] = uuid.uuid4().hex
         self.state["flow"] = flow_state
+        self._flow_event(flow_state, "started")
+        self._flow_event(flow_state, "step")
         return list(replies)
 
     def _continue_flow(self, flow_state: dict[str, Any]) -> list[Action]:
@@ -366,8 +431,14 @@ class _Turn:
                     ),
                 )
             ]
+        step_before = flow_state["step"]
         outcome = runner.handle(flow, flow_state, self.inbound, self.lang)
         actions: list[Action] = list(outcome.replies)
+        if outcome.finished:
+            word = "completed" if outcome.submit else "ended"
+            self._flow_event(flow_state, word)
+        elif flow_state["step"] != step_before:
+            self._flow_event(flow_state, "step")
         if outcome.finished:
             self.state.pop("flow", None)
         if outcome.submit:
@@ -375,6 +446,17 @@ class _Turn:
         elif outcome.finished:
             actions.append(Reply(self.t("menu"), self._menu_buttons()))
         return actions
+
+    def _flow_event(self, flow_state: dict[str, Any], kind: str) -> None:
+        self.db.add(
+            FlowEvent(
+                flow_id=flow_state["id"],
+                run_id=flow_state.get("run", ""),
+                kind=kind,
+                step=flow_state["step"] if kind == "step" else "",
+                at=self.engine.clock(),
+            )
+        )
 
     def _submit(self, flow: Flow, flow_state: dict[str, Any]) -> list[Action]:
         answers = {k: v for k, v in flow_state["answers"].items() if v is not None}

@@ -52,7 +52,12 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
-JSONType = JSON().with_variant(JSONB(), "postgresql")
+def json_type() -> Any:
+    """JSON, as JSONB on PostgreSQL; a fresh instance per column (Mutable binds to it)."""
+    return JSON().with_variant(JSONB(), "postgresql")
+
+
+JSONType = json_type()  # for plain (not in-place mutated) JSON columns
 
 
 def utcnow() -> datetime:
@@ -94,7 +99,7 @@ class Conversation(Base):
     channel: Mapped[str] = mapped_column(String(20))
     chat_id: Mapped[str] = mapped_column(String(64))
     customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"))
-    state: Mapped[dict[str, Any]] = mapped_column(MutableDict.as_mutable(JSONType), default=dict)
+    state: Mapped[dict[str, Any]] = mapped_column(MutableDict.as_mutable(json_type()), default=dict)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
     customer: Mapped[Customer] = relationship()
@@ -116,12 +121,18 @@ class Ticket(Base):
     status: Mapped[str] = mapped_column(String(20))
     subject: Mapped[str] = mapped_column(String(300), default="")
     order_number: Mapped[str | None] = mapped_column(String(40), nullable=True)
-    fields: Mapped[dict[str, Any]] = mapped_column(MutableDict.as_mutable(JSONType), default=dict)
+    fields: Mapped[dict[str, Any]] = mapped_column(
+        MutableDict.as_mutable(json_type()), default=dict
+    )
     language: Mapped[str] = mapped_column(String(5), default="fr")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
     due_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # Set while the ticket waits on the customer: the SLA clock is paused.
+    paused_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    first_response_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    rating: Mapped[int | None] = mapped_column(Integer, nullable=True)
     agent_thread_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
 
     customer: Mapped[Customer] = relationship()
@@ -144,7 +155,7 @@ class TicketEvent(Base):
     kind: Mapped[str] = mapped_column(String(20))
     author: Mapped[str] = mapped_column(String(100), default="")
     text: Mapped[str] = mapped_column(Text, default="")
-    data: Mapped[dict[str, Any]] = mapped_column(MutableDict.as_mutable(JSONType), default=dict)
+    data: Mapped[dict[str, Any]] = mapped_column(MutableDict.as_mutable(json_type()), default=dict)
 
     ticket: Mapped[Ticket] = relationship(back_populates="events")
 
@@ -178,7 +189,7 @@ class OutboxMessage(Base):
     channel: Mapped[str] = mapped_column(String(20))
     chat_id: Mapped[str] = mapped_column(String(64))
     text: Mapped[str] = mapped_column(Text)
-    buttons: Mapped[list[Any]] = mapped_column(MutableList.as_mutable(JSONType), default=list)
+    buttons: Mapped[list[Any]] = mapped_column(MutableList.as_mutable(json_type()), default=list)
     ticket_id: Mapped[int | None] = mapped_column(
         ForeignKey("tickets.id", ondelete="SET NULL"), nullable=True
     )
@@ -194,6 +205,43 @@ class UnansweredQuestion(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     text: Mapped[str] = mapped_column(Text)
     language: Mapped[str] = mapped_column(String(5))
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+
+
+class AnswerFeedback(Base):
+    """A thumbs up or down under an FAQ answer."""
+
+    __tablename__ = "answer_feedback"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    faq_id: Mapped[str] = mapped_column(String(60), index=True)
+    helpful: Mapped[bool]
+    question: Mapped[str] = mapped_column(Text, default="")
+    language: Mapped[str] = mapped_column(String(5), default="fr")
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+
+
+class FlowEvent(Base):
+    """Where customers are in flows: started, each step reached, finished or abandoned."""
+
+    __tablename__ = "flow_events"
+    __table_args__ = (Index("ix_flow_events_flow_at", "flow_id", "at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    flow_id: Mapped[str] = mapped_column(String(40))
+    run_id: Mapped[str] = mapped_column(String(32), index=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    step: Mapped[str] = mapped_column(String(40), default="")
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class AnswerEvent(Base):
+    """Each question answered from the FAQ without a ticket (for the deflection rate)."""
+
+    __tablename__ = "answer_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    label: Mapped[str] = mapped_column(String(60), index=True)
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
 
 

@@ -72,6 +72,8 @@ TEXTS: dict[str, tuple[str, str]] = {
     "btn_confirm": ("Confirmer et envoyer", "Confirm and send"),
     "btn_start_flow": ("Démarrer : {title}", "Start: {title}"),
     "btn_resume": ("Reprendre", "Resume"),
+    "btn_helpful": ("👍 Utile", "👍 Helpful"),
+    "btn_not_helpful": ("👎 Pas utile", "👎 Not helpful"),
     # -- flows
     "flow_unavailable": (
         "La démarche « {title} » n'est pas encore disponible ici. Vous pouvez ouvrir une "
@@ -263,6 +265,63 @@ TEXTS: dict[str, tuple[str, str]] = {
     "status_info_requested": ("informations demandées", "information requested"),
     "status_solution_proposed": ("solution proposée", "solution proposed"),
     "status_closed": ("clôturée", "closed"),
+    "status_changed": (
+        "Demande {ref} : statut « {status} ».",
+        'Request {ref}: status "{status}".',
+    ),
+    "rating_question": (
+        "Votre demande {ref} est clôturée. Comment évaluez-vous l'aide reçue, de 1 à 5 ?",
+        "Your request {ref} is closed. How would you rate the help you received, from 1 to 5?",
+    ),
+    "rating_thanks": ("Merci pour votre note !", "Thank you for your rating!"),
+    "btn_solution_ok": ("Ça me convient", "That works for me"),
+    "btn_solution_ko": ("Ça ne règle pas mon problème", "That does not solve my problem"),
+    "solution_accepted": (
+        "Merci ! Je clôture la demande {ref}.",
+        "Thank you! I am closing request {ref}.",
+    ),
+    "solution_rejected": (
+        "C'est noté : la demande {ref} est rouverte et repart au Support. Expliquez ici ce qui "
+        "ne va pas.",
+        "Noted: request {ref} is reopened and goes back to Support. Explain here what is wrong.",
+    ),
+    "not_your_ticket": (
+        "Je ne trouve pas cette demande parmi les vôtres.",
+        "I cannot find that request among yours.",
+    ),
+    "cannot_reopen": (
+        "La demande {ref} est clôturée depuis trop longtemps pour être rouverte : ouvrez-en "
+        "une nouvelle.",
+        "Request {ref} has been closed too long to be reopened: please open a new one.",
+    ),
+    "feedback_thanks": (
+        "Merci pour votre retour !",
+        "Thanks for your feedback!",
+    ),
+    "feedback_sorry": (
+        "Désolé que cette réponse ne vous aide pas. Reformulez votre question, ou ouvrez une "
+        "demande : un conseiller vous répondra.",
+        "Sorry this answer did not help. Rephrase your question, or open a request: an agent "
+        "will answer you.",
+    ),
+    "interim": (
+        "Demande {ref} : nous y travaillons toujours. En période de forte activité les délais "
+        "s'allongent un peu ; une réponse utile reste visée avant le {due}.",
+        "Request {ref}: we are still working on it. In busy periods delays grow a little; a "
+        "useful answer is still aimed for before {due}.",
+    ),
+    "info_reminder": (
+        "Demande {ref} : le Support attend toujours les informations demandées. Répondez ici "
+        "pour que le traitement reprenne.",
+        "Request {ref}: Support is still waiting for the information it asked for. Answer here "
+        "so that the handling can resume.",
+    ),
+    "auto_closed": (
+        "Sans nouvelles de votre part depuis la solution proposée, la demande {ref} est "
+        "clôturée. Vous pouvez la rouvrir en répondant dans les 7 jours.",
+        "Without news from you since the proposed solution, request {ref} is closed. You can "
+        "reopen it by answering within 7 days.",
+    ),
     "busy": (
         "Un souci technique m'empêche de répondre. Réessayez dans un instant : rien de ce "
         "que vous avez déjà saisi n'est perdu.",

@@ -11,7 +11,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
@@ -58,6 +58,12 @@ class EventKind(StrEnum):
     AGENT_MESSAGE = "agent_message"
     NOTE = "note"
     MERGED = "merged"
+    RATING = "rating"
+    JOB = "job"
+
+
+CUSTOMER = "customer"
+SYSTEM = "system"
 
 
 class InvalidTransition(ValueError):
@@ -93,6 +99,7 @@ class TicketService:
     calendar: BusinessCalendar
     clock: Callable[[], datetime]
     sla_hours: float = 48.0
+    reopen_window: timedelta = timedelta(days=7)
 
     # -- reading -------------------------------------------------------------
 
@@ -245,7 +252,9 @@ class TicketService:
     def reply(self, session: Session, ticket: Ticket, author: str, body: str) -> None:
         """An agent's message to the customer, delivered through the outbox."""
         self._add_event(ticket, EventKind.AGENT_MESSAGE, author, body)
-        self._send(session, ticket, body)
+        if ticket.first_response_at is None:
+            ticket.first_response_at = self.clock()
+        self._send(session, ticket, f"[{ticket.reference}] {body}")
 
     def change_status(
         self,
@@ -255,30 +264,105 @@ class TicketService:
         author: str,
         message: str = "",
     ) -> None:
+        """Move a ticket along its life cycle, audit it and tell the customer."""
         current = TicketStatus(ticket.status)
         if target not in TRANSITIONS[current]:
             raise InvalidTransition(ticket, target)
         now = self.clock()
+        if current is TicketStatus.CLOSED and not self.can_reopen(ticket):
+            raise InvalidTransition(ticket, target)
+        self._move_clock(ticket, current, target, now)
         ticket.status = target.value
         ticket.updated_at = now
         ticket.closed_at = now if target is TicketStatus.CLOSED else None
+        if author not in (CUSTOMER, SYSTEM) and ticket.first_response_at is None:
+            ticket.first_response_at = now
         self._add_event(
             ticket, EventKind.STATUS, author, message, {"from": current.value, "to": target.value}
         )
         lang = ticket.language
-        status_name = text(lang, f"status_{target.value}")
-        notice = (
-            f"[{ticket.reference}] " + ("Statut : " if lang != "en" else "Status: ") + status_name
+        notice = text(
+            lang,
+            "status_changed",
+            ref=ticket.reference,
+            status=text(lang, f"status_{target.value}"),
         )
-        self._send(session, ticket, f"{notice}\n{message}".strip())
+        body = f"{notice}\n{message}".strip()
+        self._send(session, ticket, body, self._status_buttons(ticket, target))
+        if target is TicketStatus.CLOSED:
+            buttons = [
+                {"label": "★" * n, "payload": f"rate:{ticket.reference}:{n}"} for n in range(1, 6)
+            ]
+            self._send(
+                session, ticket, text(lang, "rating_question", ref=ticket.reference), buttons
+            )
 
-    def _send(self, session: Session, ticket: Ticket, body: str) -> None:
+    def can_reopen(self, ticket: Ticket) -> bool:
+        closed = ticket.closed_at
+        return closed is not None and self.clock() - closed <= self.reopen_window
+
+    def _move_clock(
+        self, ticket: Ticket, current: TicketStatus, target: TicketStatus, now: datetime
+    ) -> None:
+        """Pause the SLA clock while waiting on the customer; push the due time on resume."""
+        if target is TicketStatus.INFO_REQUESTED:
+            ticket.paused_at = now
+        elif current is TicketStatus.INFO_REQUESTED and ticket.paused_at is not None:
+            if ticket.due_at is not None:
+                waited = self.calendar.elapsed(ticket.paused_at, now)
+                ticket.due_at = self.calendar.add(ticket.due_at, waited.total_seconds() / 3600)
+            ticket.paused_at = None
+        if current is TicketStatus.CLOSED and target is TicketStatus.RECEIVED:
+            ticket.due_at = self.calendar.add(now, self.sla_hours)
+
+    def _status_buttons(self, ticket: Ticket, target: TicketStatus) -> list[dict[str, str]]:
+        if target is not TicketStatus.SOLUTION_PROPOSED:
+            return []
+        lang = ticket.language
+        return [
+            {"label": text(lang, "btn_solution_ok"), "payload": f"solution:yes:{ticket.reference}"},
+            {"label": text(lang, "btn_solution_ko"), "payload": f"solution:no:{ticket.reference}"},
+        ]
+
+    def rate(self, ticket: Ticket, score: int) -> None:
+        if not 1 <= score <= 5:
+            raise ValueError("a rating is between 1 and 5")
+        ticket.rating = score
+        self._add_event(ticket, EventKind.RATING, CUSTOMER, str(score), {"rating": score})
+
+    def mark_job(self, ticket: Ticket, job: str, key: str) -> bool:
+        """Record that ``job`` ran for ``key``; False if it already had (idempotence)."""
+        for event in ticket.events:
+            if event.kind == EventKind.JOB.value and event.data.get("job") == job:
+                if event.data.get("key") == key:
+                    return False
+        self._add_event(ticket, EventKind.JOB, SYSTEM, job, {"job": job, "key": key})
+        return True
+
+    def notify(
+        self,
+        session: Session,
+        ticket: Ticket,
+        body: str,
+        buttons: list[dict[str, str]] | None = None,
+    ) -> None:
+        """A message to the customer about their ticket, queued in the outbox."""
+        self._send(session, ticket, body, buttons)
+
+    def _send(
+        self,
+        session: Session,
+        ticket: Ticket,
+        body: str,
+        buttons: list[dict[str, str]] | None = None,
+    ) -> None:
         customer = ticket.customer
         session.add(
             OutboxMessage(
                 channel=customer.channel,
                 chat_id=customer.external_id,
                 text=body,
+                buttons=buttons or [],
                 ticket_id=ticket.id,
                 created_at=self.clock(),
             )

@@ -1,0 +1,210 @@
+"""Ticket life cycle with a frozen clock: transitions, notifications, SLA pause, jobs, stats."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from conftest import Chat, Clock
+from supportbot.agents import AgentDesk
+from supportbot.app import build_desk
+from supportbot.engine import Engine
+from supportbot.jobs import Jobs
+from supportbot.stats import compute_stats, group_similar
+from supportbot.tickets import InvalidTransition
+
+
+def human_ticket(chat: Chat) -> str:
+    chat.say("/agent")
+    chat.say("Ma commande 123456789 est bloquée en production depuis 10 jours")
+    done = chat.press("confirm")
+    return next(w.strip(".,()") for w in done.split() if w.startswith("SAV-"))
+
+
+def outbox(engine: Engine, user: str = "alice") -> list[str]:
+    return [r.text for r in engine.take_outbox("test", user)]
+
+
+@pytest.fixture
+def desk(engine: Engine) -> AgentDesk:
+    return build_desk(engine)
+
+
+def test_each_status_change_reaches_the_customer(
+    chat: Chat, engine: Engine, desk: AgentDesk
+) -> None:
+    ref = human_ticket(chat)
+    desk.ask(ref, "Sam", "Pouvez-vous envoyer une photo ?")
+    [asked] = outbox(engine)
+    assert ref in asked and "informations demandées" in asked and "photo" in asked
+    chat.say("Voici la photo demandée")  # answer in the handoff chat
+    [resumed] = outbox(engine)
+    assert "reçue" in resumed
+    desk.propose(ref, "Sam", "Le vendeur renvoie la pièce.")
+    [proposed] = engine.take_outbox("test", "alice")
+    assert "solution proposée" in proposed.text
+    assert [b.payload for b in proposed.buttons] == [f"solution:yes:{ref}", f"solution:no:{ref}"]
+    desk.close(ref, "Sam", "Bonne journée")
+    closed, rating = engine.take_outbox("test", "alice")
+    assert "clôturée" in closed.text
+    assert [b.payload for b in rating.buttons][-1] == f"rate:{ref}:5"
+    assert "Merci" in chat.press(f"rate:{ref}:4")
+    view = desk.show(ref)
+    kinds = [e[1] for e in view.events]
+    assert kinds.count("status") == 4 and "rating" in kinds
+
+
+def test_notifications_use_the_customer_language(
+    new_chat,
+    engine: Engine,  # type: ignore[no-untyped-def]
+    desk: AgentDesk,
+) -> None:
+    eve = new_chat("eve", "en")
+    ref = human_ticket(eve)
+    desk.ask(ref, "Sam", "Photo please")
+    [asked] = outbox(engine, "eve")
+    assert "information requested" in asked
+
+
+def test_forbidden_transition(chat: Chat, desk: AgentDesk) -> None:
+    ref = human_ticket(chat)
+    desk.close(ref, "Sam")
+    with pytest.raises(InvalidTransition):
+        desk.ask(ref, "Sam", "trop tard")
+
+
+def test_customer_accepts_or_rejects_a_solution(
+    chat: Chat, engine: Engine, desk: AgentDesk
+) -> None:
+    ref = human_ticket(chat)
+    desk.propose(ref, "Sam", "Remboursement partiel")
+    assert "rouverte" in chat.press(f"solution:no:{ref}")
+    assert desk.show(ref).status == "received"
+    desk.propose(ref, "Sam", "Remboursement total")
+    assert "clôture" in chat.press(f"solution:yes:{ref}")
+    assert desk.show(ref).status == "closed"
+
+
+def test_reopen_only_within_the_window(chat: Chat, clock: Clock, desk: AgentDesk) -> None:
+    ref = human_ticket(chat)
+    desk.close(ref, "Sam")
+    clock.now += timedelta(days=8)
+    assert "trop longtemps" in chat.press(f"solution:no:{ref}")
+
+
+def test_forged_ticket_payload_is_refused(chat: Chat, new_chat, desk: AgentDesk) -> None:  # type: ignore[no-untyped-def]
+    ref = human_ticket(chat)
+    desk.propose(ref, "Sam", "Solution")
+    mallory = new_chat("mallory")
+    assert "parmi les vôtres" in mallory.press(f"solution:yes:{ref}")
+    assert desk.show(ref).status == "solution_proposed"
+
+
+def test_sla_clock_pauses_while_waiting_on_the_customer(
+    chat: Chat, clock: Clock, desk: AgentDesk
+) -> None:
+    ref = human_ticket(chat)  # Tuesday 24/11 11:00 Paris -> due Thursday 26/11 11:00
+    due = desk.show(ref).due_at
+    assert due is not None and due.isoformat() == "2026-11-26T10:00:00+00:00"
+    desk.ask(ref, "Sam", "Photo ?")
+    clock.now += timedelta(days=2)  # Thursday: two business days spent waiting
+    chat.say("la voici")
+    # 48 business hours were spent waiting: Thursday 11:00 + 48 h -> Monday 30/11 11:00
+    new_due = desk.show(ref).due_at
+    assert new_due is not None and new_due.isoformat() == "2026-11-30T10:00:00+00:00"
+
+
+def test_jobs_are_idempotent(chat: Chat, clock: Clock, engine: Engine, desk: AgentDesk) -> None:
+    jobs = Jobs(engine.tickets, engine.sessions)
+    ref = human_ticket(chat)
+    assert jobs.tick() == []
+    clock.now += timedelta(hours=42)  # 6 business hours before the due time
+    alerts = jobs.tick()
+    assert [a.ticket_reference for a in alerts] == [ref]
+    assert "proche" in alerts[0].text
+    [interim] = outbox(engine)
+    assert "forte activité" in interim
+    assert jobs.tick() == [] and outbox(engine) == []
+    clock.now += timedelta(hours=7)
+    [overdue] = jobs.tick()
+    assert "dépassée" in overdue.text
+    assert jobs.tick() == []
+
+
+def test_info_reminder_after_three_business_days(
+    chat: Chat, clock: Clock, engine: Engine, desk: AgentDesk
+) -> None:
+    jobs = Jobs(engine.tickets, engine.sessions)
+    ref = human_ticket(chat)
+    desk.ask(ref, "Sam", "Photo ?")
+    outbox(engine)
+    clock.now += timedelta(days=2)
+    jobs.tick()
+    assert outbox(engine) == []
+    clock.now += timedelta(days=4)  # Monday: 3 business days have passed (Tue->Fri + Mon)
+    jobs.tick()
+    [reminder] = outbox(engine)
+    assert ref in reminder and "attend toujours" in reminder
+    jobs.tick()
+    assert outbox(engine) == []
+
+
+def test_proposed_solution_closes_after_seven_silent_days(
+    chat: Chat, clock: Clock, engine: Engine, desk: AgentDesk
+) -> None:
+    jobs = Jobs(engine.tickets, engine.sessions)
+    ref = human_ticket(chat)
+    desk.propose(ref, "Sam", "Un geste commercial")
+    clock.now += timedelta(days=6)
+    jobs.tick()
+    assert desk.show(ref).status == "solution_proposed"
+    clock.now += timedelta(days=1, minutes=1)
+    jobs.tick()
+    jobs.tick()
+    assert desk.show(ref).status == "closed"
+    assert [e[3] for e in desk.show(ref).events].count("auto_close") == 1
+
+
+def test_feedback_and_stats_on_a_seeded_store(
+    chat: Chat,
+    new_chat,
+    engine: Engine,  # type: ignore[no-untyped-def]
+    clock: Clock,
+    desk: AgentDesk,
+) -> None:
+    chat.say("ou est ma facture")
+    assert "fb:down:invoice" in chat.buttons
+    chat.press("fb:down:invoice")
+    chat.press("faq:withdrawal-right")
+    chat.press("fb:up:withdrawal-right")
+    bob = new_chat("bob")
+    bob.say("combien coutent les frais de port")
+    bob.say("combien coute les frais de port ?")
+    bob.say("recette de la tarte tatin")
+    bob.press("flow:return-refund")
+    bob.say("123456789")
+    bob.say("annuler")
+    ref = human_ticket(chat)
+    desk.reply(ref, "Sam", "Je regarde")
+    desk.close(ref, "Sam")
+    chat.press(f"rate:{ref}:5")
+    with engine.sessions() as db:
+        stats = compute_stats(db, clock.now)
+    assert stats.answered == 2 and stats.tickets_created == 1
+    assert stats.deflection == pytest.approx(2 / 3)
+    assert stats.unanswered_groups[0][0] == 2 and "port" in stats.unanswered_groups[0][1]
+    assert stats.thumbs_down == [("invoice", 1, 0)]
+    assert stats.by_category == {"human": 1} and stats.by_status == {"closed": 1}
+    assert stats.sla_due == 1 and stats.sla_compliance == 1.0
+    assert stats.average_rating == 5
+    steps = dict(stats.drop_off["return-refund"])
+    assert steps["order_number"] == 1 and steps["received_date"] == 1 and steps["ended"] == 1
+    assert "Deflection: 66.7%" in stats.render()
+
+
+def test_group_similar() -> None:
+    groups = group_similar(
+        ["frais de port ?", "les frais de port", "carte cadeau", "frais de port"]
+    )
+    assert sorted(map(len, groups)) == [1, 3]
