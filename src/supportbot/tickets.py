@@ -332,10 +332,13 @@ class TicketService:
 
     def mark_job(self, ticket: Ticket, job: str, key: str) -> bool:
         """Record that ``job`` ran for ``key``; False if it already had (idempotence)."""
-        for event in ticket.events:
-            if event.kind == EventKind.JOB.value and event.data.get("job") == job:
-                if event.data.get("key") == key:
-                    return False
+        done = {
+            (e.data.get("job"), e.data.get("key"))
+            for e in ticket.events
+            if e.kind == EventKind.JOB.value
+        }
+        if (job, key) in done:
+            return False
         self._add_event(ticket, EventKind.JOB, SYSTEM, job, {"job": job, "key": key})
         return True
 
