@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from sqlalchemy import create_engine
 
 from supportbot.app import build_engine, build_matcher
 from supportbot.config import Settings
@@ -39,7 +40,16 @@ def matcher(content: Content) -> Matcher:
 
 
 def database_url(tmp_path: Path) -> str:
-    return os.environ.get("SUPPORTBOT_TEST_DATABASE_URL") or f"sqlite:///{tmp_path}/test.db"
+    """SQLite in the test's folder, or a wiped PostgreSQL schema when one is configured."""
+    url = os.environ.get("SUPPORTBOT_TEST_DATABASE_URL")
+    if not url:
+        return f"sqlite:///{tmp_path}/test.db"
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        conn.exec_driver_sql("DROP SCHEMA IF EXISTS public CASCADE")
+        conn.exec_driver_sql("CREATE SCHEMA public")
+    engine.dispose()
+    return url
 
 
 @pytest.fixture
@@ -58,8 +68,12 @@ def clock() -> Clock:
 
 
 @pytest.fixture
-def engine(settings: Settings, clock: Clock, content: Content, matcher: Matcher) -> Engine:
-    return build_engine(settings, clock=clock, content=content, matcher=matcher)
+def engine(
+    settings: Settings, clock: Clock, content: Content, matcher: Matcher
+) -> Iterator[Engine]:
+    built = build_engine(settings, clock=clock, content=content, matcher=matcher)
+    yield built
+    built.sessions.kw["bind"].dispose()
 
 
 @dataclass
