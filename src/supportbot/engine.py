@@ -9,6 +9,7 @@ lock per chat on SQLite, which has a single writer anyway).
 from __future__ import annotations
 
 import json
+import logging
 import threading
 import uuid
 from collections import defaultdict
@@ -18,6 +19,8 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy import text as sql_text
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from supportbot.content import Content, FaqEntry, Flow
@@ -39,6 +42,8 @@ from supportbot.texts import text
 from supportbot.tickets import CUSTOMER, NewAttachment, TicketService, TicketStatus
 
 MAX_TEXT = 4000
+CHAT_LOCK_NAMESPACE = 0x5B01  # advisory-lock namespace of per-chat serialisation
+log = logging.getLogger(__name__)
 LANGS = ("fr", "en")
 THEME_TITLES = {
     "orders": ("Commandes et livraison", "Orders and delivery"),
@@ -85,8 +90,27 @@ class Engine:
     # -- entry points --------------------------------------------------------
 
     def handle(self, inbound: Inbound) -> list[Action]:
-        """Apply one customer event and return what to send back."""
-        with self._chat_locks[f"{inbound.channel}:{inbound.chat_id}"], self.sessions.begin() as db:
+        """Apply one customer event and return what to send back.
+
+        If the database is unreachable the customer is asked to retry and nothing
+        is half-stored (the transaction is rolled back as a whole).
+        """
+        try:
+            return self._handle(inbound)
+        except OperationalError:
+            log.warning("database unavailable while handling chat %s", inbound.chat_id)
+            lang = pick_language(inbound.language, self.default_language)
+            return [Reply(text(lang, "busy"))]
+
+    def _handle(self, inbound: Inbound) -> list[Action]:
+        key = f"{inbound.channel}:{inbound.chat_id}"
+        with self._chat_locks[key], self.sessions.begin() as db:
+            if db.get_bind().dialect.name == "postgresql":
+                # One event per chat at a time across workers; released at commit.
+                db.execute(
+                    sql_text("SELECT pg_advisory_xact_lock(:ns, hashtext(:key))"),
+                    {"ns": CHAT_LOCK_NAMESPACE, "key": key},
+                )
             conv = self._conversation(db, inbound)
             # A deep copy: nested changes must show as a new value or they are not saved.
             state: dict[str, Any] = json.loads(json.dumps(conv.state or {}))

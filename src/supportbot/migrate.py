@@ -20,13 +20,15 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
     """Bring the schema to ``revision``; SQLite runs with foreign keys off (batch rebuilds)."""
     config = alembic_config(engine)
     with engine.connect() as conn:
-        if conn.dialect.name == "sqlite":
-            conn.exec_driver_sql("PRAGMA foreign_keys=OFF")
+        sqlite = conn.dialect.name == "sqlite"
+        if sqlite:
+            # Outside any transaction, or SQLite ignores it.
+            conn.connection.dbapi_connection.execute("PRAGMA foreign_keys=OFF")  # type: ignore[union-attr]
         config.attributes["connection"] = conn
         command.upgrade(config, revision)
         conn.commit()
-        if conn.dialect.name == "sqlite":
-            conn.exec_driver_sql("PRAGMA foreign_keys=ON")
+        if sqlite:
+            conn.connection.dbapi_connection.execute("PRAGMA foreign_keys=ON")  # type: ignore[union-attr]
 
 
 def downgrade(engine: Engine, revision: str) -> None:

@@ -261,6 +261,8 @@ def make_engine(url: str) -> Engine:
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+        # Take transactions out of pysqlite's hands so that "begin" below is the only BEGIN.
+        dbapi_conn.isolation_level = None
         cursor = dbapi_conn.cursor()
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA busy_timeout=30000")
@@ -269,6 +271,12 @@ def make_engine(url: str) -> Engine:
             if str(mode).lower() != "wal":
                 raise RuntimeError(f"SQLite refused WAL mode (got {mode!r})")
         cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Any) -> None:
+        # Writer lock up front: a read that later writes cannot fail with SQLITE_BUSY
+        # half-way through a customer's turn; other writers wait (busy_timeout).
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
 
     return engine
 

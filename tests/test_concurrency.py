@@ -1,0 +1,76 @@
+"""Two engines on one database serving the same chats at once (PostgreSQL in CI)."""
+
+from __future__ import annotations
+
+import random
+from concurrent.futures import ThreadPoolExecutor
+
+from conftest import Chat, Clock
+from supportbot.app import build_engine
+from supportbot.config import Settings
+from supportbot.content import Content
+from supportbot.matching import Matcher
+from supportbot.messages import Reply
+
+SCRIPT = [
+    ("", "flow:return-refund"),
+    ("123456789", None),
+    ("hier", None),
+    ("", "choice:changed_mind"),
+    ("passer", None),
+    ("passer", None),
+    ("passer", None),
+    ("", "confirm"),
+]
+
+
+def test_two_workers_same_chats_no_lost_step_no_duplicate(
+    settings: Settings, clock: Clock, content: Content, matcher: Matcher
+) -> None:
+    workers = [
+        build_engine(settings, clock=clock, content=content, matcher=matcher) for _ in range(2)
+    ]
+    users = [f"user{i}" for i in range(8)]
+
+    def customer(user: str) -> list[str]:
+        rng = random.Random(user)
+        texts = []
+        for message, payload in SCRIPT:
+            chat = Chat(rng.choice(workers), user)  # each message may land on either worker
+            chat.send(message, payload)
+            texts.append("\n".join(r.text for r in chat.last if isinstance(r, Reply)))
+        return texts
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        transcripts = list(pool.map(customer, users))
+    for transcript in transcripts:
+        assert "SAV-" in transcript[-1], transcript
+    with workers[0].sessions() as db:
+        tickets = workers[0].tickets.search(db)
+        assert len(tickets) == len(users)
+        assert len({t.reference for t in tickets}) == len(users)
+        assert len({t.customer_id for t in tickets}) == len(users)
+    for worker in workers:
+        worker.sessions.kw["bind"].dispose()
+
+
+def test_same_chat_hammered_concurrently_keeps_a_valid_state(
+    settings: Settings, clock: Clock, content: Content, matcher: Matcher
+) -> None:
+    workers = [
+        build_engine(settings, clock=clock, content=content, matcher=matcher) for _ in range(2)
+    ]
+    Chat(workers[0], "carol").press("flow:order-problem")
+
+    def send(i: int) -> None:
+        Chat(workers[i % 2], "carol").say("123456789")
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        list(pool.map(send, range(6)))
+    chat = Chat(workers[1], "carol")
+    # the order number was accepted once, then the next answers were refused as choices
+    answer = chat.say("/resume")
+    assert "problème" in answer.lower()
+    assert "choice:damaged" in chat.buttons
+    for worker in workers:
+        worker.sessions.kw["bind"].dispose()
