@@ -285,11 +285,14 @@ def tickets_export(
 @app.command()
 def tick() -> None:
     """One pass of the timed jobs (interim messages, reminders, auto-close); cron-friendly."""
-    from supportbot.jobs import Jobs
+    from supportbot.jobs import Jobs, JobSettings
 
     settings = _settings()
     engine = build_engine(settings, content=_content_or_exit(settings))
-    for alert in Jobs(engine.tickets, engine.sessions).tick():
+    jobs = Jobs(
+        engine.tickets, engine.sessions, JobSettings(retention_days=settings.retention_days)
+    )
+    for alert in jobs.tick():
         typer.echo(alert.text)
 
 

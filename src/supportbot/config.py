@@ -27,6 +27,7 @@ class Settings(BaseSettings):
     max_attachment_bytes: int = Field(default=20 * 1024 * 1024, gt=0)
     sla_hours: float = 48.0
     match_threshold: float | None = None
+    retention_days: int = Field(default=365, gt=0)
 
     @property
     def faq_dir(self) -> Path:

@@ -15,10 +15,10 @@ import uuid
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy import text as sql_text
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
@@ -26,8 +26,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from supportbot.content import Content, FaqEntry, Flow
 from supportbot.flows import FlowRunner, say_moment
 from supportbot.matching import Matcher
-from supportbot.messages import Action, Button, Inbound, NotifyAgents, Reply
+from supportbot.messages import Action, Button, Document, Inbound, NotifyAgents, Reply
 from supportbot.normalise import normalise
+from supportbot.privacy import delete_files, export_customer, forget_customer
 from supportbot.store import (
     AnswerEvent,
     AnswerFeedback,
@@ -52,17 +53,8 @@ THEME_TITLES = {
     "account": ("Compte et données", "Account and data"),
     "support": ("Fonctionnement du Support", "How Support works"),
 }
-_COMMANDS = {
-    "/start",
-    "/menu",
-    "/help",
-    "/aide",
-    "/lang",
-    "/cancel",
-    "/annuler",
-    "/agent",
-    "/tickets",
-}
+MESSAGES_PER_MINUTE = 20
+TICKETS_PER_DAY = 5
 
 
 def pick_language(requested: str | None, default: str = "fr") -> str:
@@ -116,8 +108,13 @@ class Engine:
             state: dict[str, Any] = json.loads(json.dumps(conv.state or {}))
             turn = _Turn(self, db, conv.customer, state, inbound)
             actions = turn.run()
-            conv.state = state
-            conv.updated_at = self.clock()
+            if turn.erase:
+                erased_files = forget_customer(db, conv.customer)
+            else:
+                erased_files = []
+                conv.state = state
+                conv.updated_at = self.clock()
+        delete_files(erased_files)  # after the commit: the rows are gone for good
         return actions
 
     def take_outbox(self, channel: str, chat_id: str) -> list[Reply]:
@@ -184,6 +181,8 @@ class _Turn:
     state: dict[str, Any]
     inbound: Inbound
 
+    erase: bool = False
+
     @property
     def lang(self) -> str:
         return str(self.state.get("lang") or self.customer.language or "fr")
@@ -196,8 +195,12 @@ class _Turn:
         if "lang" not in self.state:
             self.state["lang"] = self.customer.language
         message = inbound.text.strip()
+        if self._too_fast():
+            return [Reply(self.t("rate_limited"))]
         if message.startswith("/"):
             return self._command(message)
+        if inbound.payload in ("forget:yes", "forget:no"):
+            return self._forget(inbound.payload == "forget:yes")
         payload = inbound.payload
         if payload and payload.startswith("lang:"):
             return self._set_language(payload.removeprefix("lang:"))
@@ -250,7 +253,42 @@ class _Turn:
             return self._start_flow("human-agent")
         if command == "/tickets":
             return [self._ticket_list()]
+        if command in ("/mydata", "/mesdonnees"):
+            data = json.dumps(export_customer(self.db, self.customer), ensure_ascii=False, indent=2)
+            name = f"supportbot-data-{self.customer.id}.json"
+            return [Document(name, data.encode("utf-8"), self.t("mydata_caption"))]
+        if command in ("/forget", "/oublier"):
+            buttons = (
+                Button(self.t("btn_forget_yes"), "forget:yes"),
+                Button(self.t("btn_forget_no"), "forget:no"),
+            )
+            return [Reply(self.t("forget_confirm"), buttons)]
         return [Reply(self.t("unknown_command", command=command))]
+
+    def _too_fast(self) -> bool:
+        """Per-customer message rate limit, kept in the conversation state."""
+        now = self.engine.clock().timestamp()
+        recent = [t for t in self.state.get("recent", []) if now - t < 60]
+        if len(recent) >= MESSAGES_PER_MINUTE:
+            self.state["recent"] = recent
+            return True
+        self.state["recent"] = [*recent, now]
+        return False
+
+    def _forget(self, confirmed: bool) -> list[Action]:
+        if not confirmed:
+            return [Reply(self.t("forget_cancelled"), self._menu_buttons())]
+        self.erase = True
+        return [Reply(self.t("forget_done"))]
+
+    def _ticket_limit_reached(self) -> int:
+        since = self.engine.clock() - timedelta(days=1)
+        count = self.db.scalar(
+            select(func.count())
+            .select_from(Ticket)
+            .where(Ticket.customer_id == self.customer.id, Ticket.created_at >= since)
+        )
+        return int(count or 0) if (count or 0) >= TICKETS_PER_DAY else 0
 
     def _set_language(self, lang: str) -> list[Action]:
         if lang not in LANGS:
@@ -457,6 +495,8 @@ class _Turn:
             ]
         step_before = flow_state["step"]
         outcome = runner.handle(flow, flow_state, self.inbound, self.lang)
+        if outcome.submit and (count := self._ticket_limit_reached()):
+            return [Reply(self.t("ticket_limit", count=count))]  # the flow stays at its summary
         actions: list[Action] = list(outcome.replies)
         if outcome.finished:
             word = "completed" if outcome.submit else "ended"

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from supportbot.flows import say_moment
 from supportbot.messages import NotifyAgents
+from supportbot.privacy import apply_retention, delete_files
 from supportbot.store import Ticket
 from supportbot.texts import text
 from supportbot.tickets import SYSTEM, EventKind, TicketService, TicketStatus
@@ -25,6 +26,7 @@ class JobSettings:
     interim_before_hours: float = 8.0  # business hours before the due time
     info_reminder_hours: float = 72.0  # 3 business days of silence after a request for info
     auto_close_after: timedelta = field(default=timedelta(days=7))
+    retention_days: int | None = None  # anonymise closed tickets after this many days
 
 
 @dataclass
@@ -51,6 +53,10 @@ class Jobs:
                     self._info_reminder(db, ticket)
                 elif status is TicketStatus.SOLUTION_PROPOSED:
                     self._auto_close(db, ticket)
+            files = []
+            if self.settings.retention_days is not None:
+                files = apply_retention(db, self.tickets.clock(), self.settings.retention_days)
+        delete_files(files)
         return alerts
 
     def _deadline(self, db: Session, ticket: Ticket) -> list[NotifyAgents]:

@@ -57,4 +57,13 @@ class NotifyAgents:
     files: tuple[str, ...] = field(default=())
 
 
-Action = Reply | NotifyAgents
+@dataclass(frozen=True, slots=True)
+class Document:
+    """A file for the customer of this chat (their data export)."""
+
+    name: str
+    data: bytes
+    caption: str = ""
+
+
+Action = Reply | NotifyAgents | Document

@@ -21,12 +21,14 @@ TEXTS: dict[str, tuple[str, str]] = {
     "help": (
         "Écrivez votre question comme elle vient (« où est ma facture », « retour colis »...).\n"
         "Commandes : /menu (les sujets), /agent (parler à un humain), /tickets (vos demandes), "
-        "/cancel (annuler la démarche en cours), /lang (changer de langue), /help (cette aide).\n"
+        "/cancel (annuler la démarche en cours), /lang (changer de langue), /mydata (vos "
+        "données), /forget (les effacer), /help (cette aide).\n"
         "Pendant une démarche : « retour » revient à la question précédente, « passer » saute "
         "une question facultative, « annuler » arrête tout.",
         'Type your question as it comes ("where is my invoice", "return parcel"...).\n'
         "Commands: /menu (topics), /agent (talk to a human), /tickets (your requests), "
-        "/cancel (stop the current request), /lang (change language), /help (this help).\n"
+        "/cancel (stop the current request), /lang (change language), /mydata (your data), "
+        "/forget (erase it), /help (this help).\n"
         'During a request: "back" returns to the previous question, "skip" skips an '
         'optional question, "cancel" stops everything.',
     ),
@@ -321,6 +323,40 @@ TEXTS: dict[str, tuple[str, str]] = {
         "clôturée. Vous pouvez la rouvrir en répondant dans les 7 jours.",
         "Without news from you since the proposed solution, request {ref} is closed. You can "
         "reopen it by answering within 7 days.",
+    ),
+    "mydata_caption": (
+        "Voici tout ce que je conserve à votre sujet (format JSON) : profil, conversations, "
+        "demandes, messages et liste des pièces jointes.",
+        "Here is everything I keep about you (JSON): profile, conversations, requests, "
+        "messages and the list of attachments.",
+    ),
+    "forget_confirm": (
+        "Voulez-vous vraiment effacer vos données ? Vos conversations et fichiers seront "
+        "supprimés ; vos demandes seront conservées sous forme anonyme (référence, catégorie, "
+        "statut, numéro de commande, dates) pour des raisons légales. C'est définitif.",
+        "Do you really want your data erased? Your conversations and files will be deleted; "
+        "your requests are kept in anonymous form (reference, category, status, order "
+        "number, dates) for legal reasons. This cannot be undone.",
+    ),
+    "btn_forget_yes": ("Oui, tout effacer", "Yes, erase everything"),
+    "btn_forget_no": ("Non, garder", "No, keep it"),
+    "forget_done": (
+        "C'est fait : vos données ont été effacées. Si vous m'écrivez à nouveau, je vous "
+        "considérerai comme un nouveau client.",
+        "Done: your data has been erased. If you write again, I will treat you as a new customer.",
+    ),
+    "forget_cancelled": ("D'accord, rien n'a été effacé.", "OK, nothing was erased."),
+    "rate_limited": (
+        "Vous m'écrivez très vite : patientez une minute avant votre prochain message, "
+        "je n'ai rien perdu de ce qui précède.",
+        "You are writing very fast: please wait a minute before your next message; nothing "
+        "before it was lost.",
+    ),
+    "ticket_limit": (
+        "Vous avez déjà ouvert {count} demandes aujourd'hui : c'est le maximum. Vos demandes "
+        "en cours sont traitées ; écrivez-y plutôt (/tickets) ou réessayez demain.",
+        "You already opened {count} requests today, which is the maximum. Your open "
+        "requests are being handled; write there instead (/tickets) or try again tomorrow.",
     ),
     "busy": (
         "Un souci technique m'empêche de répondre. Réessayez dans un instant : rien de ce "

@@ -1,0 +1,124 @@
+"""The customer's GDPR rights over what the bot stores: export, erasure, retention.
+
+Erasure rule: conversations, queued messages and stored files are deleted; a
+ticket is kept (the marketplace must be able to account for a handled claim)
+but anonymised: its reference, category, status, order number and dates stay,
+every free-text field, message and attachment goes.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from supportbot.store import (
+    Conversation,
+    Customer,
+    OutboxMessage,
+    Ticket,
+    UnansweredQuestion,
+)
+
+ERASED = "[effacé / erased]"
+KEPT_FIELDS = ("order_number", "problem_kind", "reason", "request_kind", "eligibility")
+
+
+def export_customer(db: Session, customer: Customer) -> dict[str, Any]:
+    """Everything stored about one customer, JSON-ready."""
+    conversations = db.scalars(
+        select(Conversation).where(Conversation.customer_id == customer.id)
+    ).all()
+    tickets = db.scalars(select(Ticket).where(Ticket.customer_id == customer.id)).all()
+    return {
+        "customer": {
+            "channel": customer.channel,
+            "id": customer.external_id,
+            "name": customer.name,
+            "language": customer.language,
+            "created_at": customer.created_at.isoformat(),
+        },
+        "conversations": [
+            {"chat": c.chat_id, "state": dict(c.state), "updated_at": c.updated_at.isoformat()}
+            for c in conversations
+        ],
+        "tickets": [
+            {
+                "reference": t.reference,
+                "status": t.status,
+                "category": t.category,
+                "created_at": t.created_at.isoformat(),
+                "fields": dict(t.fields),
+                "messages": [
+                    {"at": e.at.isoformat(), "kind": e.kind, "text": e.text}
+                    for e in t.events
+                    if e.kind != "note"  # agents' internal notes are not customer data
+                ],
+                "attachments": [
+                    {"name": a.name, "mime": a.mime, "size": a.size, "sha256": a.checksum}
+                    for a in t.attachments
+                ],
+                "rating": t.rating,
+            }
+            for t in tickets
+        ],
+    }
+
+
+def anonymise_ticket(ticket: Ticket) -> list[Path]:
+    """Strip a ticket of personal data; returns the stored files to delete."""
+    ticket.fields = {k: v for k, v in ticket.fields.items() if k in KEPT_FIELDS}
+    ticket.subject = ticket.subject.split(" — ")[0]
+    for event in ticket.events:
+        event.text = ERASED if event.text else ""
+        event.author = "" if event.author not in ("system",) else event.author
+        event.data = {k: v for k, v in event.data.items() if k in ("from", "to", "job", "key")}
+    files = [Path(a.path) for a in ticket.attachments if a.path]
+    ticket.attachments.clear()
+    return files
+
+
+def forget_customer(db: Session, customer: Customer) -> list[Path]:
+    """Erase a customer (see the module rule); returns the stored files to delete."""
+    files: list[Path] = []
+    for ticket in db.scalars(select(Ticket).where(Ticket.customer_id == customer.id)):
+        files += anonymise_ticket(ticket)
+    for conversation in db.scalars(
+        select(Conversation).where(Conversation.customer_id == customer.id)
+    ):
+        db.delete(conversation)
+    db.execute(
+        delete(OutboxMessage).where(
+            OutboxMessage.channel == customer.channel,
+            OutboxMessage.chat_id == customer.external_id,
+        )
+    )
+    customer.name = ""
+    customer.external_id = f"erased-{secrets.token_hex(8)}"
+    return files
+
+
+def delete_files(paths: Sequence[Path]) -> None:
+    for path in paths:
+        path.unlink(missing_ok=True)
+
+
+def apply_retention(db: Session, now: datetime, days: int) -> list[Path]:
+    """Anonymise tickets closed more than ``days`` ago and drop old unanswered questions."""
+    limit = now - timedelta(days=days)
+    files: list[Path] = []
+    old = db.scalars(
+        select(Ticket).where(Ticket.status == "closed", Ticket.closed_at < limit)
+    ).all()
+    for ticket in old:
+        if ticket.fields.get("_anonymised"):
+            continue
+        files += anonymise_ticket(ticket)
+        ticket.fields = {**ticket.fields, "_anonymised": True}
+    db.execute(delete(UnansweredQuestion).where(UnansweredQuestion.at < limit))
+    return files

@@ -1,0 +1,89 @@
+"""GDPR rights and abuse limits: /mydata, /forget, retention, rate limits."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+from pathlib import Path
+
+from conftest import Chat, Clock
+from supportbot.app import build_desk
+from supportbot.engine import Engine
+from supportbot.jobs import Jobs, JobSettings
+from supportbot.messages import Document
+
+
+def file_request(chat: Chat, photo) -> str:  # type: ignore[no-untyped-def]
+    chat.press("flow:other-request")
+    chat.say("Profil vendeur")
+    chat.say("Mon adresse alice@example.com apparaît publiquement.")
+    chat.say("Rien pour l'instant.")
+    chat.say(files=(photo,))
+    chat.say("terminé")
+    done = chat.press("confirm")
+    return next(w.strip(".,") for w in done.split() if w.startswith("SAV-"))
+
+
+def test_mydata_exports_everything_about_the_customer(chat: Chat, photo) -> None:  # type: ignore[no-untyped-def]
+    ref = file_request(chat, photo)
+    [document] = chat.send("/mydata")
+    assert isinstance(document, Document) and document.name.endswith(".json")
+    data = json.loads(document.data)
+    assert data["customer"]["name"] == "alice"
+    [ticket] = data["tickets"]
+    assert ticket["reference"] == ref
+    assert "alice@example.com" in ticket["fields"]["description"]
+    assert ticket["attachments"][0]["name"] == "photo.jpg"
+
+
+def test_forget_after_confirmation(chat: Chat, engine: Engine, photo) -> None:  # type: ignore[no-untyped-def]
+    ref = file_request(chat, photo)
+    with engine.sessions() as db:
+        stored = Path(engine.tickets.get(db, ref).attachments[0].path or "")
+    assert stored.is_file()
+    assert "définitif" in chat.say("/forget")
+    assert "rien n'a été effacé" in chat.press("forget:no")
+    assert "effacées" in chat.press("forget:yes")
+    assert not stored.exists()
+    view = build_desk(engine).show(ref)
+    assert view.customer.startswith("erased-")
+    assert "description" not in view.fields
+    assert all("alice@example.com" not in e[3] for e in view.events)
+    assert view.attachments == ()
+    # the same person writing again is a new customer with no history
+    assert "aucune demande" in chat.say("/tickets")
+
+
+def test_retention_anonymises_old_closed_tickets(
+    chat: Chat, clock: Clock, engine: Engine, photo
+) -> None:  # type: ignore[no-untyped-def]
+    ref = file_request(chat, photo)
+    build_desk(engine).close(ref, "Sam", "Réglé")
+    jobs = Jobs(engine.tickets, engine.sessions, JobSettings(retention_days=30))
+    jobs.tick()
+    assert "description" in build_desk(engine).show(ref).fields
+    clock.now += timedelta(days=31)
+    jobs.tick()
+    view = build_desk(engine).show(ref)
+    assert "description" not in view.fields and view.attachments == ()
+
+
+def test_message_rate_limit(chat: Chat, clock: Clock) -> None:
+    for _ in range(20):
+        chat.say("ou est ma facture")
+    assert "très vite" in chat.say("ou est ma facture")
+    clock.now += timedelta(minutes=1, seconds=1)
+    assert "Mon compte > Commandes" in chat.say("ou est ma facture")
+
+
+def test_ticket_creation_limit(chat: Chat, clock: Clock) -> None:
+    for i in range(5):
+        chat.press("flow:human-agent")
+        chat.say(f"Besoin d'aide numéro {i}")
+        assert "SAV-" in chat.press("confirm")
+        clock.now += timedelta(minutes=5)
+    chat.press("flow:human-agent")
+    chat.say("Encore une demande")
+    assert "maximum" in chat.press("confirm")
+    clock.now += timedelta(days=1)
+    assert "SAV-" in chat.press("confirm")  # the summary was kept: nothing to retype
