@@ -15,18 +15,19 @@ import uuid
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy import text as sql_text
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-from supportbot.content import Content, FaqEntry, Flow
-from supportbot.flows import FlowRunner, say_moment
+from supportbot.casework import CustomerCases
+from supportbot.content import Content, FaqEntry
+from supportbot.flows import FlowRunner
 from supportbot.matching import Matcher
-from supportbot.messages import Action, Button, Document, Inbound, NotifyAgents, Reply
+from supportbot.messages import Action, Button, Document, Inbound, Reply
 from supportbot.normalise import normalise
 from supportbot.privacy import delete_files, export_customer, forget_customer
 from supportbot.store import (
@@ -36,11 +37,10 @@ from supportbot.store import (
     Customer,
     FlowEvent,
     OutboxMessage,
-    Ticket,
     UnansweredQuestion,
 )
 from supportbot.texts import text
-from supportbot.tickets import CUSTOMER, NewAttachment, TicketService, TicketStatus
+from supportbot.tickets import TicketService
 
 MAX_TEXT = 4000
 CHAT_LOCK_NAMESPACE = 0x5B01  # advisory-lock namespace of per-chat serialisation
@@ -54,7 +54,6 @@ THEME_TITLES = {
     "support": ("Fonctionnement du Support", "How Support works"),
 }
 MESSAGES_PER_MINUTE = 20
-TICKETS_PER_DAY = 5
 
 
 def pick_language(requested: str | None, default: str = "fr") -> str:
@@ -187,6 +186,13 @@ class _Turn:
     def lang(self) -> str:
         return str(self.state.get("lang") or self.customer.language or "fr")
 
+    @property
+    def cases(self) -> CustomerCases:
+        e = self.engine
+        return CustomerCases(
+            e.tickets, e.runner, self.db, self.customer, self.state, self.lang, e.clock()
+        )
+
     def t(self, key: str, **values: Any) -> str:
         return text(self.lang, key, **values)
 
@@ -205,14 +211,14 @@ class _Turn:
         if payload and payload.startswith("lang:"):
             return self._set_language(payload.removeprefix("lang:"))
         if payload and payload.split(":")[0] in ("fb", "rate", "solution"):
-            return self._ticket_payload(payload)
+            return self._feedback_button(payload)
         flow_state = self.state.get("flow")
         if flow_state is not None:
             return self._continue_flow(flow_state)
         if payload:
             return self._payload(payload)
         if self.state.get("handoff"):
-            relayed = self._relay_to_agent()
+            relayed = self.cases.relay(inbound)
             if relayed is not None:
                 return relayed
         if inbound.files:
@@ -252,7 +258,7 @@ class _Turn:
         if command == "/agent":
             return self._start_flow("human-agent")
         if command == "/tickets":
-            return [self._ticket_list()]
+            return [self.cases.listing() or Reply(self.t("tickets_none"), self._menu_buttons())]
         if command in ("/mydata", "/mesdonnees"):
             data = json.dumps(export_customer(self.db, self.customer), ensure_ascii=False, indent=2)
             name = f"supportbot-data-{self.customer.id}.json"
@@ -280,15 +286,6 @@ class _Turn:
             return [Reply(self.t("forget_cancelled"), self._menu_buttons())]
         self.erase = True
         return [Reply(self.t("forget_done"))]
-
-    def _ticket_limit_reached(self) -> int:
-        since = self.engine.clock() - timedelta(days=1)
-        count = self.db.scalar(
-            select(func.count())
-            .select_from(Ticket)
-            .where(Ticket.customer_id == self.customer.id, Ticket.created_at >= since)
-        )
-        return int(count or 0) if (count or 0) >= TICKETS_PER_DAY else 0
 
     def _set_language(self, lang: str) -> list[Action]:
         if lang not in LANGS:
@@ -355,7 +352,7 @@ class _Turn:
         self.db.add(AnswerEvent(label=f"faq:{entry.id}", at=self.engine.clock()))
         return Reply(entry.answer.get(self.lang).strip(), tuple(buttons))
 
-    def _ticket_payload(self, payload: str) -> list[Action]:
+    def _feedback_button(self, payload: str) -> list[Action]:
         """Buttons under answers and ticket notifications: feedback, solution, rating."""
         kind, _, rest = payload.partition(":")
         if kind == "fb":
@@ -375,31 +372,7 @@ class _Turn:
             if vote == "up":
                 return [Reply(self.t("feedback_thanks"))]
             return [Reply(self.t("feedback_sorry"), self._menu_buttons())]
-        first, _, second = rest.partition(":")
-        # rate:REF:SCORE and solution:yes|no:REF
-        ref, value = (first, second) if kind == "rate" else (second, first)
-        ticket = self.db.scalars(
-            select(Ticket).where(Ticket.reference == ref, Ticket.customer_id == self.customer.id)
-        ).first()
-        if ticket is None:
-            return [Reply(self.t("not_your_ticket"))]
-        service = self.engine.tickets
-        if kind == "rate":
-            if not value.isdigit() or not 1 <= int(value) <= 5:
-                return [Reply(self.t("stale_button"))]
-            service.rate(ticket, int(value))
-            return [Reply(self.t("rating_thanks"))]
-        status = TicketStatus(ticket.status)
-        if value == "yes" and status is TicketStatus.SOLUTION_PROPOSED:
-            service.change_status(self.db, ticket, TicketStatus.CLOSED, CUSTOMER)
-            return [Reply(self.t("solution_accepted", ref=ref))]
-        if value == "no" and status in (TicketStatus.SOLUTION_PROPOSED, TicketStatus.CLOSED):
-            if status is TicketStatus.CLOSED and not service.can_reopen(ticket):
-                return [Reply(self.t("cannot_reopen", ref=ref))]
-            service.change_status(self.db, ticket, TicketStatus.RECEIVED, CUSTOMER)
-            self.state["handoff"] = ref
-            return [Reply(self.t("solution_rejected", ref=ref))]
-        return [Reply(self.t("stale_button"))]
+        return self.cases.answer_button(payload)
 
     def _label_button(self, label: str) -> Button:
         kind, _, ident = label.partition(":")
@@ -495,7 +468,7 @@ class _Turn:
             ]
         step_before = flow_state["step"]
         outcome = runner.handle(flow, flow_state, self.inbound, self.lang)
-        if outcome.submit and (count := self._ticket_limit_reached()):
+        if outcome.submit and (count := self.cases.daily_limit_reached()):
             return [Reply(self.t("ticket_limit", count=count))]  # the flow stays at its summary
         actions: list[Action] = list(outcome.replies)
         if outcome.finished:
@@ -506,7 +479,7 @@ class _Turn:
         if outcome.finished:
             self.state.pop("flow", None)
         if outcome.submit:
-            actions += self._submit(flow, flow_state)
+            actions += self.cases.submit(flow, flow_state)
         elif outcome.finished:
             actions.append(Reply(self.t("menu"), self._menu_buttons()))
         return actions
@@ -521,84 +494,3 @@ class _Turn:
                 at=self.engine.clock(),
             )
         )
-
-    def _submit(self, flow: Flow, flow_state: dict[str, Any]) -> list[Action]:
-        answers = {k: v for k, v in flow_state["answers"].items() if v is not None}
-        files = [
-            NewAttachment(
-                step=step,
-                **{
-                    k: f[k]
-                    for k in (
-                        "kind",
-                        "name",
-                        "mime",
-                        "size",
-                        "file_id",
-                        "file_unique_id",
-                        "checksum",
-                        "path",
-                    )
-                },
-            )
-            for step, items in flow_state["files"].items()
-            for f in items
-        ]
-        summary = next(
-            (str(answers[k]) for k in ("summary", "subject", "description") if k in answers), ""
-        )
-        subject = f"{flow.title.fr} — {summary}" if summary else flow.title.fr
-        ticket, merged = self.engine.tickets.create(
-            self.db, self.customer, flow, answers, files, subject[:300], self.lang
-        )
-        lines = self._card(ticket, flow, flow_state)
-        actions: list[Action] = []
-        if merged:
-            actions.append(
-                Reply(self.t("ticket_merged", order=ticket.order_number, ref=ticket.reference))
-            )
-            actions.append(NotifyAgents(ticket.reference, "\n".join(["+", *lines])))
-            return actions
-        due = ticket.due_at.astimezone(self.engine.tickets.calendar.tz) if ticket.due_at else None
-        due_words = say_moment(due, self.lang) if due else "-"
-        actions.append(Reply(self.t("ticket_created", ref=ticket.reference, due=due_words)))
-        if flow.done:
-            actions.append(Reply(flow.done.get(self.lang)))
-        if flow.ticket and flow.ticket.handoff:
-            self.state["handoff"] = ticket.reference
-            actions.append(Reply(self.t("handoff_started", ref=ticket.reference)))
-        actions.append(NotifyAgents(ticket.reference, "\n".join(lines)))
-        return actions
-
-    def _card(self, ticket: Ticket, flow: Flow, flow_state: dict[str, Any]) -> list[str]:
-        lines = [
-            f"{ticket.reference} · {flow.title.fr} · {ticket.priority}",
-            f"Client : {self.customer.name or self.customer.external_id}",
-        ]
-        for step_id in flow_state["history"]:
-            step = flow.step(step_id)
-            lines.append(f"{step.label.fr} : {self.engine.runner.display(step, flow_state, 'fr')}")
-        return lines
-
-    def _relay_to_agent(self) -> list[Action] | None:
-        ref = self.state["handoff"]
-        ticket = self.db.scalars(select(Ticket).where(Ticket.reference == ref)).first()
-        if ticket is None or ticket.status == TicketStatus.CLOSED.value:
-            self.state.pop("handoff", None)
-            return None
-        body = self.inbound.text.strip() or ", ".join(f.name for f in self.inbound.files)
-        self.engine.tickets.add_customer_message(ticket, body)
-        if ticket.status == TicketStatus.INFO_REQUESTED.value:
-            self.engine.tickets.change_status(self.db, ticket, TicketStatus.RECEIVED, "customer")
-        return [Reply(self.t("handoff_relayed", ref=ref)), NotifyAgents(ref, body)]
-
-    def _ticket_list(self) -> Reply:
-        tickets = self.engine.tickets.for_customer(self.db, self.customer)
-        if not tickets:
-            return Reply(self.t("tickets_none"), self._menu_buttons())
-        lines = [self.t("tickets_list")]
-        for ticket in tickets:
-            status = self.t(f"status_{ticket.status}")
-            title = ticket.subject.split(" — ")[0]
-            lines.append(f"• {ticket.reference} · {title} · {status}")
-        return Reply("\n".join(lines))

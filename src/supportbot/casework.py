@@ -1,0 +1,154 @@
+"""What a customer does with their own tickets in the chat.
+
+Filing the ticket a flow collected, talking to the agent of a handed-off
+ticket, answering a proposed solution, rating, listing. Every change goes
+through the ticket service; a customer only ever reaches their own tickets.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from supportbot.content import Flow
+from supportbot.flows import FlowRunner, say_moment
+from supportbot.messages import Action, Inbound, NotifyAgents, Reply
+from supportbot.store import Customer, Ticket
+from supportbot.texts import text
+from supportbot.tickets import CUSTOMER, NewAttachment, TicketService, TicketStatus
+
+TICKETS_PER_DAY = 5
+_FILE_KEYS = ("kind", "name", "mime", "size", "file_id", "file_unique_id", "checksum", "path")
+
+
+@dataclass
+class CustomerCases:
+    tickets: TicketService
+    runner: FlowRunner
+    db: Session
+    customer: Customer
+    state: dict[str, Any]
+    lang: str
+    now: datetime
+
+    def t(self, key: str, **values: Any) -> str:
+        return text(self.lang, key, **values)
+
+    def _own(self, reference: str) -> Ticket | None:
+        query = select(Ticket).where(
+            Ticket.reference == reference, Ticket.customer_id == self.customer.id
+        )
+        return self.db.scalars(query).first()
+
+    # -- filing -------------------------------------------------------------
+
+    def daily_limit_reached(self) -> int:
+        """The number of tickets opened in the last 24 h when it reached the limit, else 0."""
+        count = self.db.scalar(
+            select(func.count())
+            .select_from(Ticket)
+            .where(
+                Ticket.customer_id == self.customer.id,
+                Ticket.created_at >= self.now - timedelta(days=1),
+            )
+        )
+        return int(count or 0) if (count or 0) >= TICKETS_PER_DAY else 0
+
+    def submit(self, flow: Flow, flow_state: dict[str, Any]) -> list[Action]:
+        """Create (or merge into) the ticket a completed flow collected."""
+        answers = {k: v for k, v in flow_state["answers"].items() if v is not None}
+        files = [
+            NewAttachment(step=step, **{k: f[k] for k in _FILE_KEYS})
+            for step, items in flow_state["files"].items()
+            for f in items
+        ]
+        summary = next(
+            (str(answers[k]) for k in ("summary", "subject", "description") if k in answers), ""
+        )
+        subject = f"{flow.title.fr} — {summary}" if summary else flow.title.fr
+        ticket, merged = self.tickets.create(
+            self.db, self.customer, flow, answers, files, subject[:300], self.lang
+        )
+        card = "\n".join(self._card(ticket, flow, flow_state))
+        if merged:
+            return [
+                Reply(self.t("ticket_merged", order=ticket.order_number, ref=ticket.reference)),
+                NotifyAgents(ticket.reference, f"+\n{card}"),
+            ]
+        due = ticket.due_at.astimezone(self.tickets.calendar.tz) if ticket.due_at else None
+        due_words = say_moment(due, self.lang) if due else "-"
+        actions: list[Action] = [
+            Reply(self.t("ticket_created", ref=ticket.reference, due=due_words))
+        ]
+        if flow.done:
+            actions.append(Reply(flow.done.get(self.lang)))
+        if flow.ticket and flow.ticket.handoff:
+            self.state["handoff"] = ticket.reference
+            actions.append(Reply(self.t("handoff_started", ref=ticket.reference)))
+        actions.append(NotifyAgents(ticket.reference, card))
+        return actions
+
+    def _card(self, ticket: Ticket, flow: Flow, flow_state: dict[str, Any]) -> list[str]:
+        lines = [
+            f"{ticket.reference} · {flow.title.fr} · {ticket.priority}",
+            f"Client : {self.customer.name or self.customer.external_id}",
+        ]
+        for step_id in flow_state["history"]:
+            step = flow.step(step_id)
+            lines.append(f"{step.label.fr} : {self.runner.display(step, flow_state, 'fr')}")
+        return lines
+
+    # -- after filing -------------------------------------------------------
+
+    def relay(self, inbound: Inbound) -> list[Action] | None:
+        """A message during a handoff goes onto the ticket; None if the handoff is over."""
+        ref = str(self.state.get("handoff", ""))
+        ticket = self._own(ref)
+        if ticket is None or ticket.status == TicketStatus.CLOSED.value:
+            self.state.pop("handoff", None)
+            return None
+        body = inbound.text.strip() or ", ".join(f.name for f in inbound.files)
+        self.tickets.add_customer_message(ticket, body)
+        if ticket.status == TicketStatus.INFO_REQUESTED.value:
+            self.tickets.change_status(self.db, ticket, TicketStatus.RECEIVED, CUSTOMER)
+        return [Reply(self.t("handoff_relayed", ref=ref)), NotifyAgents(ref, body)]
+
+    def answer_button(self, payload: str) -> list[Action]:
+        """``rate:REF:SCORE`` and ``solution:yes|no:REF`` buttons of ticket notifications."""
+        kind, _, rest = payload.partition(":")
+        first, _, second = rest.partition(":")
+        ref, value = (first, second) if kind == "rate" else (second, first)
+        ticket = self._own(ref)
+        if ticket is None:
+            return [Reply(self.t("not_your_ticket"))]
+        if kind == "rate":
+            if not value.isdigit() or not 1 <= int(value) <= 5:
+                return [Reply(self.t("stale_button"))]
+            self.tickets.rate(ticket, int(value))
+            return [Reply(self.t("rating_thanks"))]
+        status = TicketStatus(ticket.status)
+        if value == "yes" and status is TicketStatus.SOLUTION_PROPOSED:
+            self.tickets.change_status(self.db, ticket, TicketStatus.CLOSED, CUSTOMER)
+            return [Reply(self.t("solution_accepted", ref=ref))]
+        if value == "no" and status in (TicketStatus.SOLUTION_PROPOSED, TicketStatus.CLOSED):
+            if status is TicketStatus.CLOSED and not self.tickets.can_reopen(ticket):
+                return [Reply(self.t("cannot_reopen", ref=ref))]
+            self.tickets.change_status(self.db, ticket, TicketStatus.RECEIVED, CUSTOMER)
+            self.state["handoff"] = ref
+            return [Reply(self.t("solution_rejected", ref=ref))]
+        return [Reply(self.t("stale_button"))]
+
+    def listing(self) -> Reply | None:
+        """The customer's tickets with their status, or None when there are none."""
+        tickets = self.tickets.for_customer(self.db, self.customer)
+        if not tickets:
+            return None
+        lines = [self.t("tickets_list")]
+        for ticket in tickets:
+            status = self.t(f"status_{ticket.status}")
+            lines.append(f"• {ticket.reference} · {ticket.subject.split(' — ')[0]} · {status}")
+        return Reply("\n".join(lines))
