@@ -283,6 +283,26 @@ def tickets_export(
 
 
 @app.command()
+def run(
+    webhook_url: Annotated[str | None, typer.Option(help="Public HTTPS URL: webhook mode.")] = None,
+    port: Annotated[int, typer.Option(help="Webhook port.")] = 8443,
+    secret_token: Annotated[str | None, typer.Option(help="Webhook secret header.")] = None,
+    listen: Annotated[str, typer.Option(help="Webhook listen address.")] = "0.0.0.0",
+) -> None:
+    """Serve customers and agents on Telegram (polling, or a webhook with --webhook-url)."""
+    from supportbot.channels.telegram import InvalidTelegramToken
+    from supportbot.channels.telegram import run as run_telegram
+
+    settings = _settings()
+    _content_or_exit(settings)
+    try:
+        run_telegram(settings, webhook_url, port, secret_token, listen)
+    except InvalidTelegramToken as err:
+        typer.echo(str(err), err=True)
+        raise typer.Exit(2) from err
+
+
+@app.command()
 def tick() -> None:
     """One pass of the timed jobs (interim messages, reminders, auto-close); cron-friendly."""
     from supportbot.jobs import Jobs, JobSettings

@@ -5,6 +5,7 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import Connection, create_engine
 
+import supportbot.channels.telegram_store  # noqa: F401  (its tables belong to the metadata)
 from supportbot.store import Base
 
 config = context.config

@@ -1,0 +1,292 @@
+"""The Telegram channel: customers in private chats, agents in a forum supergroup.
+
+A thin adapter over the engine, with python-telegram-bot 22: each handler turns
+one kind of update into an `Inbound` (or an agent action), runs it, and sends
+what comes back. Updates of one chat are handled in order and different chats
+concurrently (`ChatOrderedProcessor`); a repeated update id is ignored; the
+photos of an album are gathered, in the store, into one answer to the step.
+`build_application` wires it all (tests pass a recording request object in
+place of the network); `run` starts it by polling or behind a webhook.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+import secrets
+from datetime import timedelta
+from typing import Any
+from urllib.parse import urlparse
+
+from telegram import BotCommand, Message, Update
+from telegram.constants import ChatType
+from telegram.error import InvalidToken, TelegramError
+from telegram.ext import (
+    AIORateLimiter,
+    Application,
+    ApplicationBuilder,
+    ApplicationHandlerStop,
+    BaseRateLimiter,
+    CallbackQueryHandler,
+    CommandHandler,
+    ContextTypes,
+    ExtBot,
+    JobQueue,
+    MessageHandler,
+    TypeHandler,
+    filters,
+)
+from telegram.request import BaseRequest
+
+from supportbot.agents import AgentDesk
+from supportbot.app import build_desk, build_engine
+from supportbot.channels import telegram_store as store
+from supportbot.channels.telegram_customers import CustomerChats
+from supportbot.channels.telegram_media import MediaFetcher
+from supportbot.channels.telegram_order import ChatOrderedProcessor
+from supportbot.channels.telegram_outbound import CustomerSender
+from supportbot.channels.telegram_texts import COMMAND_KEYS, say
+from supportbot.channels.telegram_topics import (
+    AGENT_COMMANDS,
+    BUTTON_PREFIX,
+    AgentRoom,
+)
+from supportbot.config import Settings
+from supportbot.engine import Engine, pick_language
+
+log = logging.getLogger(__name__)
+
+CHANNEL = store.CHANNEL
+ALBUM_DELAY = 1.5
+OUTBOX_INTERVAL = 2.0
+UPDATE_MEMORY = timedelta(days=2)
+_TOKEN = re.compile(r"^[0-9]{3,20}:[A-Za-z0-9_-]{30,64}$")
+_SECRET = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
+
+TelegramApp = Application[
+    ExtBot[Any],
+    ContextTypes.DEFAULT_TYPE,
+    dict[Any, Any],
+    dict[Any, Any],
+    dict[Any, Any],
+    JobQueue[ContextTypes.DEFAULT_TYPE],
+]
+
+
+class InvalidTelegramToken(ValueError):
+    """The bot token is missing or not shaped like one; the message never shows it."""
+
+
+def validate_token(token: str | None) -> str:
+    """The token, if it looks like one BotFather gives ("123456:ABC-..."); no network."""
+    if not token or not token.strip():
+        raise InvalidTelegramToken(
+            "SUPPORTBOT_TELEGRAM_TOKEN is not set: create a bot with @BotFather "
+            "(/newbot) and put its token in that variable or in .env."
+        )
+    token = token.strip()
+    if not _TOKEN.match(token):
+        raise InvalidTelegramToken(
+            "SUPPORTBOT_TELEGRAM_TOKEN is malformed: a bot token is the bot's number, a "
+            "colon and about 35 letters, digits, '-' or '_' (the value is not shown here). "
+            "Copy it again from @BotFather (/token)."
+        )
+    return token
+
+
+def _api_roots(base_url: str) -> tuple[str, str]:
+    """Bot API and file URLs of a local Bot API server ("http://host:8081")."""
+    root = base_url.rstrip("/").removesuffix("/bot")
+    return f"{root}/bot", f"{root}/file/bot"
+
+
+class Housekeeping:
+    """What runs besides updates: duplicate-guard, outbox sweep, old ids, errors."""
+
+    def __init__(self, engine: Engine, sender: CustomerSender) -> None:
+        self.engine = engine
+        self.sender = sender
+
+    async def skip_repeats(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Group -1: a second delivery of an update id stops here."""
+        first = await asyncio.to_thread(
+            store.claim_update, self.engine.sessions, update.update_id, self.engine.clock()
+        )
+        if not first:
+            log.info("update %s delivered twice: ignored", update.update_id)
+            raise ApplicationHandlerStop
+
+    async def sweep_outbox(self, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Deliver messages queued by other tools (terminal agent console, scripts)."""
+        chats = await asyncio.to_thread(store.chats_with_pending_outbox, self.engine.sessions)
+        for chat in chats:
+            if chat.lstrip("-").isdigit():
+                await self.sender.deliver_outbox(context.bot, int(chat))
+
+    async def forget_updates(self, context: ContextTypes.DEFAULT_TYPE) -> None:
+        before = self.engine.clock() - UPDATE_MEMORY
+        await asyncio.to_thread(store.forget_updates, self.engine.sessions, before)
+
+    async def on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Log with ids only; a customer whose turn failed gets a short apology."""
+        update_id = update.update_id if isinstance(update, Update) else None
+        log.error("telegram update %s failed", update_id, exc_info=context.error)
+        if not isinstance(update, Update) or update.effective_chat is None:
+            return
+        chat = update.effective_chat
+        if chat.type != ChatType.PRIVATE:
+            return
+        user = update.effective_user
+        lang = pick_language(user.language_code if user else None)
+        try:
+            await context.bot.send_message(chat.id, say(lang, "technical_error"))
+        except TelegramError as err:
+            log.info("apology to %s not sent: %s", chat.id, err)
+
+
+def build_application(
+    engine: Engine,
+    desk: AgentDesk,
+    settings: Settings,
+    request: BaseRequest | None = None,
+    get_updates_request: BaseRequest | None = None,
+    *,
+    rate_limiter: BaseRateLimiter[Any] | None = None,
+    album_delay: float = ALBUM_DELAY,
+    outbox_interval: float | None = OUTBOX_INTERVAL,
+    max_concurrent_updates: int = 64,
+) -> TelegramApp:
+    """The PTB application serving customers and, when configured, the agent group."""
+    token = validate_token(settings.telegram_token)
+    processor = ChatOrderedProcessor(max_concurrent_updates)
+    limiter: BaseRateLimiter[Any] = rate_limiter or AIORateLimiter(max_retries=3)
+    builder = (
+        ApplicationBuilder()
+        .token(token)
+        .rate_limiter(limiter)
+        .concurrent_updates(processor)
+        .post_init(_post_init)
+    )
+    if settings.telegram_base_url:
+        api, files = _api_roots(settings.telegram_base_url)
+        builder = builder.base_url(api).base_file_url(files).local_mode(True)
+    if request is not None:
+        builder = builder.request(request)
+    if get_updates_request is not None:
+        builder = builder.get_updates_request(get_updates_request)
+    app = builder.build()
+
+    sender = CustomerSender(engine)
+    room = None
+    if settings.agent_chat_id is not None:
+        room = AgentRoom(engine, desk, sender, settings.agent_chat_id, settings.default_language)
+    media = MediaFetcher(settings.files_dir / "incoming", settings.max_attachment_bytes)
+    customers = CustomerChats(engine, sender, media, room, processor.locks, album_delay)
+    chores = Housekeeping(engine, sender)
+    app.bot_data["customers"] = customers
+
+    private = filters.ChatType.PRIVATE & filters.UpdateType.MESSAGE
+    app.add_handler(TypeHandler(Update, chores.skip_repeats), group=-1)
+    if room is not None:
+        in_topics = filters.Chat(room.chat_id) & filters.IS_TOPIC_MESSAGE
+        app.add_handler(CallbackQueryHandler(room.on_button, pattern=f"^{BUTTON_PREFIX}"))
+        app.add_handler(
+            CommandHandler(
+                list(AGENT_COMMANDS),
+                room.on_command,
+                filters=in_topics & filters.UpdateType.MESSAGE,
+            )
+        )
+        app.add_handler(
+            MessageHandler(
+                in_topics
+                & filters.UpdateType.MESSAGE
+                & ~filters.COMMAND
+                & ~filters.StatusUpdate.ALL,
+                room.on_message,
+            )
+        )
+    app.add_handler(CallbackQueryHandler(customers.on_button))
+    album_part = filters.PHOTO | filters.VIDEO | filters.Document.ALL
+    app.add_handler(MessageHandler(private & album_part & _IN_ALBUM, customers.on_album_part))
+    app.add_handler(MessageHandler(private & ~filters.StatusUpdate.ALL, customers.on_message))
+    app.add_error_handler(chores.on_error)
+
+    jobs = app.job_queue
+    if jobs is None:
+        raise RuntimeError("install python-telegram-bot[job-queue]: albums need the job queue")
+    if outbox_interval:
+        jobs.run_repeating(chores.sweep_outbox, interval=outbox_interval, name="outbox")
+    jobs.run_repeating(chores.forget_updates, interval=3600, first=60, name="forget-updates")
+    return app
+
+
+class _InAlbum(filters.MessageFilter):
+    """Messages that belong to a media group (an album)."""
+
+    def filter(self, message: Message) -> bool:
+        return message.media_group_id is not None
+
+
+_IN_ALBUM = _InAlbum(name="in_album")
+
+
+async def _post_init(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
+    """At start: the command menu in both languages, and albums a restart left waiting."""
+    for lang, code in (("fr", None), ("en", "en")):
+        commands = [BotCommand(key, say(lang, f"cmd_{key}")) for key in COMMAND_KEYS]
+        try:
+            await app.bot.set_my_commands(commands, language_code=code)
+        except TelegramError as err:
+            log.warning("command menu not set (%s): %s", lang, err)
+    customers: CustomerChats = app.bot_data["customers"]
+    pending = await asyncio.to_thread(store.pending_albums, customers.engine.sessions)
+    for chat, group in pending:
+        customers.schedule_album(app.job_queue, int(chat), group, customers.album_delay)
+
+
+def run(
+    settings: Settings,
+    webhook_url: str | None = None,
+    port: int = 8443,
+    secret_token: str | None = None,
+    listen: str = "0.0.0.0",  # a webhook listens for Telegram's servers
+) -> None:
+    """Serve Telegram: polling by default, or a webhook at ``webhook_url`` on ``port``."""
+    validate_token(settings.telegram_token)
+    if webhook_url and secret_token is not None and not _SECRET.match(secret_token):
+        raise ValueError("the webhook secret token is 1-256 characters among A-Z, a-z, 0-9, _, -")
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    engine = build_engine(settings)
+    app = build_application(engine, build_desk(engine), settings)
+    try:
+        _serve(app, webhook_url, port, secret_token, listen)
+    except InvalidToken:
+        # PTB's own message repeats the token: say it without it.
+        raise InvalidTelegramToken(
+            "Telegram rejected SUPPORTBOT_TELEGRAM_TOKEN (revoked or mistyped?): "
+            "check it with @BotFather (/token)."
+        ) from None
+
+
+def _serve(
+    app: TelegramApp, webhook_url: str | None, port: int, secret_token: str | None, listen: str
+) -> None:
+    if not webhook_url:
+        app.run_polling(allowed_updates=Update.ALL_TYPES)
+        return
+    if secret_token is None:
+        secret_token = secrets.token_urlsafe(32)
+        log.warning(
+            "webhook without SECRET: a random one is used for this process only; "
+            "set one when several workers share the webhook"
+        )
+    app.run_webhook(
+        listen=listen,
+        port=port,
+        url_path=urlparse(webhook_url).path.lstrip("/"),
+        webhook_url=webhook_url,
+        secret_token=secret_token,
+        allowed_updates=Update.ALL_TYPES,
+    )

@@ -1,0 +1,221 @@
+"""Customers in private chats: each message, button press or album is one engine turn.
+
+A turn shows the typing indicator, runs the engine in a worker thread, sends
+the replies, tells the agents (their topic) what concerns them, then delivers
+what the outbox holds for the customer. The photos of an album arrive as
+separate updates with no end marker: they wait in the store and a short timer
+per group hands them to the engine together; any other update of the chat
+flushes a waiting album first, so an album never overtakes a later message.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+from telegram import Bot, Message, Update, User
+from telegram.constants import ChatAction, ChatType
+from telegram.error import TelegramError
+from telegram.ext import ContextTypes, JobQueue
+
+from supportbot.channels import telegram_store as store
+from supportbot.channels.telegram_media import MediaFetcher
+from supportbot.channels.telegram_order import KeyedLocks
+from supportbot.channels.telegram_outbound import CustomerSender
+from supportbot.channels.telegram_topics import AgentRoom
+from supportbot.engine import Engine
+from supportbot.messages import Inbound, IncomingFile, NotifyAgents, Reply
+
+log = logging.getLogger(__name__)
+
+CHANNEL = store.CHANNEL
+
+
+class CustomerChats:
+    """Private chats: every message, button and album becomes one engine turn."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        sender: CustomerSender,
+        media: MediaFetcher,
+        room: AgentRoom | None,
+        chat_locks: KeyedLocks,
+        album_delay: float,
+    ) -> None:
+        self.engine = engine
+        self.sender = sender
+        self.media = media
+        self.room = room
+        self.chat_locks = chat_locks
+        self.album_delay = album_delay
+
+    # -- handlers ----------------------------------------------------------------------
+
+    async def on_message(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Text, commands (/start, /menu, /help, /lang, /cancel, /agent, /tickets), files."""
+        message, user = update.message, update.effective_user
+        if message is None or user is None:
+            return
+        await self.flush_albums(context.bot, message.chat_id)
+        file = await self.media.file_of(context.bot, message)
+        files = (file,) if file else ()
+        body = message.text or message.caption or ""
+        inbound = self._inbound(user, message.chat_id, body, files=files)
+        media_ids = (message.message_id,) if files else ()
+        await self.serve(context.bot, message.chat_id, inbound, media_ids)
+
+    async def on_button(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """A pressed inline button: answered at once, then handled as the payload."""
+        query = update.callback_query
+        if query is None:
+            return
+        await query.answer()
+        message = query.message
+        if message is None or message.chat.type != ChatType.PRIVATE:
+            return
+        data = query.data or ""
+        payload = await asyncio.to_thread(store.payload_of, self.engine.sessions, data)
+        label = _label_of(message, data) if isinstance(message, Message) else ""
+        chat_id = message.chat.id
+        await self.flush_albums(context.bot, chat_id)
+        inbound = self._inbound(query.from_user, chat_id, label, payload=payload or data)
+        await self.serve(context.bot, chat_id, inbound)
+
+    async def on_album_part(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """One photo of an album: kept in the store until its group is complete."""
+        message, user = update.message, update.effective_user
+        if message is None or user is None or message.media_group_id is None:
+            return
+        file = await self.media.file_of(context.bot, message)
+        if file is None:
+            await self.on_message(update, context)
+            return
+        part = store.AlbumPart(
+            message_id=message.message_id,
+            user_id=str(user.id),
+            user_name=user.first_name,
+            language=user.language_code,
+            caption=message.caption or "",
+            file=file,
+        )
+        chat, group = str(message.chat_id), message.media_group_id
+        now = self.engine.clock()
+        await asyncio.to_thread(store.keep_album_part, self.engine.sessions, chat, group, part, now)
+        self.schedule_album(context.job_queue, message.chat_id, group, self.album_delay)
+
+    # -- albums ------------------------------------------------------------------------
+
+    def schedule_album(
+        self, jobs: JobQueue[Any] | None, chat_id: int, group: str, delay: float
+    ) -> None:
+        """(Re)start the group's timer: it fires once no photo came for ``delay`` seconds."""
+        if jobs is None:
+            raise RuntimeError("albums need the job queue: install python-telegram-bot[job-queue]")
+        name = f"album:{chat_id}:{group}"
+        for job in jobs.get_jobs_by_name(name):
+            job.schedule_removal()
+        jobs.run_once(self._album_due, when=delay, data=(chat_id, group), name=name)
+
+    async def _album_due(self, context: ContextTypes.DEFAULT_TYPE) -> None:
+        job = context.job
+        if job is None:
+            return
+        chat_id, group = _album_key(job.data)
+        async with self.chat_locks.hold(str(chat_id)):
+            await self._flush_album(context.bot, chat_id, group)
+
+    async def flush_albums(self, bot: Bot, chat_id: int) -> None:
+        """Albums still waiting in this chat go first, so they never overtake a message."""
+        pending = await asyncio.to_thread(store.pending_albums, self.engine.sessions, str(chat_id))
+        for _, group in pending:
+            await self._flush_album(bot, chat_id, group)
+
+    async def _flush_album(self, bot: Bot, chat_id: int, group: str) -> None:
+        parts = await asyncio.to_thread(store.take_album, self.engine.sessions, str(chat_id), group)
+        if not parts:
+            return  # already handled (a message of the chat flushed it first)
+        first = parts[0]
+        inbound = Inbound(
+            channel=CHANNEL,
+            user_id=first.user_id,
+            chat_id=str(chat_id),
+            text=next((p.caption for p in parts if p.caption), ""),
+            language=first.language,
+            user_name=first.user_name,
+            files=tuple(p.file for p in parts),
+        )
+        await self.serve(bot, chat_id, inbound, tuple(p.message_id for p in parts))
+
+    # -- one turn ----------------------------------------------------------------------
+
+    async def serve(
+        self, bot: Bot, chat_id: int, inbound: Inbound, media_ids: tuple[int, ...] = ()
+    ) -> None:
+        """Typing indicator, engine turn, replies, agents' notices, then queued messages."""
+        sessions = self.engine.sessions
+        await asyncio.to_thread(store.set_reachable, sessions, inbound.user_id, True)
+        try:
+            await bot.send_chat_action(chat_id, ChatAction.TYPING)
+        except TelegramError as err:
+            log.info("no typing indicator in %s: %s", chat_id, err)
+        try:
+            actions = await asyncio.to_thread(self.engine.handle, inbound)
+        finally:
+            self.media.discard(inbound.files)
+        replies = [a for a in actions if isinstance(a, Reply)]
+        await self.sender.send(bot, chat_id, replies)
+        for note in (a for a in actions if isinstance(a, NotifyAgents)):
+            await self._tell_agents(bot, note, chat_id, media_ids)
+        await self.sender.deliver_outbox(bot, chat_id)
+
+    async def _tell_agents(
+        self, bot: Bot, note: NotifyAgents, chat_id: int, media_ids: tuple[int, ...]
+    ) -> None:
+        """The agent side's trouble is not the customer's: their turn already succeeded."""
+        ref = note.ticket_reference
+        if self.room is None:
+            log.warning("ticket %s: no agent chat configured, agents not told", ref)
+            return
+        try:
+            await self.room.notify(bot, note, chat_id, media_ids)
+        except TelegramError as err:
+            log.error("ticket %s: agent group not told: %s", ref, err)
+
+    @staticmethod
+    def _inbound(
+        user: User,
+        chat_id: int,
+        body: str,
+        payload: str | None = None,
+        files: tuple[IncomingFile, ...] = (),
+    ) -> Inbound:
+        return Inbound(
+            channel=CHANNEL,
+            user_id=str(user.id),
+            chat_id=str(chat_id),
+            text=body,
+            payload=payload,
+            language=user.language_code,
+            user_name=user.first_name,
+            files=files,
+        )
+
+
+def _album_key(data: object) -> tuple[int, str]:
+    if not (isinstance(data, tuple) and len(data) == 2):
+        raise TypeError(f"album job data should be (chat id, group), got {data!r}")
+    return int(data[0]), str(data[1])
+
+
+def _label_of(message: Message, data: str) -> str:
+    """The label of the pressed button, read back from the message's keyboard."""
+    markup = message.reply_markup
+    if markup is None:
+        return ""
+    for row in markup.inline_keyboard:
+        for button in row:
+            if button.callback_data == data:
+                return button.text
+    return ""

@@ -1,0 +1,326 @@
+"""What the Telegram channel keeps in the store: seen updates, album parts, long payloads.
+
+Also the few reads and writes the adapter needs on shared rows (a ticket's
+forum topic, a customer's reachability); every ticket rule stays in the ticket
+service. Plain synchronous functions over a sessionmaker: the adapter runs them
+in a worker thread.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import BigInteger, Index, String, Text, delete, exists, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
+
+from supportbot.messages import IncomingFile
+from supportbot.store import (
+    Attachment,
+    Base,
+    Customer,
+    JSONType,
+    OutboxMessage,
+    Ticket,
+    UTCDateTime,
+)
+from supportbot.tickets import TicketService
+
+CHANNEL = "telegram"
+CALLBACK_DATA_BYTES = 64
+_LONG_PAYLOAD_PREFIX = "~"
+
+Sessions = sessionmaker[Session]
+
+
+class TelegramUpdate(Base):
+    """An update already taken in: a second delivery of the same id is ignored."""
+
+    __tablename__ = "telegram_updates"
+
+    update_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+
+
+class TelegramAlbumItem(Base):
+    """One file of a media group waiting for the rest of its album."""
+
+    __tablename__ = "telegram_album_items"
+    __table_args__ = (Index("ix_telegram_album_items_group", "chat_id", "media_group_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    chat_id: Mapped[str] = mapped_column(String(64))
+    media_group_id: Mapped[str] = mapped_column(String(64))
+    message_id: Mapped[int] = mapped_column(BigInteger)
+    user_id: Mapped[str] = mapped_column(String(64))
+    user_name: Mapped[str] = mapped_column(String(200), default="")
+    language: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    caption: Mapped[str] = mapped_column(Text, default="")
+    file: Mapped[dict[str, Any]] = mapped_column(JSONType)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class TelegramPayload(Base):
+    """A button payload longer than Telegram's 64 bytes of callback data, by digest."""
+
+    __tablename__ = "telegram_payloads"
+
+    digest: Mapped[str] = mapped_column(String(64), primary_key=True)
+    payload: Mapped[str] = mapped_column(Text)
+
+
+# -- duplicate updates ------------------------------------------------------------
+
+
+def claim_update(sessions: Sessions, update_id: int, now: datetime) -> bool:
+    """True the first time an update id is seen, False for a repeated delivery."""
+    try:
+        with sessions.begin() as db:
+            db.add(TelegramUpdate(update_id=update_id, received_at=now))
+    except IntegrityError:
+        return False
+    return True
+
+
+def forget_updates(sessions: Sessions, before: datetime) -> int:
+    """Drop old update ids: Telegram never redelivers after a day."""
+    with sessions.begin() as db:
+        result = db.execute(delete(TelegramUpdate).where(TelegramUpdate.received_at < before))
+        return int(getattr(result, "rowcount", 0) or 0)
+
+
+# -- albums -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AlbumPart:
+    message_id: int
+    user_id: str
+    user_name: str
+    language: str | None
+    caption: str
+    file: IncomingFile
+
+
+def _file_record(file: IncomingFile) -> dict[str, Any]:
+    return {
+        "name": file.name,
+        "mime": file.mime,
+        "size": file.size,
+        "path": file.path,
+        "file_id": file.file_id,
+        "file_unique_id": file.file_unique_id,
+    }
+
+
+def keep_album_part(
+    sessions: Sessions, chat_id: str, media_group_id: str, part: AlbumPart, now: datetime
+) -> None:
+    with sessions.begin() as db:
+        db.add(
+            TelegramAlbumItem(
+                chat_id=chat_id,
+                media_group_id=media_group_id,
+                message_id=part.message_id,
+                user_id=part.user_id,
+                user_name=part.user_name,
+                language=part.language,
+                caption=part.caption,
+                file=_file_record(part.file),
+                received_at=now,
+            )
+        )
+
+
+def take_album(sessions: Sessions, chat_id: str, media_group_id: str) -> list[AlbumPart]:
+    """The parts of one pending album, in arrival order, removed from the buffer."""
+    with sessions.begin() as db:
+        rows = db.scalars(
+            select(TelegramAlbumItem)
+            .where(
+                TelegramAlbumItem.chat_id == chat_id,
+                TelegramAlbumItem.media_group_id == media_group_id,
+            )
+            .order_by(TelegramAlbumItem.message_id, TelegramAlbumItem.id)
+            .with_for_update()
+        ).all()
+        parts = [
+            AlbumPart(
+                message_id=row.message_id,
+                user_id=row.user_id,
+                user_name=row.user_name,
+                language=row.language,
+                caption=row.caption,
+                file=IncomingFile(**row.file),
+            )
+            for row in rows
+        ]
+        for row in rows:
+            db.delete(row)
+        return parts
+
+
+def pending_albums(sessions: Sessions, chat_id: str | None = None) -> list[tuple[str, str]]:
+    """(chat id, media group id) of the albums waiting, oldest first."""
+    with sessions() as db:
+        query = select(TelegramAlbumItem.chat_id, TelegramAlbumItem.media_group_id)
+        if chat_id is not None:
+            query = query.where(TelegramAlbumItem.chat_id == chat_id)
+        rows = db.execute(query.order_by(TelegramAlbumItem.id)).all()
+    seen: dict[tuple[str, str], None] = {}
+    for chat, group in rows:
+        seen.setdefault((chat, group), None)
+    return list(seen)
+
+
+# -- button payloads --------------------------------------------------------------
+
+
+def needs_digest(payload: str) -> bool:
+    """Too long for callback data (or looking like a digest itself)."""
+    return len(payload.encode()) > CALLBACK_DATA_BYTES or payload.startswith(_LONG_PAYLOAD_PREFIX)
+
+
+def callback_data(sessions: Sessions, payload: str) -> str:
+    """The payload itself when it fits in 64 bytes, else a stored digest of it."""
+    if not needs_digest(payload):
+        return payload
+    digest = _LONG_PAYLOAD_PREFIX + hashlib.sha256(payload.encode()).hexdigest()[:40]
+    with sessions.begin() as db:
+        if db.get(TelegramPayload, digest) is None:
+            db.add(TelegramPayload(digest=digest, payload=payload))
+    return digest
+
+
+def payload_of(sessions: Sessions, data: str) -> str | None:
+    """The payload behind callback data (None for an unknown digest)."""
+    if not data.startswith(_LONG_PAYLOAD_PREFIX):
+        return data
+    with sessions() as db:
+        row = db.get(TelegramPayload, data)
+        return row.payload if row else None
+
+
+# -- tickets' topics and customers --------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TicketContact:
+    """Who a ticket's messages go to, and where it lives on the agent side."""
+
+    reference: str
+    thread_id: int | None
+    customer_channel: str
+    customer_chat: str
+    customer_unreachable: bool
+
+
+def _contact(ticket: Ticket) -> TicketContact:
+    return TicketContact(
+        reference=ticket.reference,
+        thread_id=ticket.agent_thread_id,
+        customer_channel=ticket.customer.channel,
+        customer_chat=ticket.customer.external_id,
+        customer_unreachable=ticket.customer.unreachable,
+    )
+
+
+def ticket_contact(sessions: Sessions, reference: str) -> TicketContact | None:
+    with sessions() as db:
+        ticket = db.scalar(select(Ticket).where(Ticket.reference == reference))
+        return _contact(ticket) if ticket else None
+
+
+def ticket_for_thread(sessions: Sessions, thread_id: int) -> TicketContact | None:
+    with sessions() as db:
+        ticket = db.scalar(
+            select(Ticket).where(Ticket.agent_thread_id == thread_id).order_by(Ticket.id.desc())
+        )
+        return _contact(ticket) if ticket else None
+
+
+def set_topic(sessions: Sessions, reference: str, thread_id: int, replacing: int | None) -> int:
+    """Record a new topic unless another worker already did; returns the topic in force."""
+    with sessions.begin() as db:
+        current = (
+            Ticket.agent_thread_id.is_(None)
+            if replacing is None
+            else Ticket.agent_thread_id == replacing
+        )
+        db.execute(
+            update(Ticket)
+            .where(Ticket.reference == reference, current)
+            .values(agent_thread_id=thread_id)
+        )
+        winner = db.scalar(select(Ticket.agent_thread_id).where(Ticket.reference == reference))
+    return int(winner) if winner is not None else thread_id
+
+
+def ticket_files(sessions: Sessions, reference: str) -> list[tuple[str, str, str]]:
+    """(kind, Telegram file id, name) of a ticket's attachments that Telegram holds."""
+    with sessions() as db:
+        rows = db.execute(
+            select(Attachment.kind, Attachment.file_id, Attachment.name)
+            .join(Ticket, Attachment.ticket_id == Ticket.id)
+            .where(Ticket.reference == reference, Attachment.file_id.is_not(None))
+            .order_by(Attachment.id)
+        ).all()
+    return [(kind, str(file_id), name) for kind, file_id, name in rows]
+
+
+def set_reachable(sessions: Sessions, external_id: str, reachable: bool) -> bool:
+    """Mark a Telegram customer (un)reachable; True when this changed something."""
+    with sessions.begin() as db:
+        result = db.execute(
+            update(Customer)
+            .where(
+                Customer.channel == CHANNEL,
+                Customer.external_id == external_id,
+                Customer.unreachable == reachable,
+            )
+            .values(unreachable=not reachable)
+        )
+        return bool(getattr(result, "rowcount", 0))
+
+
+def chats_with_pending_outbox(sessions: Sessions) -> list[str]:
+    """Telegram chats that have undelivered messages and a reachable customer."""
+    blocked = exists().where(
+        Customer.channel == CHANNEL,
+        Customer.external_id == OutboxMessage.chat_id,
+        Customer.unreachable.is_(True),
+    )
+    with sessions() as db:
+        rows = db.scalars(
+            select(OutboxMessage.chat_id)
+            .where(
+                OutboxMessage.channel == CHANNEL,
+                OutboxMessage.delivered_at.is_(None),
+                ~blocked,
+            )
+            .distinct()
+        ).all()
+    return list(rows)
+
+
+def record_agent_reply(
+    sessions: Sessions,
+    tickets: TicketService,
+    reference: str,
+    author: str,
+    body: str,
+    delivered_at: datetime | None,
+) -> None:
+    """An agent's message through the ticket service; when the channel already delivered it
+    (copied from the topic), its outbox copy is marked delivered in the same transaction."""
+    with sessions.begin() as db:
+        ticket = tickets.get(db, reference)
+        tickets.reply(db, ticket, author, body)
+        if delivered_at is None:
+            return
+        for obj in db.new:
+            if isinstance(obj, OutboxMessage) and obj.delivered_at is None:
+                obj.delivered_at = delivered_at

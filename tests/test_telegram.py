@@ -1,0 +1,731 @@
+"""The Telegram channel, offline: real updates through the real Application.
+
+Each test feeds `Update.de_json` objects, built from the JSON Telegram sends,
+to the application `build_application` returns, with a recording request in
+place of the network (see telegram_fakes), and reads the Bot API calls made.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import Callable, Coroutine
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+from telegram import Update
+
+from supportbot.channels import telegram_store as tg_store
+from supportbot.channels.telegram import (
+    InvalidTelegramToken,
+    build_application,
+    run,
+    validate_token,
+)
+from supportbot.channels.telegram_order import ChatOrderedProcessor
+from supportbot.channels.telegram_outbound import split_text
+from supportbot.channels.telegram_topics import AgentRoom
+from supportbot.config import Settings
+from supportbot.engine import Engine
+from supportbot.messages import NotifyAgents
+from supportbot.store import Customer, OutboxMessage, Ticket
+from telegram_fakes import AGENT_CHAT, JPEG, TOKEN, Call, Person, Telegram, texts
+
+ALICE = Person(111, "Alice", "fr")
+BOB = Person(222, "Bob", "en")
+MARIE = Person(901, "Marie", "fr")  # an agent in the group
+MALLORY = Person(666, "Mallory", "fr")  # not an agent
+REF = re.compile(r"SAV-\d{4}-[A-Z0-9]{5}")
+
+
+@pytest.fixture
+def telegram_settings(settings: Settings) -> Settings:
+    return settings.model_copy(update={"telegram_token": TOKEN, "agent_chat_id": AGENT_CHAT})
+
+
+@pytest.fixture
+def tg(engine: Engine, telegram_settings: Settings) -> Telegram:
+    return Telegram(engine, telegram_settings)
+
+
+def play(scenario: Callable[[], Coroutine[Any, Any, None]]) -> None:
+    asyncio.run(scenario())
+
+
+def ticket(engine: Engine, ref: str) -> Ticket:
+    with engine.sessions() as db:
+        row = db.scalar(select(Ticket).where(Ticket.reference == ref))
+        assert row is not None
+        return row
+
+
+async def hand_off(tg: Telegram, who: Person = ALICE) -> tuple[str, int]:
+    """/agent, a one-line summary, confirm: the ticket's reference and its topic."""
+    await tg.send(tg.updates.text(who, "/agent"))
+    await tg.send(tg.updates.text(who, "Je n'arrive pas à modifier mon adresse de livraison"))
+    calls = await tg.send(tg.updates.press(who, "confirm", "Confirmer et envoyer"))
+    found = REF.search(texts(calls, who.id))
+    assert found, texts(calls)
+    topics = [c for c in calls if c.method == "createForumTopic"]
+    assert len(topics) == 1
+    thread = ticket(tg.engine, found.group()).agent_thread_id
+    assert thread is not None
+    return found.group(), thread
+
+
+async def reach_photo_step(tg: Telegram, who: Person = ALICE) -> None:
+    """The order-problem flow up to its photos question."""
+    await tg.send(tg.updates.text(who, "je veux signaler un problème avec ma commande"))
+    calls = await tg.send(tg.updates.text(who, "123456789"))
+    assert "choice:damaged" in calls[-1].buttons
+    await tg.send(tg.updates.press(who, "choice:damaged", "Article abîmé"))
+    calls = await tg.send(tg.updates.text(who, "hier"))
+    assert "skip" in calls[-1].buttons
+    await tg.send(tg.updates.press(who, "skip", "Passer"))
+    calls = await tg.send(tg.updates.text(who, "La figurine est arrivée cassée en deux."))
+    assert "photos" in texts(calls).lower()
+
+
+def sent_to(calls: list[Call], chat_id: int, thread: int | None = None) -> list[Call]:
+    return [
+        c
+        for c in calls
+        if c.method == "sendMessage" and c.chat_id == chat_id and thread in (None, c.thread)
+    ]
+
+
+# -- customers -----------------------------------------------------------------------
+
+
+def test_start_greets_in_the_customers_language_with_the_topic_menu(tg: Telegram) -> None:
+    async def scenario() -> None:
+        async with tg.running():
+            calls = await tg.send(tg.updates.text(ALICE, "/start"))
+            assert [c.method for c in calls] == ["sendChatAction", "sendMessage"]
+            assert calls[0].params["action"] == "typing"
+            assert "Bonjour Alice" in calls[1].text
+            assert "parse_mode" not in calls[1].params
+            assert {"theme:orders", "theme:returns", "flow:human-agent"} <= set(calls[1].buttons)
+            calls = await tg.send(tg.updates.text(BOB, "/start"))
+            assert "Hello Bob" in texts(calls)
+            german = Person(333, "Hans", "de")
+            assert "Bonjour Hans" in texts(await tg.send(tg.updates.text(german, "/start")))
+
+    play(scenario)
+
+
+def test_faq_question_gets_its_answer_with_follow_up_buttons(tg: Telegram) -> None:
+    async def scenario() -> None:
+        async with tg.running():
+            calls = await tg.send(tg.updates.text(ALICE, "ou est ma facture"))
+            answer = sent_to(calls, ALICE.id)[-1]
+            assert "PDF" in answer.text
+            assert "menu" in answer.buttons
+            assert all(len(data.encode()) <= 64 for data in answer.buttons)
+            calls = await tg.send(tg.updates.press(ALICE, "menu", "Menu"))
+            assert calls[0].method == "answerCallbackQuery"
+            assert "theme:orders" in sent_to(calls, ALICE.id)[-1].buttons
+
+    play(scenario)
+
+
+def test_commands_reach_the_engine(tg: Telegram) -> None:
+    async def scenario() -> None:
+        async with tg.running():
+            assert "/agent" in texts(await tg.send(tg.updates.text(ALICE, "/help")))
+            calls = await tg.send(tg.updates.text(ALICE, "/lang"))
+            assert {"lang:fr", "lang:en"} <= set(calls[-1].buttons)
+            assert "English" in texts(await tg.send(tg.updates.press(ALICE, "lang:en")))
+            assert "request" in texts(await tg.send(tg.updates.text(ALICE, "/tickets"))).lower()
+            calls = await tg.send(tg.updates.text(ALICE, "/cancel"))
+            assert sent_to(calls, ALICE.id)
+
+    play(scenario)
+
+
+def test_order_problem_with_an_album_ends_in_a_ticket_with_its_topic_and_card(
+    tg: Telegram, engine: Engine, telegram_settings: Settings
+) -> None:
+    async def scenario() -> None:
+        async with tg.running(start_jobs=True):
+            await reach_photo_step(tg)
+            before = len(tg.request.calls)
+            for n in range(3):
+                calls = await tg.send(tg.updates.photo(ALICE, f"ph{n}", group="album-1"))
+                assert not sent_to(calls, ALICE.id)  # no reply per photo
+            await tg.wait_for(lambda: bool(sent_to(tg.request.calls[before:], ALICE.id)))
+            replies = sent_to(tg.request.calls[before:], ALICE.id)
+            assert len(replies) == 1
+            assert "(3/10)" in replies[0].text
+            assert "done" in replies[0].buttons
+            assert len(tg.request.named("getFile")) == 3
+
+            calls = await tg.send(tg.updates.press(ALICE, "done", "Terminé"))
+            assert "confirm" in calls[-1].buttons
+            calls = await tg.send(tg.updates.press(ALICE, "confirm", "Confirmer et envoyer"))
+
+            found = REF.search(texts(calls, ALICE.id))
+            assert found
+            ref = found.group()
+            topic = next(c for c in calls if c.method == "createForumTopic")
+            assert topic.chat_id == AGENT_CHAT
+            assert topic.params["name"].startswith(f"[reçue] {ref} ")
+            saved = ticket(engine, ref)
+            card = sent_to(calls, AGENT_CHAT, saved.agent_thread_id)[0]
+            assert ref in card.text and "123456789" in card.text
+            assert "Échéance" in card.text
+            assert set(card.buttons) == {
+                f"agent:{a}:{ref}" for a in ("take", "ask", "propose", "close")
+            }
+            album = next(c for c in calls if c.method == "sendMediaGroup")
+            assert album.thread == saved.agent_thread_id
+            assert len(album.params["media"]) == 3
+
+        with engine.sessions() as db:
+            row = db.scalar(select(Ticket).where(Ticket.reference == ref))
+            assert row is not None and len(row.attachments) == 3
+            assert all(a.checksum and a.file_id for a in row.attachments)
+        assert not list((telegram_settings.files_dir / "incoming").iterdir())
+
+    play(scenario)
+
+
+def test_album_parts_wait_in_the_store_and_a_late_photo_lands_on_the_same_step(
+    engine: Engine, telegram_settings: Settings
+) -> None:
+    tg = Telegram(engine, telegram_settings, album_delay=0.4)
+
+    def waiting() -> int:
+        with engine.sessions() as db:
+            return db.scalar(select(func.count()).select_from(tg_store.TelegramAlbumItem)) or 0
+
+    async def scenario() -> None:
+        async with tg.running(start_jobs=True):
+            await reach_photo_step(tg)
+            before = len(tg.request.calls)
+            await tg.send(tg.updates.photo(ALICE, "a1", group="g1"))
+            await tg.send(tg.updates.photo(ALICE, "a2", group="g1", caption="le carton"))
+            assert waiting() == 2
+            await tg.wait_for(lambda: bool(sent_to(tg.request.calls[before:], ALICE.id)))
+            assert waiting() == 0
+            assert "(2/10)" in texts(tg.request.calls[before:], ALICE.id)
+
+            before = len(tg.request.calls)
+            await tg.send(tg.updates.photo(ALICE, "a3", group="g1"))  # a straggler
+            await tg.wait_for(lambda: bool(sent_to(tg.request.calls[before:], ALICE.id)))
+            assert "(3/10)" in texts(tg.request.calls[before:], ALICE.id)
+
+    play(scenario)
+
+
+def test_a_message_right_after_an_album_never_overtakes_it(
+    engine: Engine, telegram_settings: Settings
+) -> None:
+    tg = Telegram(engine, telegram_settings, album_delay=5.0)
+
+    async def scenario() -> None:
+        async with tg.running(start_jobs=True):
+            await reach_photo_step(tg)
+            await tg.send(tg.updates.photo(ALICE, "b1", group="g2"))
+            await tg.send(tg.updates.photo(ALICE, "b2", group="g2"))
+            calls = await tg.send(tg.updates.text(ALICE, "terminé"))
+            said = sent_to(calls, ALICE.id)
+            assert "(2/10)" in said[0].text
+            assert "confirm" in said[-1].buttons
+
+    play(scenario)
+
+
+def test_an_oversized_file_is_refused_without_downloading_it(tg: Telegram) -> None:
+    async def scenario() -> None:
+        async with tg.running():
+            await reach_photo_step(tg)
+            big = 30 * 1024 * 1024
+            update = tg.updates.document(ALICE, "vid1", "unboxing.mp4", "video/mp4", big)
+            calls = await tg.send(update)
+            assert not [c for c in calls if c.method == "getFile"]
+            assert "trop lourd" in texts(calls, ALICE.id)
+
+    play(scenario)
+
+
+def test_long_text_is_split_under_telegrams_limit(tg: Telegram, engine: Engine) -> None:
+    async def scenario() -> None:
+        async with tg.running():
+            ref, _ = await hand_off(tg)
+            paragraph = "Voici le détail de la procédure. " * 40
+            tg.desk.reply(ref, "Marie", "\n\n".join([paragraph] * 8))  # from another tool
+            calls = await tg.send(tg.updates.text(ALICE, "/tickets"))
+            pieces = [c for c in sent_to(calls, ALICE.id) if "procédure" in c.text]
+            assert len(pieces) >= 3
+            assert all(len(p.text) <= 4096 for p in pieces)
+
+    play(scenario)
+
+
+def test_split_text_cuts_at_paragraphs_then_lines_then_words() -> None:
+    assert split_text("court") == ["court"]
+    text = ("a" * 3000) + "\n\n" + ("b" * 3000)
+    assert split_text(text) == ["a" * 3000, "b" * 3000]
+    words = " ".join(["mot"] * 3000)
+    pieces = split_text(words)
+    assert all(len(p) <= 4096 for p in pieces)
+    assert " ".join(pieces) == words
+    assert split_text("x" * 5000) == ["x" * 4096, "x" * 904]
+
+
+def test_a_429_is_retried_by_the_rate_limiter(tg: Telegram) -> None:
+    async def scenario() -> None:
+        async with tg.running():
+            tg.request.fail("sendMessage", 429, "Too Many Requests: retry after 1", retry_after=1)
+            calls = await tg.send(tg.updates.text(ALICE, "/start"))
+            attempts = sent_to(calls, ALICE.id)
+            assert len(attempts) == 2
+            assert attempts[0].text == attempts[1].text
+
+    play(scenario)
+
+
+def test_a_duplicate_update_is_ignored(tg: Telegram) -> None:
+    async def scenario() -> None:
+        async with tg.running():
+            update = tg.updates.text(ALICE, "ou est ma facture")
+            assert sent_to(await tg.send(update), ALICE.id)
+            assert await tg.send(update) == []
+
+    play(scenario)
+
+
+# -- agents ------------------------------------------------------------------------
+
+
+def test_handoff_opens_a_topic_with_the_card(tg: Telegram, engine: Engine) -> None:
+    async def scenario() -> None:
+        async with tg.running():
+            await tg.send(tg.updates.text(ALICE, "/agent"))
+            await tg.send(tg.updates.text(ALICE, "Je n'arrive pas à modifier mon adresse"))
+            calls = await tg.send(tg.updates.press(ALICE, "confirm"))
+            topic = next(c for c in calls if c.method == "createForumTopic")
+            ref = REF.search(topic.params["name"])
+            assert ref and topic.params["name"].startswith("[reçue] ")
+            thread = ticket(engine, ref.group()).agent_thread_id
+            card = sent_to(calls, AGENT_CHAT, thread)[0]
+            assert "Alice" in card.text and "modifier mon adresse" in card.text
+            assert f"agent:take:{ref.group()}" in card.buttons
+
+    play(scenario)
+
+
+def test_an_agents_message_is_copied_to_the_customer_and_recorded(
+    tg: Telegram, engine: Engine
+) -> None:
+    async def scenario() -> None:
+        async with tg.running():
+            ref, thread = await hand_off(tg)
+            calls = await tg.send(tg.updates.in_topic(MARIE, thread, "Bonjour, je regarde ça."))
+            copy = next(c for c in calls if c.method == "copyMessage")
+            assert copy.chat_id == ALICE.id
+            assert int(copy.params["from_chat_id"]) == AGENT_CHAT
+            assert not sent_to(calls, ALICE.id)  # copied, not re-sent with the agent's name
+            events = [event[1:] for event in tg.desk.show(ref).events]  # (kind, author, text)
+            assert ("agent_message", "Marie", "Bonjour, je regarde ça.") in events
+            # The reply's outbox copy was marked delivered: it is not sent a second time.
+            calls = await tg.send(tg.updates.text(ALICE, "/tickets"))
+            assert "je regarde" not in texts(calls, ALICE.id)
+
+    play(scenario)
+
+
+def test_an_anonymous_admin_can_answer_too(tg: Telegram) -> None:
+    async def scenario() -> None:
+        async with tg.running():
+            ref, thread = await hand_off(tg)
+            update = tg.updates.in_topic(MARIE, thread, "Réponse anonyme", anonymous=True)
+            calls = await tg.send(update)
+            assert [c.chat_id for c in calls if c.method == "copyMessage"] == [ALICE.id]
+            events = [event[1:] for event in tg.desk.show(ref).events]
+            assert ("agent_message", "agent", "Réponse anonyme") in events
+
+    play(scenario)
+
+
+def test_what_the_customer_writes_during_handoff_lands_in_the_topic(tg: Telegram) -> None:
+    async def scenario() -> None:
+        async with tg.running():
+            ref, thread = await hand_off(tg)
+            calls = await tg.send(tg.updates.text(ALICE, "C'est la commande 123456789."))
+            assert "commande 123456789" in texts(sent_to(calls, AGENT_CHAT, thread))
+            assert ref in texts(calls, ALICE.id)  # "message passed to the agent (REF)"
+            calls = await tg.send(tg.updates.photo(ALICE, "proof"))
+            copied = next(c for c in calls if c.method == "copyMessages")
+            assert copied.chat_id == AGENT_CHAT and copied.thread == thread
+
+    play(scenario)
+
+
+def test_take_is_noted_in_the_topic_without_bothering_the_customer(tg: Telegram) -> None:
+    async def scenario() -> None:
+        async with tg.running():
+            ref, thread = await hand_off(tg)
+            calls = await tg.send(tg.updates.in_topic(MARIE, thread, "/take"))
+            assert "Pris en charge par Marie" in texts(sent_to(calls, AGENT_CHAT, thread))
+            assert not sent_to(calls, ALICE.id)
+            assert any(e[1] == "note" and e[2] == "Marie" for e in tg.desk.show(ref).events)
+
+    play(scenario)
+
+
+def test_ask_changes_the_status_tells_the_customer_and_renames_the_topic(
+    tg: Telegram,
+) -> None:
+    async def scenario() -> None:
+        async with tg.running():
+            ref, thread = await hand_off(tg)
+            question = "Pouvez-vous envoyer une photo de l'étiquette ?"
+            calls = await tg.send(tg.updates.in_topic(MARIE, thread, f"/ask {question}"))
+            told = texts(calls, ALICE.id)
+            assert "informations demandées" in told and question in told
+            assert tg.desk.show(ref).status == "info_requested"
+            rename = next(c for c in calls if c.method == "editForumTopic")
+            assert rename.params["name"].startswith(f"[informations demandées] {ref}")
+            assert "Demande d'informations envoyée" in texts(sent_to(calls, AGENT_CHAT))
+
+    play(scenario)
+
+
+def test_propose_then_close_each_notify_the_customer(tg: Telegram) -> None:
+    async def scenario() -> None:
+        async with tg.running():
+            ref, thread = await hand_off(tg)
+            proposal = "Le vendeur vous renvoie l'article."
+            calls = await tg.send(tg.updates.in_topic(MARIE, thread, f"/propose {proposal}"))
+            assert "solution proposée" in texts(calls, ALICE.id)
+            assert proposal in texts(calls, ALICE.id)
+            assert tg.desk.show(ref).status == "solution_proposed"
+            calls = await tg.send(tg.updates.in_topic(MARIE, thread, "/close Bonne journée"))
+            assert "clôturée" in texts(calls, ALICE.id)
+            assert tg.desk.show(ref).status == "closed"
+            rename = next(c for c in calls if c.method == "editForumTopic")
+            assert rename.params["name"].startswith("[clôturée] ")
+
+    play(scenario)
+
+
+def test_note_stays_internal(tg: Telegram) -> None:
+    async def scenario() -> None:
+        async with tg.running():
+            ref, thread = await hand_off(tg)
+            calls = await tg.send(tg.updates.in_topic(MARIE, thread, "/note Vendeur relancé"))
+            assert not [c for c in calls if c.chat_id == ALICE.id]
+            assert "Note interne" in texts(sent_to(calls, AGENT_CHAT, thread))
+            assert ("note", "Marie", "Vendeur relancé") in [e[1:] for e in tg.desk.show(ref).events]
+
+    play(scenario)
+
+
+def test_a_command_missing_its_text_or_refused_is_explained_in_the_topic(tg: Telegram) -> None:
+    async def scenario() -> None:
+        async with tg.running():
+            ref, thread = await hand_off(tg)
+            calls = await tg.send(tg.updates.in_topic(MARIE, thread, "/ask"))
+            assert "/ask" in texts(sent_to(calls, AGENT_CHAT, thread))
+            assert tg.desk.show(ref).status == "received"
+            await tg.send(tg.updates.in_topic(MARIE, thread, "/close"))
+            calls = await tg.send(tg.updates.in_topic(MARIE, thread, "/propose Trop tard"))
+            assert "Action impossible" in texts(sent_to(calls, AGENT_CHAT, thread))
+            assert not sent_to(calls, ALICE.id)
+
+    play(scenario)
+
+
+def test_card_buttons_take_and_close_at_once_and_explain_ask(tg: Telegram) -> None:
+    async def scenario() -> None:
+        async with tg.running():
+            ref, thread = await hand_off(tg)
+            calls = await tg.send(tg.updates.press_in_topic(MARIE, thread, f"agent:take:{ref}"))
+            assert calls[0].method == "answerCallbackQuery"
+            assert "Pris en charge par Marie" in texts(calls)
+            calls = await tg.send(tg.updates.press_in_topic(MARIE, thread, f"agent:ask:{ref}"))
+            assert [c.method for c in calls] == ["answerCallbackQuery"]
+            assert "/ask" in calls[0].params["text"]
+            calls = await tg.send(tg.updates.press_in_topic(MARIE, thread, f"agent:close:{ref}"))
+            assert "clôturée" in texts(calls, ALICE.id)
+            assert tg.desk.show(ref).status == "closed"
+
+    play(scenario)
+
+
+def test_outsiders_cannot_act_on_a_ticket(tg: Telegram) -> None:
+    async def scenario() -> None:
+        async with tg.running():
+            ref, thread = await hand_off(tg)
+            other_group = -1009999999999
+            calls = await tg.send(tg.updates.in_topic(MALLORY, thread, "/close", other_group))
+            assert calls == []
+            calls = await tg.send(tg.updates.in_topic(MALLORY, thread, "hello", other_group))
+            assert calls == []
+            # A forged agent button from a private chat is answered and nothing else.
+            forged = tg.updates.press(MALLORY, f"agent:close:{ref}")
+            assert [c.method for c in await tg.send(forged)] == ["answerCallbackQuery"]
+            # In a private chat, /close is just an unknown command.
+            calls = await tg.send(tg.updates.text(MALLORY, f"/close {ref}"))
+            assert "/close" in texts(calls, MALLORY.id)
+            assert tg.desk.show(ref).status == "received"
+
+    play(scenario)
+
+
+def test_a_customer_who_blocked_the_bot_is_marked_unreachable_and_agents_are_told(
+    tg: Telegram, engine: Engine
+) -> None:
+    def unreachable() -> bool:
+        with engine.sessions() as db:
+            customer = db.scalar(select(Customer).where(Customer.external_id == str(ALICE.id)))
+            assert customer is not None
+            return customer.unreachable
+
+    async def scenario() -> None:
+        async with tg.running():
+            ref, thread = await hand_off(tg)
+            tg.request.fail("copyMessage", 403, "Forbidden: bot was blocked by the user")
+            calls = await tg.send(tg.updates.in_topic(MARIE, thread, "Avez-vous reçu le colis ?"))
+            assert unreachable()
+            assert "bloqué le bot" in texts(sent_to(calls, AGENT_CHAT, thread))
+            assert "Avez-vous reçu le colis ?" in [e[3] for e in tg.desk.show(ref).events]
+
+            calls = await tg.send(tg.updates.in_topic(MARIE, thread, "/ask Une photo ?"))
+            assert not [c for c in calls if c.chat_id == ALICE.id]
+            assert "injoignable" in texts(sent_to(calls, AGENT_CHAT, thread))
+
+            # Back again: reachable, and what waited is delivered.
+            calls = await tg.send(tg.updates.text(ALICE, "Me revoilà"))
+            assert not unreachable()
+            told = texts(calls, ALICE.id)
+            assert "Avez-vous reçu le colis ?" in told and "Une photo ?" in told
+
+    play(scenario)
+
+
+def test_a_403_while_delivering_a_status_change_marks_the_customer(
+    tg: Telegram, engine: Engine
+) -> None:
+    async def scenario() -> None:
+        async with tg.running():
+            ref, thread = await hand_off(tg)
+            tg.request.fail(
+                "sendMessage",
+                403,
+                "Forbidden: bot was blocked by the user",
+                when=lambda params: int(params["chat_id"]) == ALICE.id,
+            )
+            calls = await tg.send(tg.updates.in_topic(MARIE, thread, "/propose Un avoir"))
+            assert "bloqué le bot" in texts(sent_to(calls, AGENT_CHAT, thread))
+            assert tg.desk.show(ref).status == "solution_proposed"
+
+    play(scenario)
+
+
+def test_a_closed_topic_is_reopened_and_the_message_goes_through(tg: Telegram) -> None:
+    async def scenario() -> None:
+        async with tg.running():
+            _, thread = await hand_off(tg)
+            tg.request.fail(
+                "sendMessage",
+                400,
+                "Bad Request: TOPIC_CLOSED",
+                when=lambda params: params.get("message_thread_id") == thread,
+            )
+            calls = await tg.send(tg.updates.text(ALICE, "Une précision sur ma demande."))
+            methods = [c.method for c in calls if c.chat_id == AGENT_CHAT]
+            assert methods == ["sendMessage", "reopenForumTopic", "sendMessage"]
+            assert "Une précision" in sent_to(calls, AGENT_CHAT, thread)[-1].text
+
+    play(scenario)
+
+
+def test_a_deleted_topic_is_opened_again_with_the_card(tg: Telegram, engine: Engine) -> None:
+    async def scenario() -> None:
+        async with tg.running():
+            ref, thread = await hand_off(tg)
+            tg.request.fail(
+                "sendMessage",
+                400,
+                "Bad Request: message thread not found",
+                when=lambda params: params.get("message_thread_id") == thread,
+            )
+            calls = await tg.send(tg.updates.text(ALICE, "Vous êtes là ?"))
+            new_thread = ticket(engine, ref).agent_thread_id
+            assert new_thread is not None and new_thread != thread
+            assert [c.method for c in calls].count("createForumTopic") == 1
+            posted = sent_to(calls, AGENT_CHAT, new_thread)
+            assert "Sujet recréé" in posted[0].text and ref in posted[0].text
+            assert posted[-1].text == "Vous êtes là ?"
+
+    play(scenario)
+
+
+def test_racing_notifications_open_a_single_topic(tg: Telegram) -> None:
+    async def scenario() -> None:
+        async with tg.running():
+            ref, _ = await hand_off(tg)
+            with tg.engine.sessions.begin() as db:
+                row = db.scalar(select(Ticket).where(Ticket.reference == ref))
+                assert row is not None
+                row.agent_thread_id = None
+            room: AgentRoom = tg.app.bot_data["customers"].room
+            before = len(tg.request.calls)
+            await asyncio.gather(
+                room.notify(tg.app.bot, NotifyAgents(ref, "first")),
+                room.notify(tg.app.bot, NotifyAgents(ref, "second")),
+            )
+            created = [c for c in tg.request.calls[before:] if c.method == "createForumTopic"]
+            assert len(created) == 1
+
+    play(scenario)
+
+
+# -- plumbing ----------------------------------------------------------------------
+
+
+def test_updates_of_one_chat_run_in_order_and_chats_run_side_by_side() -> None:
+    def update(update_id: int, chat_id: int) -> Update:
+        message = {
+            "message_id": update_id,
+            "date": 0,
+            "chat": {"id": chat_id, "type": "private"},
+            "text": "x",
+        }
+        return Update.de_json({"update_id": update_id, "message": message}, None)
+
+    async def scenario() -> None:
+        processor = ChatOrderedProcessor(8)
+        log: list[str] = []
+
+        async def work(name: str, pause: float) -> None:
+            log.append(f"start {name}")
+            await asyncio.sleep(pause)
+            log.append(f"end {name}")
+
+        await asyncio.gather(
+            processor.process_update(update(1, 10), work("a1", 0.05)),
+            processor.process_update(update(2, 10), work("a2", 0)),
+            processor.process_update(update(3, 20), work("b1", 0)),
+        )
+        assert log.index("end a1") < log.index("start a2")  # same chat: in order
+        assert log.index("end b1") < log.index("end a1")  # other chat: not held up
+        assert len(processor.locks) == 0
+
+    play(scenario)
+
+
+def test_token_is_checked_before_anything_and_never_echoed(
+    telegram_settings: Settings, tmp_path: Path
+) -> None:
+    with pytest.raises(InvalidTelegramToken, match="not set"):
+        validate_token(None)
+    secret = "12345:not-a-real-token"
+    with pytest.raises(InvalidTelegramToken, match="malformed") as caught:
+        validate_token(secret)
+    assert secret not in str(caught.value) and "not-a-real" not in str(caught.value)
+    assert validate_token(f" {TOKEN} ") == TOKEN
+    db_file = tmp_path / "never.db"
+    bad = telegram_settings.model_copy(
+        update={"telegram_token": secret, "database_url": f"sqlite:///{db_file}"}
+    )
+    with pytest.raises(InvalidTelegramToken):
+        run(bad)
+    assert not db_file.exists()
+
+
+def test_a_local_bot_api_server_sets_both_urls_and_local_mode(
+    engine: Engine, telegram_settings: Settings
+) -> None:
+    local = telegram_settings.model_copy(update={"telegram_base_url": "http://127.0.0.1:8081/"})
+    app = build_application(engine, Telegram(engine, local).desk, local)
+    assert app.bot.base_url == f"http://127.0.0.1:8081/bot{TOKEN}"
+    assert app.bot.base_file_url == f"http://127.0.0.1:8081/file/bot{TOKEN}"
+    assert app.bot.local_mode
+
+
+def test_replies_from_other_tools_reach_the_customer_without_waiting(
+    engine: Engine, telegram_settings: Settings
+) -> None:
+    tg = Telegram(engine, telegram_settings, outbox_interval=0.1)
+
+    async def scenario() -> None:
+        async with tg.running(start_jobs=True):
+            ref, _ = await hand_off(tg)
+            before = len(tg.request.calls)
+            await asyncio.to_thread(tg.desk.reply, ref, "Marie", "Réponse depuis la console")
+            await tg.wait_for(lambda: bool(sent_to(tg.request.calls[before:], ALICE.id)))
+            assert "Réponse depuis la console" in texts(tg.request.calls[before:], ALICE.id)
+            await asyncio.sleep(0.3)
+            assert len(sent_to(tg.request.calls[before:], ALICE.id)) == 1  # once only
+
+    play(scenario)
+
+
+def test_album_parts_left_by_a_restart_are_handled_at_the_next_start(
+    engine: Engine, telegram_settings: Settings
+) -> None:
+    first = Telegram(engine, telegram_settings, album_delay=60)
+
+    async def before_restart() -> None:
+        async with first.running():
+            await reach_photo_step(first)
+            await first.send(first.updates.photo(ALICE, "r1", group="g9"))
+            await first.send(first.updates.photo(ALICE, "r2", group="g9"))
+
+    async def after_restart() -> None:
+        second = Telegram(engine, telegram_settings, album_delay=0.05)
+        async with second.running(start_jobs=True):
+            assert second.app.post_init is not None
+            await second.app.post_init(second.app)  # what run_polling does at start
+            await second.wait_for(lambda: bool(sent_to(second.request.calls, ALICE.id)))
+            assert "(2/10)" in texts(second.request.calls, ALICE.id)
+
+    play(before_restart)
+    play(after_restart)
+
+
+def test_long_payloads_travel_as_stored_digests(engine: Engine) -> None:
+    long = "choice:" + "x" * 80
+    data = tg_store.callback_data(engine.sessions, long)
+    assert len(data.encode()) <= 64
+    assert tg_store.payload_of(engine.sessions, data) == long
+    assert tg_store.callback_data(engine.sessions, "faq:invoice") == "faq:invoice"
+
+
+def test_outbox_rows_left_for_a_blocked_customer_stay_pending(tg: Telegram, engine: Engine) -> None:
+    async def scenario() -> None:
+        async with tg.running():
+            ref, _ = await hand_off(tg)
+            tg_store.set_reachable(engine.sessions, str(ALICE.id), False)
+            tg.desk.reply(ref, "Marie", "En attente")
+            assert tg_store.chats_with_pending_outbox(engine.sessions) == []
+            tg_store.set_reachable(engine.sessions, str(ALICE.id), True)
+            assert tg_store.chats_with_pending_outbox(engine.sessions) == [str(ALICE.id)]
+            with engine.sessions() as db:
+                assert db.scalar(
+                    select(func.count())
+                    .select_from(OutboxMessage)
+                    .where(OutboxMessage.delivered_at.is_(None))
+                )
+
+    play(scenario)
+
+
+def test_photo_bytes_are_stored_by_checksum(tg: Telegram, telegram_settings: Settings) -> None:
+    async def scenario() -> None:
+        async with tg.running():
+            await reach_photo_step(tg)
+            calls = await tg.send(tg.updates.photo(ALICE, "single"))
+            assert "(1/10)" in texts(calls, ALICE.id)
+        stored = [
+            p for p in telegram_settings.files_dir.rglob("*.jpg") if "incoming" not in p.parts
+        ]
+        assert stored and stored[0].read_bytes() == JPEG
+
+    play(scenario)
