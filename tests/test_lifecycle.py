@@ -208,3 +208,27 @@ def test_group_similar() -> None:
         ["frais de port ?", "les frais de port", "carte cadeau", "frais de port"]
     )
     assert sorted(map(len, groups)) == [1, 3]
+
+
+def test_answer_to_a_request_for_information_lands_on_the_ticket(
+    chat: Chat,
+    engine: Engine,
+    desk: AgentDesk,
+    photo,  # type: ignore[no-untyped-def]
+) -> None:
+    chat.press("flow:other-request")
+    chat.say("Profil")
+    chat.say("Ma photo de profil ne change pas.")
+    chat.say("Rien.")
+    chat.say("passer")
+    ref = next(w.strip(".,") for w in chat.press("confirm").split() if w.startswith("SAV-"))
+    desk.ask(ref, "Sam", "Une capture d'écran ?")
+    outbox(engine)
+    relayed = chat.send("voici la capture", files=(photo,))
+    assert any(getattr(a, "ticket_reference", None) == ref for a in relayed)
+    view = desk.show(ref)
+    assert view.status == "received"
+    assert view.events[-2][3] == "voici la capture"
+    assert [a[0] for a in view.attachments] == ["photo.jpg"]
+    # once answered, free questions go back to the FAQ
+    assert "Mon compte > Commandes" in chat.say("ou est ma facture")

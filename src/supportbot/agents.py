@@ -77,8 +77,9 @@ class AgentDesk:
     def take(self, reference: str, agent: str) -> TicketView:
         return self._act(reference, lambda db, t: self.tickets.add_note(t, agent, "taken"))
 
-    def reply(self, reference: str, agent: str, body: str) -> TicketView:
-        return self._act(reference, lambda db, t: self.tickets.reply(db, t, agent, body))
+    def reply(self, reference: str, agent: str, body: str, delivered: bool = False) -> TicketView:
+        """Send ``body`` to the customer; ``delivered`` when the channel already did."""
+        return self._act(reference, lambda db, t: self.tickets.reply(db, t, agent, body, delivered))
 
     def note(self, reference: str, agent: str, body: str) -> TicketView:
         return self._act(reference, lambda db, t: self.tickets.add_note(t, agent, body))

@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from supportbot.content import Flow
+from supportbot.content import AttachmentKind, Flow
 from supportbot.flows import FlowRunner, say_moment
 from supportbot.messages import Action, Inbound, NotifyAgents, Reply
 from supportbot.store import Customer, Ticket
@@ -104,18 +104,47 @@ class CustomerCases:
 
     # -- after filing -------------------------------------------------------
 
+    def _addressed_ticket(self) -> Ticket | None:
+        """The ticket a free message belongs to: the handed-off one, or one awaiting info."""
+        ref = self.state.get("handoff")
+        ticket = self._own(str(ref)) if ref else None
+        if ticket is not None and ticket.status != TicketStatus.CLOSED.value:
+            return ticket
+        self.state.pop("handoff", None)
+        query = (
+            select(Ticket)
+            .where(
+                Ticket.customer_id == self.customer.id,
+                Ticket.status == TicketStatus.INFO_REQUESTED.value,
+            )
+            .order_by(Ticket.updated_at.desc())
+        )
+        return self.db.scalars(query).first()
+
     def relay(self, inbound: Inbound) -> list[Action] | None:
-        """A message during a handoff goes onto the ticket; None if the handoff is over."""
-        ref = str(self.state.get("handoff", ""))
-        ticket = self._own(ref)
-        if ticket is None or ticket.status == TicketStatus.CLOSED.value:
-            self.state.pop("handoff", None)
+        """A message for the agent of a ticket goes onto it; None when no ticket is addressed."""
+        ticket = self._addressed_ticket()
+        if ticket is None:
             return None
-        body = inbound.text.strip() or ", ".join(f.name for f in inbound.files)
-        self.tickets.add_customer_message(ticket, body)
+        replies: list[Action] = []
+        accepted: list[NewAttachment] = []
+        for incoming in inbound.files:
+            problem = self.runner.check_file(tuple(AttachmentKind), incoming, self.lang)
+            if problem:
+                replies.append(Reply(problem))
+                continue
+            record = self.runner.store_file(incoming)
+            accepted.append(NewAttachment(step="message", **{k: record[k] for k in _FILE_KEYS}))
+        names = ", ".join(a.name for a in accepted)
+        body = inbound.text.strip() or names
+        if not body:
+            return replies
+        self.tickets.add_customer_message(ticket, body, accepted)
         if ticket.status == TicketStatus.INFO_REQUESTED.value:
             self.tickets.change_status(self.db, ticket, TicketStatus.RECEIVED, CUSTOMER)
-        return [Reply(self.t("handoff_relayed", ref=ref)), NotifyAgents(ref, body)]
+        ref = ticket.reference
+        relayed = body if not names or body == names else f"{body}\n📎 {names}"
+        return [*replies, Reply(self.t("handoff_relayed", ref=ref)), NotifyAgents(ref, relayed)]
 
     def answer_button(self, payload: str) -> list[Action]:
         """``rate:REF:SCORE`` and ``solution:yes|no:REF`` buttons of ticket notifications."""

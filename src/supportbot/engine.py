@@ -217,10 +217,9 @@ class _Turn:
             return self._continue_flow(flow_state)
         if payload:
             return self._payload(payload)
-        if self.state.get("handoff"):
-            relayed = self.cases.relay(inbound)
-            if relayed is not None:
-                return relayed
+        relayed = self.cases.relay(inbound)
+        if relayed is not None:
+            return relayed
         if inbound.files:
             return [Reply(self.t("attach_unexpected"), self._menu_buttons())]
         if not message:

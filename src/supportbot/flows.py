@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from supportbot.calendar import BusinessCalendar
-from supportbot.content import Condition, FieldType, Flow, Rule, Step
+from supportbot.content import AttachmentKind, Condition, FieldType, Flow, Rule, Step
 from supportbot.fields import (
     MIME_KINDS,
     DateParser,
@@ -362,7 +362,7 @@ class FlowRunner:
             if problem:
                 replies.append(Reply(problem))
                 continue
-            stored.append(self._store_file(incoming))
+            stored.append(self.store_file(incoming))
         if len(stored) >= step.max_count:
             return FlowOutcome(replies + self._advance(flow, state, lang))
         if stored:
@@ -377,16 +377,23 @@ class FlowRunner:
         return FlowOutcome(replies)
 
     def _check_file(self, step: Step, incoming: IncomingFile, lang: str) -> str | None:
+        return self.check_file(step.kinds, incoming, lang)
+
+    def check_file(
+        self, kinds: tuple[AttachmentKind, ...], incoming: IncomingFile, lang: str
+    ) -> str | None:
+        """Why this file is refused (kind, size), in the customer's language, or None."""
         kind = MIME_KINDS.get(incoming.mime.lower())
-        if kind is None or kind not in step.kinds:
-            kinds = ", ".join(k.value for k in step.kinds)
-            return text(lang, "attach_bad_kind", name=incoming.name or "?", kinds=kinds)
+        if kind is None or kind not in kinds:
+            names = ", ".join(k.value for k in kinds)
+            return text(lang, "attach_bad_kind", name=incoming.name or "?", kinds=names)
         if incoming.size > self.max_file_bytes:
             size = f"{incoming.size / 1024 / 1024:.1f}"
             return text(lang, "attach_too_big", name=incoming.name or "?", size=size)
         return None
 
-    def _store_file(self, incoming: IncomingFile) -> dict[str, Any]:
+    def store_file(self, incoming: IncomingFile) -> dict[str, Any]:
+        """Copy an accepted file into the store; its record as kept in the flow state."""
         record: dict[str, Any] = {
             "name": incoming.name,
             "mime": incoming.mime,

@@ -242,19 +242,28 @@ class TicketService:
         ticket.events.append(event)
         return event
 
-    def add_customer_message(self, ticket: Ticket, body: str) -> None:
+    def add_customer_message(
+        self, ticket: Ticket, body: str, attachments: Sequence[NewAttachment] = ()
+    ) -> None:
         self._add_event(ticket, EventKind.CUSTOMER_MESSAGE, ticket.customer.name, body)
+        ticket.attachments.extend(self._attachments(attachments))
         ticket.updated_at = self.clock()
 
     def add_note(self, ticket: Ticket, author: str, body: str) -> None:
         self._add_event(ticket, EventKind.NOTE, author, body)
 
-    def reply(self, session: Session, ticket: Ticket, author: str, body: str) -> None:
-        """An agent's message to the customer, delivered through the outbox."""
+    def reply(
+        self, session: Session, ticket: Ticket, author: str, body: str, delivered: bool = False
+    ) -> None:
+        """An agent's message to the customer, delivered through the outbox.
+
+        ``delivered`` records a message a channel already handed over itself
+        (a Telegram copy of the agent's own message), so it is not sent twice.
+        """
         self._add_event(ticket, EventKind.AGENT_MESSAGE, author, body)
         if ticket.first_response_at is None:
             ticket.first_response_at = self.clock()
-        self._send(session, ticket, f"[{ticket.reference}] {body}")
+        self._send(session, ticket, f"[{ticket.reference}] {body}", delivered=delivered)
 
     def change_status(
         self,
@@ -358,6 +367,7 @@ class TicketService:
         ticket: Ticket,
         body: str,
         buttons: list[dict[str, str]] | None = None,
+        delivered: bool = False,
     ) -> None:
         customer = ticket.customer
         session.add(
@@ -368,5 +378,6 @@ class TicketService:
                 buttons=buttons or [],
                 ticket_id=ticket.id,
                 created_at=self.clock(),
+                delivered_at=self.clock() if delivered else None,
             )
         )
