@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy import text as sql_text
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
@@ -117,8 +117,18 @@ class Engine:
         return actions
 
     def take_outbox(self, channel: str, chat_id: str) -> list[Reply]:
-        """Messages waiting for this chat (agent replies, status changes), marked delivered."""
-        with self.sessions.begin() as db:
+        """Messages waiting for this chat, marked delivered (channels that cannot fail)."""
+        pending = self.pending_outbox(channel, chat_id)
+        self.mark_delivered([ident for ident, _ in pending])
+        return [reply for _, reply in pending]
+
+    def pending_outbox(self, channel: str, chat_id: str) -> list[tuple[int, Reply]]:
+        """Messages waiting for this chat (agent replies, status changes), oldest first.
+
+        Mark each one delivered (``mark_delivered``) only once it really went out, so
+        a failure in between leaves it waiting instead of losing it.
+        """
+        with self.sessions() as db:
             rows = db.scalars(
                 select(OutboxMessage)
                 .where(
@@ -127,15 +137,21 @@ class Engine:
                     OutboxMessage.delivered_at.is_(None),
                 )
                 .order_by(OutboxMessage.id)
-                .with_for_update(skip_locked=True)
             ).all()
-            now = self.clock()
-            for row in rows:
-                row.delivered_at = now
             return [
-                Reply(r.text, tuple(Button(b["label"], b["payload"]) for b in r.buttons))
+                (r.id, Reply(r.text, tuple(Button(b["label"], b["payload"]) for b in r.buttons)))
                 for r in rows
             ]
+
+    def mark_delivered(self, ids: list[int]) -> None:
+        if not ids:
+            return
+        with self.sessions.begin() as db:
+            db.execute(
+                update(OutboxMessage)
+                .where(OutboxMessage.id.in_(ids), OutboxMessage.delivered_at.is_(None))
+                .values(delivered_at=self.clock())
+            )
 
     def _conversation(self, db: Session, inbound: Inbound) -> Conversation:
         query = (

@@ -89,10 +89,15 @@ class CustomerSender:
     async def deliver_outbox(self, bot: Bot, chat_id: int) -> bool:
         """Messages queued for this customer (agent replies, status changes)."""
         async with self.locks.hold(str(chat_id)):
-            replies = await asyncio.to_thread(self.engine.take_outbox, store.CHANNEL, str(chat_id))
-            if not replies:
-                return True
-            return await self.send(bot, chat_id, replies)
+            pending = await asyncio.to_thread(
+                self.engine.pending_outbox, store.CHANNEL, str(chat_id)
+            )
+            for ident, reply in pending:
+                # one at a time: what was not sent (blocked bot, crash) stays queued
+                if not await self.send(bot, chat_id, [reply]):
+                    return False
+                await asyncio.to_thread(self.engine.mark_delivered, [ident])
+            return True
 
     async def _send_one(self, bot: Bot, chat_id: int, reply: Reply) -> None:
         pieces = split_text(reply.text)

@@ -318,9 +318,4 @@ def record_agent_reply(
     (copied from the topic), its outbox copy is marked delivered in the same transaction."""
     with sessions.begin() as db:
         ticket = tickets.get(db, reference)
-        tickets.reply(db, ticket, author, body)
-        if delivered_at is None:
-            return
-        for obj in db.new:
-            if isinstance(obj, OutboxMessage) and obj.delivered_at is None:
-                obj.delivered_at = delivered_at
+        tickets.reply(db, ticket, author, body, delivered=delivered_at is not None)
