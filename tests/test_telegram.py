@@ -145,6 +145,18 @@ def test_commands_reach_the_engine(tg: Telegram) -> None:
     play(scenario)
 
 
+def test_mydata_arrives_as_a_json_document_and_forget_asks_first(tg: Telegram) -> None:
+    async def scenario() -> None:
+        async with tg.running():
+            calls = await tg.send(tg.updates.text(ALICE, "/mydata"))
+            [document] = [c for c in calls if c.method == "sendDocument"]
+            assert document.chat_id == ALICE.id
+            calls = await tg.send(tg.updates.text(ALICE, "/forget"))
+            assert {"forget:yes", "forget:no"} <= set(calls[-1].buttons)
+
+    play(scenario)
+
+
 def test_order_problem_with_an_album_ends_in_a_ticket_with_its_topic_and_card(
     tg: Telegram, engine: Engine, telegram_settings: Settings
 ) -> None:

@@ -25,7 +25,7 @@ from supportbot.channels.telegram_order import KeyedLocks
 from supportbot.channels.telegram_outbound import CustomerSender
 from supportbot.channels.telegram_topics import AgentRoom
 from supportbot.engine import Engine
-from supportbot.messages import Inbound, IncomingFile, NotifyAgents, Reply
+from supportbot.messages import Document, Inbound, IncomingFile, NotifyAgents, Reply
 
 log = logging.getLogger(__name__)
 
@@ -166,6 +166,10 @@ class CustomerChats:
             self.media.discard(inbound.files)
         replies = [a for a in actions if isinstance(a, Reply)]
         await self.sender.send(bot, chat_id, replies)
+        for document in (a for a in actions if isinstance(a, Document)):
+            await bot.send_document(
+                chat_id, document.data, filename=document.name, caption=document.caption[:1024]
+            )
         for note in (a for a in actions if isinstance(a, NotifyAgents)):
             await self._tell_agents(bot, note, chat_id, media_ids)
         await self.sender.deliver_outbox(bot, chat_id)
