@@ -11,6 +11,7 @@ from typing import Annotated, Any
 import typer
 import yaml
 
+from supportbot.agent_cli import agent_app
 from supportbot.app import build_engine, build_matcher, system_clock
 from supportbot.calendar import BusinessCalendar
 from supportbot.config import Settings
@@ -24,6 +25,7 @@ db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 app.add_typer(faq_app, name="faq")
 app.add_typer(tickets_app, name="tickets")
 app.add_typer(db_app, name="db")
+app.add_typer(agent_app, name="agent")
 
 
 def _settings() -> Settings:
@@ -118,11 +120,19 @@ def evaluate(
 @faq_app.command("check")
 def faq_check() -> None:
     """Validate faq/ and flows/; list every problem with file, entry and field."""
+    from supportbot.replies import load_replies
+
     settings = _settings()
     content = _content_or_exit(settings)
+    try:
+        book = load_replies(settings.content_dir / "replies")
+    except ContentError as err:
+        typer.echo(str(err), err=True)
+        raise typer.Exit(2) from err
     variants = len(content.pairs())
     typer.echo(
-        f"OK: {len(content.faq)} FAQ entries, {len(content.flows)} flows, {variants} phrasings."
+        f"OK: {len(content.faq)} FAQ entries, {len(content.flows)} flows, {variants} phrasings, "
+        f"{len(book.templates)} reply templates."
     )
 
 

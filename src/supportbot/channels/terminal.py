@@ -2,22 +2,31 @@
 
 Buttons are shown numbered and chosen by number (or by typing their label);
 ``/attach PATH`` sends a file. When stdin is not a TTY nothing but the bot's
-messages is printed, so a conversation can be scripted with a pipe.
+messages is printed, so a conversation can be scripted with a pipe. Messages
+waiting in the outbox (agent replies, status changes) are shown at start and
+after each line; an interactive chat also polls for them every second.
 """
 
 from __future__ import annotations
 
+import logging
 import mimetypes
 import sys
+import threading
 from collections.abc import Iterable
 from pathlib import Path
 from typing import TextIO
+
+from sqlalchemy.exc import SQLAlchemyError
 
 from supportbot.engine import Engine
 from supportbot.messages import Action, Button, Inbound, IncomingFile, Reply
 from supportbot.normalise import normalise
 
+log = logging.getLogger(__name__)
+
 CHANNEL = "terminal"
+PROMPT = "vous> "
 _MAGIC = {
     b"\xff\xd8\xff": "image/jpeg",
     b"\x89PNG": "image/png",
@@ -48,13 +57,18 @@ class TerminalChat:
         language: str | None,
         out: TextIO = sys.stdout,
         interactive: bool = False,
+        poll_seconds: float = 1.0,
     ) -> None:
         self.engine = engine
         self.user = user
         self.language = language
         self.out = out
         self.interactive = interactive
+        self.poll_seconds = poll_seconds
         self.buttons: tuple[Button, ...] = ()
+        # One chat, one thing at a time: the typed line or the outbox poll.
+        self._lock = threading.RLock()
+        self._stop = threading.Event()
 
     def send(
         self, text: str = "", payload: str | None = None, files: tuple[IncomingFile, ...] = ()
@@ -69,8 +83,16 @@ class TerminalChat:
             user_name=self.user,
             files=files,
         )
-        self.show(self.engine.handle(inbound))
-        self.show(self.engine.take_outbox(CHANNEL, self.user))
+        with self._lock:
+            self.show(self.engine.handle(inbound))
+            self.deliver()
+
+    def deliver(self) -> bool:
+        """Show the messages waiting for this chat; True if there were some."""
+        with self._lock:
+            waiting = self.engine.take_outbox(CHANNEL, self.user)
+            self.show(waiting)
+            return bool(waiting)
 
     def show(self, actions: Iterable[Action]) -> None:
         for action in actions:
@@ -123,9 +145,34 @@ class TerminalChat:
         self.send("", files=(incoming,))
 
     def run(self, lines: Iterable[str]) -> None:
-        self.show(self.engine.take_outbox(CHANNEL, self.user))
+        self._stop.clear()
+        self.deliver()
         # Interactive users get the welcome; scripts only see a resumed flow, if any.
         self.send("/start" if self.interactive else "/resume")
-        for raw in lines:
-            if not self.line(raw):
-                break
+        poller = threading.Thread(target=self._poll_loop, name="outbox-poll", daemon=True)
+        if self.interactive:
+            poller.start()
+        try:
+            for raw in lines:
+                if not self.line(raw):
+                    break
+        finally:
+            self._stop.set()
+            if poller.is_alive():
+                poller.join()
+
+    def _poll_loop(self) -> None:
+        """Agent replies reach an open chat within a second or so, while the user types."""
+        while not self._stop.wait(self.poll_seconds):
+            try:
+                with self._lock:
+                    waiting = self.engine.take_outbox(CHANNEL, self.user)
+                    if not waiting:
+                        continue
+                    self.out.write("\r\x1b[K")  # the prompt's line, rewritten after the messages
+                    self.show(waiting)
+                    self.out.write(PROMPT)
+                    self.out.flush()
+            except SQLAlchemyError as err:
+                # Nothing was marked delivered: the next round tries again.
+                log.warning("outbox poll failed: %s", type(err).__name__)
