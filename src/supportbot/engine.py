@@ -29,7 +29,7 @@ from supportbot.flows import FlowRunner
 from supportbot.matching import Matcher
 from supportbot.messages import Action, Button, Document, Inbound, Reply
 from supportbot.normalise import normalise
-from supportbot.privacy import delete_files, export_customer, forget_customer
+from supportbot.privacy import agent_threads, delete_files, export_customer, forget_customer
 from supportbot.store import (
     AnswerEvent,
     AnswerFeedback,
@@ -299,8 +299,12 @@ class _Turn:
     def _forget(self, confirmed: bool) -> list[Action]:
         if not confirmed:
             return [Reply(self.t("forget_cancelled"), self._menu_buttons())]
-        self.erase = True
-        return [Reply(self.t("forget_done"))]
+        self.erase = True  # carried out by the engine once this turn is over
+        actions: list[Action] = [Reply(self.t("forget_done"))]
+        threads = agent_threads(self.db, self.customer)
+        if threads:
+            actions.append(ForgetAgentThreads(threads))
+        return actions
 
     def _set_language(self, lang: str) -> list[Action]:
         if lang not in LANGS:

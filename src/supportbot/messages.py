@@ -66,4 +66,11 @@ class Document:
     caption: str = ""
 
 
-Action = Reply | NotifyAgents | Document
+@dataclass(frozen=True, slots=True)
+class ForgetAgentThreads:
+    """A customer was erased: the agent side deletes these tickets' threads (forum topics)."""
+
+    thread_ids: tuple[int, ...]
+
+
+Action = Reply | NotifyAgents | Document | ForgetAgentThreads

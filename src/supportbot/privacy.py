@@ -83,11 +83,20 @@ def anonymise_ticket(ticket: Ticket) -> list[Path]:
     return files
 
 
+def agent_threads(db: Session, customer: Customer) -> tuple[int, ...]:
+    """The agent-side threads (forum topics) of a customer's tickets."""
+    query = select(Ticket.agent_thread_id).where(
+        Ticket.customer_id == customer.id, Ticket.agent_thread_id.is_not(None)
+    )
+    return tuple(int(t) for t in db.scalars(query))
+
+
 def forget_customer(db: Session, customer: Customer) -> list[Path]:
     """Erase a customer (see the module rule); returns the stored files to delete."""
     files: list[Path] = []
     for ticket in db.scalars(select(Ticket).where(Ticket.customer_id == customer.id)):
         files += anonymise_ticket(ticket)
+        ticket.agent_thread_id = None
     for conversation in db.scalars(
         select(Conversation).where(Conversation.customer_id == customer.id)
     ):
