@@ -27,7 +27,7 @@ from supportbot.casework import CustomerCases
 from supportbot.content import Content, FaqEntry
 from supportbot.flows import FlowRunner
 from supportbot.matching import Matcher
-from supportbot.messages import Action, Button, Document, Inbound, Reply
+from supportbot.messages import Action, Button, Document, ForgetAgentThreads, Inbound, Reply
 from supportbot.normalise import normalise
 from supportbot.privacy import agent_threads, delete_files, export_customer, forget_customer
 from supportbot.store import (

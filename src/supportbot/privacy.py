@@ -88,7 +88,7 @@ def agent_threads(db: Session, customer: Customer) -> tuple[int, ...]:
     query = select(Ticket.agent_thread_id).where(
         Ticket.customer_id == customer.id, Ticket.agent_thread_id.is_not(None)
     )
-    return tuple(int(t) for t in db.scalars(query))
+    return tuple(int(t) for t in db.scalars(query) if t is not None)
 
 
 def forget_customer(db: Session, customer: Customer) -> list[Path]:
