@@ -52,13 +52,11 @@ def chat(
     content = _content_or_exit(settings)
     engine = build_engine(settings, content=content)
     interactive = sys.stdin.isatty()
-    name = user or ("client" if not interactive else _ask_name())
-    terminal = TerminalChat(engine, name, lang, interactive=interactive)
+    # Without --user the customer is "client" and the bot does not call them by it.
+    terminal = TerminalChat(
+        engine, user or "client", lang, interactive=interactive, display_name=user
+    )
     terminal.run(_read_lines(interactive))
-
-
-def _ask_name() -> str:
-    return "client"
 
 
 def _read_lines(interactive: bool) -> Any:

@@ -58,9 +58,11 @@ class TerminalChat:
         out: TextIO = sys.stdout,
         interactive: bool = False,
         poll_seconds: float = 1.0,
+        display_name: str | None = None,
     ) -> None:
         self.engine = engine
         self.user = user
+        self.display_name = user if display_name is None else display_name
         self.language = language
         self.out = out
         self.interactive = interactive
@@ -80,7 +82,7 @@ class TerminalChat:
             text=text,
             payload=payload,
             language=self.language,
-            user_name=self.user,
+            user_name=self.display_name,
             files=files,
         )
         with self._lock:
