@@ -15,8 +15,8 @@ from supportbot.app import build_engine, build_matcher
 from supportbot.config import Settings
 from supportbot.content import Content, load_content
 from supportbot.engine import Engine
-from supportbot.matching import Matcher
 from supportbot.messages import Action, Inbound, IncomingFile, NotifyAgents, Reply
+from supportbot.routing import Router
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -35,7 +35,7 @@ def content() -> Content:
 
 
 @pytest.fixture(scope="session")
-def matcher(content: Content) -> Matcher:
+def matcher(content: Content) -> Router:
     return build_matcher(content, Settings(_env_file=None))  # type: ignore[call-arg]
 
 
@@ -68,9 +68,7 @@ def clock() -> Clock:
 
 
 @pytest.fixture
-def engine(
-    settings: Settings, clock: Clock, content: Content, matcher: Matcher
-) -> Iterator[Engine]:
+def engine(settings: Settings, clock: Clock, content: Content, matcher: Router) -> Iterator[Engine]:
     built = build_engine(settings, clock=clock, content=content, matcher=matcher)
     yield built
     built.sessions.kw["bind"].dispose()

@@ -195,19 +195,39 @@ class ContentError(Exception):
         super().__init__(f"{len(problems)} problem(s) in the content:\n{lines}")
 
 
+OUT_OF_SCOPE_LABEL = "none:out-of-scope"
+
+
 @dataclass(frozen=True)
 class Content:
-    """The validated FAQ entries (by id, in file order) and flows (by id)."""
+    """Validated FAQ entries (by id, in file order), flows (by id), out-of-scope phrasings."""
 
     faq: dict[str, FaqEntry]
     themes: dict[str, tuple[str, ...]]
     flows: dict[str, Flow]
+    out_of_scope: tuple[str, ...] = ()
 
     def pairs(self) -> list[tuple[str, str]]:
-        """(label, phrasing) pairs for the matcher: FAQ questions and flow triggers."""
+        """(label, phrasing) pairs for the matcher: FAQ questions, flow triggers, out of scope."""
         out = [(f"faq:{e.id}", q) for e in self.faq.values() for q in e.questions.all()]
         out += [(f"flow:{f.id}", t) for f in self.flows.values() for t in f.triggers.all()]
+        out += [(OUT_OF_SCOPE_LABEL, t) for t in self.out_of_scope]
         return out
+
+
+def load_out_of_scope(path: Path, problems: list[Problem]) -> tuple[str, ...]:
+    """The optional list of questions the support page does not answer."""
+    if not path.exists():
+        return ()
+    raw = _read_yaml(path, problems)
+    if raw is None:
+        return ()
+    try:
+        parsed = LocalizedList.model_validate(raw)
+    except ValidationError as exc:
+        problems.extend(_validation_problems(path.name, exc, raw, None))
+        return ()
+    return tuple(parsed.all())
 
 
 def _read_yaml(path: Path, problems: list[Problem]) -> Any:
@@ -352,10 +372,11 @@ def load_content(root: Path) -> Content:
                 problems.append(Problem(file, entry.id, "related", f"{rel!r} is not an FAQ id"))
         if entry.flow is not None and entry.flow not in flows:
             problems.append(Problem(file, entry.id, "flow", f"{entry.flow!r} is not a flow id"))
-    problems.extend(_duplicate_phrasings(faq, owners, flows, flow_owners))
+    out_of_scope = load_out_of_scope(root / "scope" / "out-of-scope.yaml", problems)
+    problems.extend(_duplicate_phrasings(faq, owners, flows, flow_owners, out_of_scope))
     if problems:
         raise ContentError(problems)
-    return Content(faq, meta["themes"], flows)
+    return Content(faq, meta["themes"], flows, out_of_scope)
 
 
 def _duplicate_phrasings(
@@ -363,9 +384,12 @@ def _duplicate_phrasings(
     owners: dict[str, str],
     flows: dict[str, Flow],
     flow_owners: dict[str, str],
+    out_of_scope: tuple[str, ...] = (),
 ) -> Iterable[Problem]:
     seen: dict[str, str] = {}
     items: list[tuple[str, str, str, str, list[str]]] = []
+    if out_of_scope:
+        items.append(("out-of-scope.yaml", "out-of-scope", "", "", list(out_of_scope)))
     for e in faq.values():
         for lang in LANGUAGES:
             items.append((owners[e.id], e.id, f"questions.{lang}", "", getattr(e.questions, lang)))

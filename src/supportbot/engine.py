@@ -26,10 +26,10 @@ from sqlalchemy.orm import Session, sessionmaker
 from supportbot.casework import CustomerCases
 from supportbot.content import Content, FaqEntry
 from supportbot.flows import FlowRunner
-from supportbot.matching import Matcher
 from supportbot.messages import Action, Button, Document, ForgetAgentThreads, Inbound, Reply
 from supportbot.normalise import normalise
 from supportbot.privacy import agent_threads, delete_files, export_customer, forget_customer
+from supportbot.routing import Router
 from supportbot.store import (
     AnswerEvent,
     AnswerFeedback,
@@ -68,7 +68,7 @@ def pick_language(requested: str | None, default: str = "fr") -> str:
 @dataclass
 class Engine:
     content: Content
-    matcher: Matcher
+    matcher: Router
     sessions: sessionmaker[Session]
     tickets: TicketService
     runner: FlowRunner

@@ -9,6 +9,7 @@ from typing import Any
 import yaml
 
 from supportbot.matching import Matcher
+from supportbot.routing import Router
 
 NONE = "none"
 
@@ -72,7 +73,7 @@ class Report:
         return "\n".join(lines)
 
 
-def evaluate_cases(matcher: Matcher, cases: list[Case]) -> Report:
+def evaluate_cases(matcher: Matcher | Router, cases: list[Case]) -> Report:
     report = Report()
     for case in cases:
         result = matcher.resolve(case.text)

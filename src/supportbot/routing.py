@@ -1,0 +1,76 @@
+"""Decides what a customer's message asks for: an FAQ answer, a flow, or nothing.
+
+The generic matcher ranks labels; this layer adds what only the content knows:
+phrasings marked out of scope (a match there is an honest "I cannot answer"),
+and, when an FAQ entry and a flow are close, the customer's intent (a question
+"comment ouvrir un litige ?" wants the answer, "je veux ouvrir un litige" wants
+the flow).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from supportbot.matching import Match, Matcher, Resolution
+from supportbot.normalise import normalise
+
+OUT_OF_SCOPE = "none:out-of-scope"
+# Within this many points, an FAQ entry and a flow are decided by intent.
+INTENT_MARGIN = 12.0
+
+_ACTION = re.compile(
+    r"\b(je (veux|voudrais|souhaite|souhaiterais|desire)|j aimerais|"
+    r"i (want|would like|need|d like)|merci de|aidez moi|help me)\b"
+)
+_QUESTION_START = re.compile(
+    r"^(comment|quel|quelle|quels|quelles|combien|pourquoi|ou|quand|qui|que|quoi|est ce|"
+    r"c est quoi|qu est ce|a quoi|puis je|peut on|faut il|how|what|where|when|why|which|who|"
+    r"can i|do i|is it|is there|are there|should i)\b"
+)
+
+
+def intent_of(text: str) -> str | None:
+    """'act' for a first-person request, 'ask' for a question, None when unclear."""
+    norm = normalise(text)
+    if _QUESTION_START.search(norm):
+        return "ask"
+    if _ACTION.search(norm):
+        return "act"
+    return "ask" if text.rstrip().endswith("?") else None
+
+
+@dataclass
+class Router:
+    matcher: Matcher
+
+    def resolve(self, text: str, limit: int = 3) -> Resolution:
+        result = self.matcher.resolve(text, limit=max(limit, 3))
+        candidates = tuple(m for m in result.candidates if m.label != OUT_OF_SCOPE)
+        best = result.best
+        if best is None or best.label == OUT_OF_SCOPE:
+            return Resolution(None, candidates[:limit])
+        chosen = self._by_intent(text, best, candidates[:3])
+        if chosen is not None:
+            others = tuple(m for m in candidates if m is not chosen)
+            return Resolution(chosen, (chosen, *others)[:limit], ambiguous=False)
+        return Resolution(best, candidates[:limit], result.ambiguous)
+
+    def _by_intent(self, text: str, best: Match, top: tuple[Match, ...]) -> Match | None:
+        """Between the best FAQ entry and the best flow, close in score, follow the intent."""
+        faq = next((m for m in top if m.label.startswith("faq:")), None)
+        flow = next((m for m in top if m.label.startswith("flow:")), None)
+        if faq is None or flow is None or best not in (faq, flow):
+            return None
+        if abs(faq.score - flow.score) >= INTENT_MARGIN:
+            return None
+        threshold = self.matcher.params.threshold
+        intent = intent_of(text)
+        if intent == "act" and flow.score >= threshold:
+            return flow
+        if intent == "ask" and faq.score >= threshold:
+            return faq
+        return None
+
+    def match(self, text: str) -> Match | None:
+        return self.resolve(text).best
