@@ -9,8 +9,8 @@ from conftest import Chat, Clock
 from supportbot.app import build_engine
 from supportbot.config import Settings
 from supportbot.content import Content
-from supportbot.matching import Matcher
 from supportbot.messages import Reply
+from supportbot.routing import Router
 
 SCRIPT = [
     ("", "flow:return-refund"),
@@ -25,7 +25,7 @@ SCRIPT = [
 
 
 def test_two_workers_same_chats_no_lost_step_no_duplicate(
-    settings: Settings, clock: Clock, content: Content, matcher: Matcher
+    settings: Settings, clock: Clock, content: Content, matcher: Router
 ) -> None:
     workers = [
         build_engine(settings, clock=clock, content=content, matcher=matcher) for _ in range(2)
@@ -55,7 +55,7 @@ def test_two_workers_same_chats_no_lost_step_no_duplicate(
 
 
 def test_same_chat_hammered_concurrently_keeps_a_valid_state(
-    settings: Settings, clock: Clock, content: Content, matcher: Matcher
+    settings: Settings, clock: Clock, content: Content, matcher: Router
 ) -> None:
     workers = [
         build_engine(settings, clock=clock, content=content, matcher=matcher) for _ in range(2)

@@ -12,8 +12,8 @@ from supportbot.app import build_engine
 from supportbot.config import Settings
 from supportbot.content import Content
 from supportbot.engine import Engine
-from supportbot.matching import Matcher
 from supportbot.messages import IncomingFile
+from supportbot.routing import Router
 from supportbot.store import Ticket
 from supportbot.tickets import TicketService
 
@@ -239,7 +239,7 @@ def test_second_request_on_same_order_goes_onto_open_ticket(chat: Chat, engine: 
 
 
 def test_resume_after_restart_with_same_database(
-    settings: Settings, clock: Clock, content: Content, matcher: Matcher
+    settings: Settings, clock: Clock, content: Content, matcher: Router
 ) -> None:
     first = Chat(build_engine(settings, clock=clock, content=content, matcher=matcher))
     first.press("flow:order-problem")

@@ -19,7 +19,6 @@ from supportbot.routing import Router
 from supportbot.store import make_engine, make_sessionmaker
 from supportbot.tickets import TicketService
 
-
 # Chosen on evals/public.yaml (in scope >= 95%, out of scope rejected >= 90%); the
 # matcher's own default is tuned on Banking77/CLINC150, whose scores spread differently.
 FAQ_THRESHOLD = 15.0
