@@ -25,6 +25,7 @@ from supportbot.app import build_desk
 from supportbot.channels.telegram import TelegramApp, build_application
 from supportbot.config import Settings
 from supportbot.engine import Engine
+from supportbot.replies import ReplyBook
 
 TOKEN = "123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsawX"
 AGENT_CHAT = -1001234567890
@@ -39,6 +40,7 @@ class Call:
 
     method: str
     params: dict[str, Any]
+    result: Any = None  # what the fake Telegram answered (a sent message, say)
 
     @property
     def chat_id(self) -> int | None:
@@ -53,6 +55,11 @@ class Call:
     def thread(self) -> int | None:
         value = self.params.get("message_thread_id")
         return int(value) if value is not None else None
+
+    @property
+    def message_id(self) -> int:
+        """The id of the message this call sent."""
+        return int(self.result["message_id"])
 
     @property
     def buttons(self) -> list[str]:
@@ -121,7 +128,8 @@ class RecordingRequest(BaseRequest):
             return 200, JPEG
         api = url.rsplit("/", 1)[-1]
         params = dict(request_data.parameters) if request_data else {}
-        self.calls.append(Call(api, params))
+        call = Call(api, params)
+        self.calls.append(call)
         for failure in self.failures:
             if failure.method == api and failure.times > 0 and failure.when(params):
                 failure.times -= 1
@@ -133,7 +141,8 @@ class RecordingRequest(BaseRequest):
                 if failure.retry_after is not None:
                     body["parameters"] = {"retry_after": failure.retry_after}
                 return failure.code, json.dumps(body).encode()
-        return 200, json.dumps({"ok": True, "result": self._answer(api, params)}).encode()
+        call.result = self._answer(api, params)
+        return 200, json.dumps({"ok": True, "result": call.result}).encode()
 
     # -- answers ---------------------------------------------------------------------
 
@@ -158,6 +167,8 @@ class RecordingRequest(BaseRequest):
         if api == "getMe":
             return bot_user()
         if api == "sendMessage":
+            return self._message(params, text=params.get("text", ""))
+        if api == "editMessageText" and "chat_id" in params:
             return self._message(params, text=params.get("text", ""))
         if api in ("sendPhoto", "sendVideo", "sendDocument"):
             return self._message(params)
@@ -320,10 +331,16 @@ class Updates:
         return self._update(message=message)
 
     def press_in_topic(
-        self, who: Person, thread: int, data: str, chat_id: int = AGENT_CHAT
+        self,
+        who: Person,
+        thread: int,
+        data: str,
+        chat_id: int = AGENT_CHAT,
+        message_id: int | None = None,
     ) -> dict[str, Any]:
+        """A press on a button under a message of a topic (``message_id``: that message)."""
         shown = {
-            "message_id": next(self.message_ids),
+            "message_id": message_id if message_id is not None else next(self.message_ids),
             "date": NOW,
             "chat": {"id": chat_id, "type": "supergroup", "title": "Agents", "is_forum": True},
             "from": bot_user(),
@@ -352,6 +369,7 @@ class Telegram:
         desk: AgentDesk | None = None,
         album_delay: float = 0.05,
         outbox_interval: float | None = None,
+        book: ReplyBook | None = None,
     ) -> None:
         self.engine = engine
         self.desk = desk or build_desk(engine)
@@ -368,6 +386,7 @@ class Telegram:
             rate_limiter=AIORateLimiter(max_retries=3, group_max_rate=1000),
             album_delay=album_delay,
             outbox_interval=outbox_interval,
+            book=book,
         )
         self.app.add_error_handler(self._record_error)
 

@@ -30,6 +30,7 @@ from supportbot.channels.telegram_topics import AgentRoom
 from supportbot.config import Settings
 from supportbot.engine import Engine
 from supportbot.messages import NotifyAgents
+from supportbot.replies import ReplyBook, ReplyTemplate
 from supportbot.store import Customer, OutboxMessage, Ticket
 from telegram_fakes import AGENT_CHAT, JPEG, TOKEN, Call, Person, Telegram, texts
 
@@ -189,7 +190,7 @@ def test_order_problem_with_an_album_ends_in_a_ticket_with_its_topic_and_card(
             assert ref in card.text and "123456789" in card.text
             assert "Échéance" in card.text
             assert set(card.buttons) == {
-                f"agent:{a}:{ref}" for a in ("take", "ask", "propose", "close")
+                f"agent:{a}:{ref}" for a in ("take", "ask", "propose", "close", "templates")
             }
             album = next(c for c in calls if c.method == "sendMediaGroup")
             assert album.thread == saved.agent_thread_id
@@ -594,6 +595,208 @@ def test_racing_notifications_open_a_single_topic(tg: Telegram) -> None:
             )
             created = [c for c in tg.request.calls[before:] if c.method == "createForumTopic"]
             assert len(created) == 1
+
+    play(scenario)
+
+
+# -- reply templates -----------------------------------------------------------------
+
+
+def preview_in(calls: list[Call], thread: int) -> Call:
+    """The template preview posted in the topic (the message with Envoyer / Annuler)."""
+    [preview] = [c for c in sent_to(calls, AGENT_CHAT, thread) if c.text.startswith("Aperçu")]
+    return preview
+
+
+def test_replies_lists_the_templates_by_name_and_french_title(tg: Telegram) -> None:
+    async def scenario() -> None:
+        async with tg.running():
+            ref, thread = await hand_off(tg)
+            calls = await tg.send(tg.updates.in_topic(MARIE, thread, "/replies"))
+            [listing] = sent_to(calls, AGENT_CHAT, thread)
+            assert "documents-missing : Pièces manquantes" in listing.text
+            assert "mediation : Médiation de la consommation" in listing.text
+            assert f"agent:tplshow:{ref}:documents-missing" in listing.buttons
+            assert all(len(data.encode()) <= 64 for data in listing.buttons)
+            assert not sent_to(calls, ALICE.id)
+            # The card's button lists them too, and a listed one opens its preview.
+            calls = await tg.send(
+                tg.updates.press_in_topic(MARIE, thread, f"agent:templates:{ref}")
+            )
+            assert sent_to(calls, AGENT_CHAT, thread)[-1].buttons == listing.buttons
+            press = tg.updates.press_in_topic(MARIE, thread, f"agent:tplshow:{ref}:mediation")
+            preview = preview_in(await tg.send(press), thread)
+            assert "CM2C" in preview.text and "en français" in preview.text
+
+    play(scenario)
+
+
+def test_reply_previews_then_sends_in_the_customers_language_and_records_it(
+    tg: Telegram,
+) -> None:
+    async def scenario() -> None:
+        async with tg.running():
+            ref, thread = await hand_off(tg, BOB)
+            calls = await tg.send(tg.updates.in_topic(MARIE, thread, "/reply documents-missing"))
+            preview = preview_in(calls, thread)
+            assert "en anglais" in preview.text
+            assert "Hello Bob" in preview.text and f"your request {ref}" in preview.text
+            assert "Marie, 3DWorksPrints Support" in preview.text
+            assert preview.buttons == [f"agent:tpl:{ref}:documents-missing", f"agent:tplno:{ref}"]
+            assert not [c for c in calls if c.chat_id == BOB.id]  # nothing sent yet
+
+            send = preview.buttons[0]
+            press = tg.updates.press_in_topic(MARIE, thread, send, message_id=preview.message_id)
+            calls = await tg.send(press)
+            told = texts(calls, BOB.id)
+            assert "Hello Bob" in told and "To process your request" in told
+            assert "Bonjour" not in told
+            [edit] = [c for c in calls if c.method == "editMessageText"]
+            assert int(edit.params["message_id"]) == preview.message_id
+            assert edit.text.startswith("Envoyé au client par Marie")
+            assert "reply_markup" not in edit.params  # the buttons are gone
+            events = [event[1:] for event in tg.desk.show(ref).events]
+            sent = [
+                text
+                for kind, author, text in events
+                if (kind, author) == ("agent_message", "Marie")
+            ]
+            assert len(sent) == 1 and sent[0].startswith("Hello Bob")
+
+            # A second press on the same preview sends nothing more.
+            again = tg.updates.press_in_topic(MARIE, thread, send, message_id=preview.message_id)
+            calls = await tg.send(again)
+            assert [c.method for c in calls] == ["answerCallbackQuery"]
+
+    play(scenario)
+
+
+def test_a_cancelled_preview_sends_nothing(tg: Telegram) -> None:
+    async def scenario() -> None:
+        async with tg.running():
+            ref, thread = await hand_off(tg)
+            calls = await tg.send(tg.updates.in_topic(MARIE, thread, "/reply seller-first"))
+            preview = preview_in(calls, thread)
+            assert "Bonjour Alice" in preview.text
+            cancel = preview.buttons[1]
+            press = tg.updates.press_in_topic(MARIE, thread, cancel, message_id=preview.message_id)
+            calls = await tg.send(press)
+            assert (
+                "annulé par Marie" in next(c for c in calls if c.method == "editMessageText").text
+            )
+            assert not [c for c in calls if c.chat_id == ALICE.id]
+            assert "agent_message" not in [event[1] for event in tg.desk.show(ref).events]
+
+    play(scenario)
+
+
+def test_an_unknown_template_answers_with_the_list(tg: Telegram) -> None:
+    async def scenario() -> None:
+        async with tg.running():
+            _, thread = await hand_off(tg)
+            calls = await tg.send(tg.updates.in_topic(MARIE, thread, "/reply remboursement"))
+            [answer] = sent_to(calls, AGENT_CHAT, thread)
+            assert answer.text.startswith("Modèle inconnu : remboursement.")
+            assert "refund-after-validation" in answer.text
+            assert not [c for c in calls if c.chat_id == ALICE.id]
+
+    play(scenario)
+
+
+def test_outsiders_cannot_use_the_templates(tg: Telegram) -> None:
+    async def scenario() -> None:
+        async with tg.running():
+            ref, thread = await hand_off(tg)
+            other_group = -1009999999999
+            update = tg.updates.in_topic(MALLORY, thread, "/reply documents-missing", other_group)
+            assert await tg.send(update) == []
+            assert (
+                await tg.send(tg.updates.in_topic(MALLORY, thread, "/replies", other_group)) == []
+            )
+            send = f"agent:tpl:{ref}:documents-missing"
+            for forged in (
+                tg.updates.press(MALLORY, send),  # from a private chat
+                tg.updates.press_in_topic(MALLORY, thread, send, other_group),
+            ):
+                assert [c.method for c in await tg.send(forged)] == ["answerCallbackQuery"]
+            assert "agent_message" not in [event[1] for event in tg.desk.show(ref).events]
+
+    play(scenario)
+
+
+def test_a_button_too_long_for_telegram_travels_as_a_digest(
+    engine: Engine, telegram_settings: Settings
+) -> None:
+    name = "a-template-whose-name-is-long-enough-to-overflow"
+    template = ReplyTemplate.model_validate(
+        {
+            "name": name,
+            "title": {"fr": "Long", "en": "Long"},
+            "text": {"fr": "Bonjour {customer_name}", "en": "Hello {customer_name}"},
+        }
+    )
+    tg = Telegram(engine, telegram_settings, book=ReplyBook({name: template}))
+
+    async def scenario() -> None:
+        async with tg.running():
+            ref, thread = await hand_off(tg)
+            calls = await tg.send(tg.updates.in_topic(MARIE, thread, f"/reply {name}"))
+            preview = preview_in(calls, thread)
+            send, cancel = preview.buttons
+            assert send.startswith("agent:~") and len(send.encode()) <= 64
+            assert cancel == f"agent:tplno:{ref}"
+            press = tg.updates.press_in_topic(MARIE, thread, send, message_id=preview.message_id)
+            assert "Bonjour Alice" in texts(await tg.send(press), ALICE.id)
+
+    play(scenario)
+
+
+# -- erasure -----------------------------------------------------------------------
+
+
+def test_forget_deletes_the_customers_topics_and_still_answers(tg: Telegram) -> None:
+    async def scenario() -> None:
+        async with tg.running():
+            _, thread = await hand_off(tg)
+            await tg.send(tg.updates.text(ALICE, "/forget"))
+            calls = await tg.send(tg.updates.press(ALICE, "forget:yes", "Oui, effacer"))
+            [deletion] = [c for c in calls if c.method == "deleteForumTopic"]
+            assert deletion.chat_id == AGENT_CHAT and deletion.thread == thread
+            assert "données ont été effacées" in texts(calls, ALICE.id)
+
+    play(scenario)
+
+
+@pytest.mark.parametrize(
+    ("code", "refusal"),
+    [
+        (400, "Bad Request: TOPIC_ID_INVALID"),  # already deleted by someone
+        (400, "Bad Request: CHAT_ADMIN_REQUIRED"),  # the bot may not manage topics
+        (403, "Forbidden: bot was kicked from the supergroup chat"),
+    ],
+)
+def test_a_topic_the_bot_cannot_delete_never_troubles_the_customer(
+    tg: Telegram, code: int, refusal: str
+) -> None:
+    async def scenario() -> None:
+        async with tg.running():  # fails on any handler error
+            await hand_off(tg)
+            await tg.send(tg.updates.text(ALICE, "/forget"))
+            tg.request.fail("deleteForumTopic", code, refusal)
+            calls = await tg.send(tg.updates.press(ALICE, "forget:yes", "Oui, effacer"))
+            assert [c.method for c in calls].count("deleteForumTopic") == 1
+            assert "données ont été effacées" in texts(calls, ALICE.id)
+
+    play(scenario)
+
+
+def test_forget_without_any_ticket_deletes_nothing(tg: Telegram) -> None:
+    async def scenario() -> None:
+        async with tg.running():
+            await tg.send(tg.updates.text(ALICE, "/forget"))
+            calls = await tg.send(tg.updates.press(ALICE, "forget:yes", "Oui, effacer"))
+            assert not [c for c in calls if c.method == "deleteForumTopic"]
+            assert "données ont été effacées" in texts(calls, ALICE.id)
 
     play(scenario)
 

@@ -305,7 +305,7 @@ def run(
     _content_or_exit(settings)
     try:
         run_telegram(settings, webhook_url, port, secret_token, listen)
-    except InvalidTelegramToken as err:
+    except (InvalidTelegramToken, ContentError) as err:
         typer.echo(str(err), err=True)
         raise typer.Exit(2) from err
 

@@ -46,6 +46,11 @@ from supportbot.channels.telegram_customers import CustomerChats
 from supportbot.channels.telegram_media import MediaFetcher
 from supportbot.channels.telegram_order import ChatOrderedProcessor
 from supportbot.channels.telegram_outbound import CustomerSender
+from supportbot.channels.telegram_templates import (
+    BUTTON_PATTERN,
+    TEMPLATE_COMMANDS,
+    TemplatePicker,
+)
 from supportbot.channels.telegram_texts import COMMAND_KEYS, say
 from supportbot.channels.telegram_topics import (
     AGENT_COMMANDS,
@@ -54,6 +59,7 @@ from supportbot.channels.telegram_topics import (
 )
 from supportbot.config import Settings
 from supportbot.engine import Engine, pick_language
+from supportbot.replies import ReplyBook, load_replies
 
 log = logging.getLogger(__name__)
 
@@ -156,8 +162,13 @@ def build_application(
     album_delay: float = ALBUM_DELAY,
     outbox_interval: float | None = OUTBOX_INTERVAL,
     max_concurrent_updates: int = 64,
+    book: ReplyBook | None = None,
 ) -> TelegramApp:
-    """The PTB application serving customers and, when configured, the agent group."""
+    """The PTB application serving customers and, when configured, the agent group.
+
+    ``book`` holds the agents' reply templates; by default ``replies/`` of the content
+    folder, validated here (ContentError when a template is broken).
+    """
     token = validate_token(settings.telegram_token)
     processor = ChatOrderedProcessor(max_concurrent_updates)
     limiter: BaseRateLimiter[Any] = rate_limiter or AIORateLimiter(max_retries=3)
@@ -189,11 +200,16 @@ def build_application(
     private = filters.ChatType.PRIVATE & filters.UpdateType.MESSAGE
     app.add_handler(TypeHandler(Update, chores.skip_repeats), group=-1)
     if room is not None:
+        if book is None:
+            book = load_replies(settings.content_dir / "replies")
+        picker = TemplatePicker(room, book)
+        picker.install()
         in_topics = filters.Chat(room.chat_id) & filters.IS_TOPIC_MESSAGE
+        app.add_handler(CallbackQueryHandler(picker.on_button, pattern=BUTTON_PATTERN))
         app.add_handler(CallbackQueryHandler(room.on_button, pattern=f"^{BUTTON_PREFIX}"))
         app.add_handler(
             CommandHandler(
-                list(AGENT_COMMANDS),
+                [*AGENT_COMMANDS, *TEMPLATE_COMMANDS],
                 room.on_command,
                 filters=in_topics & filters.UpdateType.MESSAGE,
             )
@@ -258,8 +274,9 @@ def run(
     if webhook_url and secret_token is not None and not _SECRET.match(secret_token):
         raise ValueError("the webhook secret token is 1-256 characters among A-Z, a-z, 0-9, _, -")
     logging.getLogger("httpx").setLevel(logging.WARNING)
+    book = load_replies(settings.content_dir / "replies")  # broken templates stop us here
     engine = build_engine(settings)
-    app = build_application(engine, build_desk(engine), settings)
+    app = build_application(engine, build_desk(engine), settings, book=book)
     try:
         _serve(app, webhook_url, port, secret_token, listen)
     except InvalidToken:

@@ -25,7 +25,15 @@ from supportbot.channels.telegram_order import KeyedLocks
 from supportbot.channels.telegram_outbound import CustomerSender
 from supportbot.channels.telegram_topics import AgentRoom
 from supportbot.engine import Engine
-from supportbot.messages import Document, Inbound, IncomingFile, NotifyAgents, Reply
+from supportbot.messages import (
+    Action,
+    Document,
+    ForgetAgentThreads,
+    Inbound,
+    IncomingFile,
+    NotifyAgents,
+    Reply,
+)
 
 log = logging.getLogger(__name__)
 
@@ -170,9 +178,17 @@ class CustomerChats:
             await bot.send_document(
                 chat_id, document.data, filename=document.name, caption=document.caption[:1024]
             )
+        await self._agent_side(bot, actions, chat_id, media_ids)
+        await self.sender.deliver_outbox(bot, chat_id)
+
+    async def _agent_side(
+        self, bot: Bot, actions: list[Action], chat_id: int, media_ids: tuple[int, ...]
+    ) -> None:
+        """Notices for the agents' topics, and the topics an erased customer leaves behind."""
         for note in (a for a in actions if isinstance(a, NotifyAgents)):
             await self._tell_agents(bot, note, chat_id, media_ids)
-        await self.sender.deliver_outbox(bot, chat_id)
+        for forget in (a for a in actions if isinstance(a, ForgetAgentThreads)):
+            await self._forget_topics(bot, forget)
 
     async def _tell_agents(
         self, bot: Bot, note: NotifyAgents, chat_id: int, media_ids: tuple[int, ...]
@@ -186,6 +202,15 @@ class CustomerChats:
             await self.room.notify(bot, note, chat_id, media_ids)
         except TelegramError as err:
             log.error("ticket %s: agent group not told: %s", ref, err)
+
+    async def _forget_topics(self, bot: Bot, forget: ForgetAgentThreads) -> None:
+        """Delete an erased customer's topics where the bot can; the customer is never told
+        of a refusal (their data is erased either way)."""
+        if self.room is None:
+            log.warning("no agent chat configured: %d topic(s) not deleted", len(forget.thread_ids))
+            return
+        deleted = await self.room.delete_topics(bot, forget.thread_ids)
+        log.info("erasure: %d of %d agent topic(s) deleted", deleted, len(forget.thread_ids))
 
     @staticmethod
     def _inbound(

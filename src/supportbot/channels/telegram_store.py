@@ -31,7 +31,7 @@ from supportbot.tickets import TicketService
 
 CHANNEL = "telegram"
 CALLBACK_DATA_BYTES = 64
-_LONG_PAYLOAD_PREFIX = "~"
+LONG_PAYLOAD_PREFIX = "~"
 
 Sessions = sessionmaker[Session]
 
@@ -181,14 +181,14 @@ def pending_albums(sessions: Sessions, chat_id: str | None = None) -> list[tuple
 
 def needs_digest(payload: str) -> bool:
     """Too long for callback data (or looking like a digest itself)."""
-    return len(payload.encode()) > CALLBACK_DATA_BYTES or payload.startswith(_LONG_PAYLOAD_PREFIX)
+    return len(payload.encode()) > CALLBACK_DATA_BYTES or payload.startswith(LONG_PAYLOAD_PREFIX)
 
 
 def callback_data(sessions: Sessions, payload: str) -> str:
     """The payload itself when it fits in 64 bytes, else a stored digest of it."""
     if not needs_digest(payload):
         return payload
-    digest = _LONG_PAYLOAD_PREFIX + hashlib.sha256(payload.encode()).hexdigest()[:40]
+    digest = LONG_PAYLOAD_PREFIX + hashlib.sha256(payload.encode()).hexdigest()[:40]
     with sessions.begin() as db:
         if db.get(TelegramPayload, digest) is None:
             db.add(TelegramPayload(digest=digest, payload=payload))
@@ -197,7 +197,7 @@ def callback_data(sessions: Sessions, payload: str) -> str:
 
 def payload_of(sessions: Sessions, data: str) -> str | None:
     """The payload behind callback data (None for an unknown digest)."""
-    if not data.startswith(_LONG_PAYLOAD_PREFIX):
+    if not data.startswith(LONG_PAYLOAD_PREFIX):
         return data
     with sessions() as db:
         row = db.get(TelegramPayload, data)
@@ -216,6 +216,7 @@ class TicketContact:
     customer_channel: str
     customer_chat: str
     customer_unreachable: bool
+    language: str = "fr"
 
 
 def _contact(ticket: Ticket) -> TicketContact:
@@ -225,6 +226,7 @@ def _contact(ticket: Ticket) -> TicketContact:
         customer_channel=ticket.customer.channel,
         customer_chat=ticket.customer.external_id,
         customer_unreachable=ticket.customer.unreachable,
+        language=ticket.language,
     )
 
 

@@ -27,6 +27,7 @@ TEXTS: dict[str, tuple[str, str]] = {
     "btn_ask": ("Demander des infos", "Ask for information"),
     "btn_propose": ("Proposer une solution", "Propose a solution"),
     "btn_close": ("Clôturer", "Close"),
+    "btn_templates": ("Modèles", "Templates"),
     "card_footer": ("Statut : {status} · Échéance : {due}", "Status: {status} · Due: {due}"),
     "card_rebuilt": (
         "Sujet recréé (l'ancien a été supprimé).",
@@ -71,6 +72,34 @@ TEXTS: dict[str, tuple[str, str]] = {
         "(Pièces jointes non transmises ici : voir le ticket.)",
         "(Attachments could not be shown here: see the ticket.)",
     ),
+    # -- agents, reply templates
+    "templates_list": (
+        "Modèles de réponse (/reply NOM pour prévisualiser) :",
+        "Reply templates (/reply NAME to preview):",
+    ),
+    "templates_none": (
+        "Aucun modèle de réponse : ajoutez-en dans replies/*.yaml.",
+        "No reply templates: add some in replies/*.yaml.",
+    ),
+    "template_unknown": ("Modèle inconnu : {name}.", "Unknown template: {name}."),
+    "template_preview": (
+        "Aperçu de « {title} », en {language}, pas encore envoyé :",
+        'Preview of "{title}", in {language}, not sent yet:',
+    ),
+    "template_sent": ("Envoyé au client par {agent} :", "Sent to the customer by {agent}:"),
+    "template_cancelled": (
+        "Aperçu annulé par {agent} : rien n'a été envoyé au client.",
+        "Preview cancelled by {agent}: nothing was sent to the customer.",
+    ),
+    "template_done_already": ("Cet aperçu a déjà été traité.", "This preview was already handled."),
+    "template_expired": (
+        "Bouton expiré : tapez /replies dans le sujet.",
+        "This button has expired: type /replies in the topic.",
+    ),
+    "btn_send": ("Envoyer", "Send"),
+    "btn_cancel": ("Annuler", "Cancel"),
+    "lang_fr": ("français", "French"),
+    "lang_en": ("anglais", "English"),
 }
 
 COMMAND_KEYS = ("start", "menu", "help", "agent", "tickets", "cancel", "lang")

@@ -6,7 +6,9 @@ posted in it; a closed topic is reopened and a deleted one opened again with a
 rebuilt card, so nothing is lost. What an agent writes in the topic is copied
 to the customer (copied, so the agent's account stays hidden) and recorded on
 the ticket; slash commands and buttons go through the agent desk, and the
-notifications they cause are delivered to the customer at once.
+notifications they cause are delivered to the customer at once. Other parts of
+the channel add topic commands and card buttons (reply templates), and an
+erased customer's topics are deleted here.
 Only the configured agent chat is listened to.
 """
 
@@ -15,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -25,6 +27,7 @@ from telegram import (
     InlineKeyboardMarkup,
     InputMediaPhoto,
     InputMediaVideo,
+    MaybeInaccessibleMessage,
     Message,
     Update,
     User,
@@ -54,6 +57,9 @@ _COMMAND = re.compile(r"^/(\w+)(?:@\w+)?\s*(.*)$", re.DOTALL)
 _MISSING_TOPIC = ("thread not found", "topic_deleted", "topic_id_invalid")
 _HISTORY = 5
 _MEDIA_GROUP = 10
+
+# A topic command served outside the desk's actions: (bot, ticket ref, agent, text).
+TopicCommand = Callable[[Bot, str, str, str], Awaitable[None]]
 
 
 class TopicTrouble(StrEnum):
@@ -115,6 +121,9 @@ class AgentRoom:
     lang: str = "fr"
     topic_locks: KeyedLocks = field(default_factory=KeyedLocks)
     names: dict[int, str] = field(default_factory=dict)
+    # Commands other parts of the channel add (/reply, /replies), and the card's extra row.
+    extra_commands: dict[str, TopicCommand] = field(default_factory=dict)
+    card_extras: tuple[str, ...] = ()
 
     # -- what the rest of the channel calls ----------------------------------------
 
@@ -160,6 +169,19 @@ class AgentRoom:
         except BadRequest as err:
             log.info("topic %s of %s not renamed: %s", contact.thread_id, ref, err.message)
         self.names[contact.thread_id] = name
+
+    async def delete_topics(self, bot: Bot, threads: Sequence[int]) -> int:
+        """Delete these topics (an erased customer's); refusals are logged, never raised."""
+        deleted = 0
+        for thread in threads:
+            try:
+                await bot.delete_forum_topic(self.chat_id, thread)
+            except TelegramError as err:
+                log.warning("topic %s not deleted: %s", thread, err)
+                continue
+            self.names.pop(thread, None)
+            deleted += 1
+        return deleted
 
     # -- topics --------------------------------------------------------------------
 
@@ -281,9 +303,10 @@ class AgentRoom:
                 say(self.lang, f"btn_{command}"), callback_data=f"{BUTTON_PREFIX}{command}:{ref}"
             )
 
-        return InlineKeyboardMarkup(
-            [[button("take"), button("ask")], [button("propose"), button("close")]]
-        )
+        rows = [[button("take"), button("ask")], [button("propose"), button("close")]]
+        if self.card_extras:
+            rows.append([button(command) for command in self.card_extras])
+        return InlineKeyboardMarkup(rows)
 
     def _footer(self, view: TicketView) -> str:
         tz = self.engine.tickets.calendar.tz
@@ -324,15 +347,19 @@ class AgentRoom:
                 log.info("topic %s: %s", thread, err)
             return
         command, body = parse_command(message.text)
-        await self.act(context.bot, contact.reference, command, agent_name(message.from_user), body)
+        agent = agent_name(message.from_user)
+        extra = self.extra_commands.get(command)
+        if extra is not None:
+            await extra(context.bot, contact.reference, agent, body)
+            return
+        await self.act(context.bot, contact.reference, command, agent, body)
 
     async def on_button(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """The card's buttons: take and close act at once, ask and propose need a text."""
         query = update.callback_query
         if query is None:
             return
-        message = query.message
-        if message is None or message.chat.id != self.chat_id:
+        if not self.in_room(query.message):
             await query.answer()
             return
         parts = (query.data or "").split(":", 2)
@@ -353,6 +380,10 @@ class AgentRoom:
         if contact is None:
             return
         await self._relay(context.bot, contact, message, agent_name(message.from_user))
+
+    def in_room(self, message: MaybeInaccessibleMessage | None) -> bool:
+        """A message of the agent chat (a button under it was pressed there)."""
+        return message is not None and message.chat.id == self.chat_id
 
     def _by_agent(self, message: Message) -> bool:
         """A person of the group, or an admin posting anonymously as the group itself."""
@@ -378,7 +409,7 @@ class AgentRoom:
         reach = await self.reach_customer(bot, ref) if command in STATUS_COMMANDS else Reach.SENT
         confirmations = {"take": "taken", "ask": "asked", "propose": "proposed", "close": "closed"}
         await self.post(bot, ref, say(self.lang, confirmations.get(command, "noted"), agent=agent))
-        await self._tell_unreached(bot, ref, reach)
+        await self.tell_unreached(bot, ref, reach)
         await self.rename(bot, ref)
 
     def _desk_action(
@@ -404,7 +435,7 @@ class AgentRoom:
         sent = await self.sender.deliver_outbox(bot, int(contact.customer_chat))
         return Reach.SENT if sent else Reach.BLOCKED
 
-    async def _tell_unreached(self, bot: Bot, ref: str, reach: Reach) -> None:
+    async def tell_unreached(self, bot: Bot, ref: str, reach: Reach) -> None:
         if reach is Reach.BLOCKED:
             await self.post(bot, ref, say(self.lang, "customer_blocked"))
         elif reach is Reach.WAITING:
