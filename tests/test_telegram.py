@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import re
 from collections.abc import Callable, Coroutine
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -942,5 +943,24 @@ def test_photo_bytes_are_stored_by_checksum(tg: Telegram, telegram_settings: Set
             p for p in telegram_settings.files_dir.rglob("*.jpg") if "incoming" not in p.parts
         ]
         assert stored and stored[0].read_bytes() == JPEG
+
+    play(scenario)
+
+
+def test_ticket_jobs_run_in_the_job_queue_and_alert_the_topic(tg: Telegram, engine: Engine) -> None:
+    async def scenario() -> None:
+        async with tg.running():
+            ref, thread = await hand_off(tg)
+            assert ticket(engine, ref).status == "received"
+            [job] = tg.app.job_queue.get_jobs_by_name("ticket-jobs")  # type: ignore[union-attr]
+            engine.clock.now += timedelta(hours=42)  # type: ignore[attr-defined]
+            before = len(tg.request.calls)
+            await job.run(tg.app)
+            calls = tg.request.calls[before:]
+            assert any("proche" in c.text for c in sent_to(calls, AGENT_CHAT, thread))
+            assert any("forte activité" in c.text for c in sent_to(calls, ALICE.id))
+            before = len(tg.request.calls)
+            await job.run(tg.app)  # a second pass sends nothing new
+            assert not sent_to(tg.request.calls[before:], ALICE.id)
 
     play(scenario)

@@ -59,6 +59,7 @@ from supportbot.channels.telegram_topics import (
 )
 from supportbot.config import Settings
 from supportbot.engine import Engine, pick_language
+from supportbot.jobs import Jobs, JobSettings
 from supportbot.replies import ReplyBook, load_replies
 
 log = logging.getLogger(__name__)
@@ -110,9 +111,13 @@ def _api_roots(base_url: str) -> tuple[str, str]:
 class Housekeeping:
     """What runs besides updates: duplicate-guard, outbox sweep, old ids, errors."""
 
-    def __init__(self, engine: Engine, sender: CustomerSender) -> None:
+    def __init__(
+        self, engine: Engine, sender: CustomerSender, room: AgentRoom | None, jobs: Jobs
+    ) -> None:
         self.engine = engine
         self.sender = sender
+        self.room = room
+        self.jobs = jobs
 
     async def skip_repeats(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """Group -1: a second delivery of an update id stops here."""
@@ -129,6 +134,14 @@ class Housekeeping:
         for chat in chats:
             if chat.lstrip("-").isdigit():
                 await self.sender.deliver_outbox(context.bot, int(chat))
+
+    async def ticket_jobs(self, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """The ticket life-cycle pass (interim messages, reminders, auto-close, retention)."""
+        alerts = await asyncio.to_thread(self.jobs.tick)
+        for alert in alerts:
+            if self.room is not None:
+                await self.room.notify(context.bot, alert)
+        await self.sweep_outbox(context)
 
     async def forget_updates(self, context: ContextTypes.DEFAULT_TYPE) -> None:
         before = self.engine.clock() - UPDATE_MEMORY
@@ -161,6 +174,7 @@ def build_application(
     rate_limiter: BaseRateLimiter[Any] | None = None,
     album_delay: float = ALBUM_DELAY,
     outbox_interval: float | None = OUTBOX_INTERVAL,
+    ticket_jobs_interval: float | None = 300.0,
     max_concurrent_updates: int = 64,
     book: ReplyBook | None = None,
 ) -> TelegramApp:
@@ -194,7 +208,10 @@ def build_application(
         room = AgentRoom(engine, desk, sender, settings.agent_chat_id, settings.default_language)
     media = MediaFetcher(settings.files_dir / "incoming", settings.max_attachment_bytes)
     customers = CustomerChats(engine, sender, media, room, processor.locks, album_delay)
-    chores = Housekeeping(engine, sender)
+    jobs_settings = JobSettings(retention_days=settings.retention_days)
+    chores = Housekeeping(
+        engine, sender, room, Jobs(engine.tickets, engine.sessions, jobs_settings)
+    )
     app.bot_data["customers"] = customers
 
     private = filters.ChatType.PRIVATE & filters.UpdateType.MESSAGE
@@ -235,6 +252,10 @@ def build_application(
     if outbox_interval:
         jobs.run_repeating(chores.sweep_outbox, interval=outbox_interval, name="outbox")
     jobs.run_repeating(chores.forget_updates, interval=3600, first=60, name="forget-updates")
+    if ticket_jobs_interval:
+        jobs.run_repeating(
+            chores.ticket_jobs, interval=ticket_jobs_interval, first=30, name="ticket-jobs"
+        )
     return app
 
 
