@@ -11,6 +11,7 @@ from supportbot.app import build_desk
 from supportbot.engine import Engine
 from supportbot.jobs import Jobs, JobSettings
 from supportbot.messages import Document
+from supportbot.store import UnansweredQuestion
 
 
 def file_request(chat: Chat, photo) -> str:  # type: ignore[no-untyped-def]
@@ -87,3 +88,11 @@ def test_ticket_creation_limit(chat: Chat, clock: Clock) -> None:
     assert "maximum" in chat.press("confirm")
     clock.now += timedelta(days=1)
     assert "SAV-" in chat.press("confirm")  # the summary was kept: nothing to retype
+
+
+def test_unanswered_questions_are_kept_without_personal_data(chat: Chat, engine: Engine) -> None:
+    chat.say("mon mail alice@example.com et mon tel 06 12 34 56 78, cmd 123456789, et la meteo ?")
+    with engine.sessions() as db:
+        [kept] = db.query(UnansweredQuestion).all()
+    assert "alice@example.com" not in kept.text and "06 12" not in kept.text
+    assert "123456789" not in kept.text and "<email>" in kept.text

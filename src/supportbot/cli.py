@@ -16,6 +16,7 @@ from supportbot.app import build_engine, build_matcher, system_clock
 from supportbot.calendar import BusinessCalendar
 from supportbot.config import Settings
 from supportbot.content import ContentError, load_content
+from supportbot.faq_cli import add_variant, check_drafts_or_exit, draft, gaps
 from supportbot.store import Ticket
 
 app = typer.Typer(help="supportbot: the 3DWorksPrints support assistant.", no_args_is_help=True)
@@ -122,6 +123,7 @@ def faq_check() -> None:
 
     settings = _settings()
     content = _content_or_exit(settings)
+    drafts = check_drafts_or_exit(settings.content_dir, content)  # prints problems, exit 2
     try:
         book = load_replies(settings.content_dir / "replies")
     except ContentError as err:
@@ -130,8 +132,13 @@ def faq_check() -> None:
     variants = len(content.pairs())
     typer.echo(
         f"OK: {len(content.faq)} FAQ entries, {len(content.flows)} flows, {variants} phrasings, "
-        f"{len(book.templates)} reply templates."
+        f"{len(book.templates)} reply templates, {drafts} draft(s) in faq/drafts/ (not served)."
     )
+
+
+faq_app.command("gaps")(gaps)
+faq_app.command("draft")(draft)
+faq_app.command("add-variant")(add_variant)
 
 
 @db_app.command("upgrade")

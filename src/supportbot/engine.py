@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from supportbot.casework import CustomerCases
 from supportbot.content import Content, FaqEntry
 from supportbot.flows import FlowRunner
+from supportbot.masking import mask_personal_data
 from supportbot.messages import Action, Button, Document, ForgetAgentThreads, Inbound, Reply
 from supportbot.normalise import normalise
 from supportbot.privacy import agent_threads, delete_files, export_customer, forget_customer
@@ -406,12 +407,14 @@ class _Turn:
             replies.append(Reply(self.t("too_long", length=len(message))))
             message = message[:MAX_TEXT]
         result = self.engine.matcher.resolve(message)
-        self.state["last_question"] = message[:500]
+        self.state["last_question"] = mask_personal_data(message[:500])
         if result.best is None:
             if normalise(message):
                 self.db.add(
                     UnansweredQuestion(
-                        text=message[:500], language=self.lang, at=self.engine.clock()
+                        text=mask_personal_data(message[:500]),
+                        language=self.lang,
+                        at=self.engine.clock(),
                     )
                 )
             return [*replies, Reply(self.t("not_understood"), self._menu_buttons())]
