@@ -119,3 +119,15 @@ def test_eval_command_json(env: dict[str, str]) -> None:
 def test_unknown_ticket(env: dict[str, str]) -> None:
     result = run(["tickets", "show", "SAV-0000-XXXXX"], env=env, check=False)
     assert result.returncode == 1 and "no ticket" in result.stderr
+
+
+def test_opening_hours_setting_narrows_the_clock(env: dict[str, str]) -> None:
+    env["SUPPORTBOT_OPENING_HOURS"] = "09:00-18:00"
+    out = run(["sla", "--from", "2026-11-27T17:00", "--hours", "48"], env=env).stdout.strip()
+    assert out == "2026-12-07T11:00:00+01:00"
+
+
+def test_invalid_setting_is_named(env: dict[str, str]) -> None:
+    env["SUPPORTBOT_OPENING_HOURS"] = "9h"
+    result = run(["sla", "--from", "2026-11-27T17:00"], env=env, check=False)
+    assert result.returncode == 2 and "SUPPORTBOT_OPENING_HOURS" in result.stderr

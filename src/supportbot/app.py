@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from supportbot.agents import AgentDesk
-from supportbot.calendar import BusinessCalendar
 from supportbot.config import Settings
 from supportbot.content import Content, load_content
 from supportbot.engine import Engine
@@ -46,7 +45,7 @@ def build_engine(
     matcher = matcher or build_matcher(content, settings)
     db_engine = make_engine(settings.database_url)
     upgrade(db_engine)
-    calendar = BusinessCalendar(timezone=settings.timezone)
+    calendar = settings.calendar()
     dates = DateParser(timezone=settings.timezone)
     dates.warm_up()
     runner = FlowRunner(
@@ -57,7 +56,12 @@ def build_engine(
         order_pattern=settings.order_number_pattern,
         max_file_bytes=settings.max_attachment_bytes,
     )
-    tickets = TicketService(calendar=calendar, clock=clock, sla_hours=settings.sla_hours)
+    tickets = TicketService(
+        calendar=calendar,
+        clock=clock,
+        sla_hours=settings.sla_hours,
+        reopen_window=timedelta(days=settings.reopen_days),
+    )
     return Engine(
         content=content,
         matcher=matcher,

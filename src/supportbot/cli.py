@@ -10,10 +10,10 @@ from typing import Annotated, Any
 
 import typer
 import yaml
+from pydantic import ValidationError
 
 from supportbot.agent_cli import agent_app
 from supportbot.app import build_engine, build_matcher, system_clock
-from supportbot.calendar import BusinessCalendar
 from supportbot.config import Settings
 from supportbot.content import ContentError, load_content
 from supportbot.faq_cli import add_variant, check_drafts_or_exit, draft, gaps
@@ -30,7 +30,15 @@ app.add_typer(agent_app, name="agent")
 
 
 def _settings() -> Settings:
-    return Settings()
+    try:
+        return Settings()
+    except ValidationError as err:
+        problems = "; ".join(
+            f"SUPPORTBOT_{'_'.join(str(p) for p in e['loc']).upper()}: {e['msg']}"
+            for e in err.errors()
+        )
+        typer.echo(f"invalid settings: {problems}", err=True)
+        raise typer.Exit(2) from err
 
 
 def _content_or_exit(settings: Settings) -> Any:
@@ -158,7 +166,7 @@ def sla(
 ) -> None:
     """Print the deadline `hours` business hours after `start` (ISO 8601 with offset)."""
     settings = _settings()
-    calendar = BusinessCalendar(timezone=settings.timezone)
+    calendar = settings.calendar()
     moment = datetime.fromisoformat(start)
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=calendar.tz)
@@ -320,13 +328,11 @@ def run(
 @app.command()
 def tick() -> None:
     """One pass of the timed jobs (interim messages, reminders, auto-close); cron-friendly."""
-    from supportbot.jobs import Jobs, JobSettings
+    from supportbot.jobs import Jobs
 
     settings = _settings()
     engine = build_engine(settings, content=_content_or_exit(settings))
-    jobs = Jobs(
-        engine.tickets, engine.sessions, JobSettings(retention_days=settings.retention_days)
-    )
+    jobs = Jobs(engine.tickets, engine.sessions, settings.job_settings())
     for alert in jobs.tick():
         typer.echo(alert.text)
 

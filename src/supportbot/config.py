@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import time, timedelta
 from pathlib import Path
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from supportbot.calendar import BusinessCalendar
+from supportbot.jobs import JobSettings
 
 
 class Settings(BaseSettings):
@@ -28,6 +32,32 @@ class Settings(BaseSettings):
     sla_hours: float = 48.0
     match_threshold: float | None = None
     retention_days: int = Field(default=365, gt=0)
+    # Business calendar: French holidays of a subdivision (e.g. "57" for Moselle),
+    # and opening hours like "09:00-18:00" (empty: the whole business day counts).
+    holiday_subdivision: str | None = None
+    opening_hours: str = Field(default="", pattern=r"^$|^\d{2}:\d{2}-\d{2}:\d{2}$")
+    reopen_days: int = Field(default=7, ge=0)
+    auto_close_days: int = Field(default=7, gt=0)
+    info_reminder_hours: float = Field(default=72.0, gt=0)
+    interim_before_hours: float = Field(default=8.0, ge=0)
+
+    def calendar(self) -> BusinessCalendar:
+        """The business calendar these settings describe."""
+        opening = None
+        if self.opening_hours:
+            start, end = (time.fromisoformat(p) for p in self.opening_hours.split("-"))
+            opening = (start, end)
+        return BusinessCalendar(
+            timezone=self.timezone, subdivision=self.holiday_subdivision, opening=opening
+        )
+
+    def job_settings(self) -> JobSettings:
+        return JobSettings(
+            interim_before_hours=self.interim_before_hours,
+            info_reminder_hours=self.info_reminder_hours,
+            auto_close_after=timedelta(days=self.auto_close_days),
+            retention_days=self.retention_days,
+        )
 
     @property
     def faq_dir(self) -> Path:

@@ -59,7 +59,7 @@ from supportbot.channels.telegram_topics import (
 )
 from supportbot.config import Settings
 from supportbot.engine import Engine, pick_language
-from supportbot.jobs import Jobs, JobSettings
+from supportbot.jobs import Jobs
 from supportbot.replies import ReplyBook, load_replies
 
 log = logging.getLogger(__name__)
@@ -208,7 +208,7 @@ def build_application(
         room = AgentRoom(engine, desk, sender, settings.agent_chat_id, settings.default_language)
     media = MediaFetcher(settings.files_dir / "incoming", settings.max_attachment_bytes)
     customers = CustomerChats(engine, sender, media, room, processor.locks, album_delay)
-    jobs_settings = JobSettings(retention_days=settings.retention_days)
+    jobs_settings = settings.job_settings()
     chores = Housekeeping(
         engine, sender, room, Jobs(engine.tickets, engine.sessions, jobs_settings)
     )
