@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import random
 from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
 
 from conftest import Chat, Clock
 from supportbot.app import build_engine
 from supportbot.config import Settings
 from supportbot.content import Content
+from supportbot.jobs import Jobs
 from supportbot.messages import Reply
 from supportbot.routing import Router
 
@@ -72,5 +74,35 @@ def test_same_chat_hammered_concurrently_keeps_a_valid_state(
     answer = chat.say("/resume")
     assert "problème" in answer.lower()
     assert "choice:damaged" in chat.buttons
+    for worker in workers:
+        worker.sessions.kw["bind"].dispose()
+
+
+def test_a_job_runs_once_across_workers(
+    settings: Settings, clock: Clock, content: Content, matcher: Router
+) -> None:
+    workers = [
+        build_engine(settings, clock=clock, content=content, matcher=matcher) for _ in range(2)
+    ]
+    for i in range(6):
+        chat = Chat(workers[0], f"client{i}")
+        chat.press("flow:human-agent")
+        chat.say(f"J'ai besoin d'aide pour la commande {i}")
+        chat.press("confirm")
+    clock.now += timedelta(hours=42)  # every ticket is now close to its due time
+    passes = [Jobs(w.tickets, w.sessions) for w in workers for _ in range(2)]
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        alerts = [a for found in pool.map(lambda j: j.tick(), passes) for a in found]
+    assert sorted(a.ticket_reference for a in alerts) == sorted(
+        {a.ticket_reference for a in alerts}
+    )
+    assert len(alerts) == 6
+    interim = [
+        reply
+        for i in range(6)
+        for reply in workers[1].take_outbox("test", f"client{i}")
+        if "forte activité" in reply.text
+    ]
+    assert len(interim) == 6
     for worker in workers:
         worker.sessions.kw["bind"].dispose()
