@@ -64,6 +64,8 @@ def export_customer(db: Session, customer: Customer) -> dict[str, Any]:
                     for a in t.attachments
                 ],
                 "rating": t.rating,
+                # where the ticket lives on the agent side (a Telegram forum topic)
+                "agent_thread": t.agent_thread_id,
             }
             for t in tickets
         ],
