@@ -15,10 +15,10 @@ import uuid
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy import text as sql_text
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
@@ -44,6 +44,7 @@ from supportbot.texts import text
 from supportbot.tickets import TicketService
 
 MAX_TEXT = 4000
+OUTBOX_LEASE = timedelta(minutes=2)
 CHAT_LOCK_NAMESPACE = 0x5B01  # advisory-lock namespace of per-chat serialisation
 log = logging.getLogger(__name__)
 LANGS = ("fr", "en")
@@ -123,22 +124,33 @@ class Engine:
         self.mark_delivered([ident for ident, _ in pending])
         return [reply for _, reply in pending]
 
-    def pending_outbox(self, channel: str, chat_id: str) -> list[tuple[int, Reply]]:
-        """Messages waiting for this chat (agent replies, status changes), oldest first.
+    def pending_outbox(
+        self, channel: str, chat_id: str, lease: timedelta = OUTBOX_LEASE
+    ) -> list[tuple[int, Reply]]:
+        """Claim the messages waiting for this chat (agent replies, status changes), oldest first.
 
-        Mark each one delivered (``mark_delivered``) only once it really went out, so
-        a failure in between leaves it waiting instead of losing it.
+        A claimed message is nobody else's for ``lease``; mark each one delivered
+        (``mark_delivered``) once it really went out. A sender that dies before
+        that leaves it to be sent again when the lease ends: nothing is lost.
         """
-        with self.sessions() as db:
+        now = self.clock()
+        with self.sessions.begin() as db:
             rows = db.scalars(
                 select(OutboxMessage)
                 .where(
                     OutboxMessage.channel == channel,
                     OutboxMessage.chat_id == chat_id,
                     OutboxMessage.delivered_at.is_(None),
+                    or_(
+                        OutboxMessage.claimed_until.is_(None),
+                        OutboxMessage.claimed_until < now,
+                    ),
                 )
                 .order_by(OutboxMessage.id)
+                .with_for_update(skip_locked=True)
             ).all()
+            for row in rows:
+                row.claimed_until = now + lease
             return [
                 (r.id, Reply(r.text, tuple(Button(b["label"], b["payload"]) for b in r.buttons)))
                 for r in rows

@@ -195,6 +195,8 @@ class OutboxMessage(Base):
     )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # A sender claims a message before sending it: no other sender takes it meanwhile.
+    claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
 
 class UnansweredQuestion(Base):

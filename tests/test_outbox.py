@@ -1,0 +1,49 @@
+"""Messages for customers wait in the store and are delivered once, whoever sends them."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from conftest import Chat, Clock
+from supportbot.app import build_desk
+from supportbot.engine import Engine
+
+
+def handed_off(chat: Chat) -> str:
+    chat.press("flow:human-agent")
+    chat.say("Une question sur ma commande")
+    done = chat.press("confirm")
+    return next(w.strip(".,()") for w in done.split() if w.startswith("SAV-"))
+
+
+def test_a_claimed_message_is_not_given_to_a_second_sender(chat: Chat, engine: Engine) -> None:
+    ref = handed_off(chat)
+    build_desk(engine).reply(ref, "lea", "Bonjour !")
+    first = engine.pending_outbox("test", "alice")
+    assert [r.text for _, r in first] == [f"[{ref}] Bonjour !"]
+    assert engine.pending_outbox("test", "alice") == []  # another worker sweeping now
+    engine.mark_delivered([ident for ident, _ in first])
+    assert engine.take_outbox("test", "alice") == []
+
+
+def test_a_sender_that_dies_before_confirming_leaves_it_to_be_sent_again(
+    chat: Chat, engine: Engine, clock: Clock
+) -> None:
+    ref = handed_off(chat)
+    build_desk(engine).reply(ref, "lea", "Votre colis est reparti.")
+    assert len(engine.pending_outbox("test", "alice")) == 1  # ... then the sender dies
+    clock.now += timedelta(minutes=3)  # the claim lapses
+    [(ident, again)] = engine.pending_outbox("test", "alice")
+    assert "reparti" in again.text
+    engine.mark_delivered([ident])
+    clock.now += timedelta(minutes=3)
+    assert engine.pending_outbox("test", "alice") == []
+
+
+def test_a_reply_waits_for_a_customer_who_is_away(chat: Chat, engine: Engine) -> None:
+    ref = handed_off(chat)
+    build_desk(engine).reply(ref, "lea", "Je reviens vers vous demain.")
+    # nobody reads the outbox for a while; the customer comes back later
+    assert [r.text for r in engine.take_outbox("test", "alice")] == [
+        f"[{ref}] Je reviens vers vous demain."
+    ]
