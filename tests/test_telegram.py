@@ -302,6 +302,18 @@ def test_a_429_is_retried_by_the_rate_limiter(tg: Telegram) -> None:
     play(scenario)
 
 
+def test_a_5xx_from_telegram_is_retried(tg: Telegram) -> None:
+    async def scenario() -> None:
+        async with tg.running():
+            tg.request.fail("sendMessage", 502, "Bad Gateway", times=2)
+            calls = await tg.send(tg.updates.text(ALICE, "/start"))
+            attempts = sent_to(calls, ALICE.id)
+            assert len(attempts) == 3 and attempts[0].text == attempts[2].text
+            assert "Bonjour" in attempts[2].text
+
+    play(scenario)
+
+
 def test_a_duplicate_update_is_ignored(tg: Telegram) -> None:
     async def scenario() -> None:
         async with tg.running():

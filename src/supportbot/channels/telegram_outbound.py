@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.constants import MessageLimit
-from telegram.error import Forbidden
+from telegram.error import BadRequest, Forbidden, NetworkError
 
 from supportbot.channels import telegram_store as store
 from supportbot.channels.telegram_order import KeyedLocks
@@ -74,6 +74,9 @@ class CustomerSender:
 
     engine: Engine
     locks: KeyedLocks = field(default_factory=KeyedLocks)
+    # Telegram answering 5xx or timing out: a few tries with a growing pause.
+    attempts: int = 3
+    retry_delay: float = 0.5
 
     async def send(self, bot: Bot, chat_id: int, replies: Sequence[Reply]) -> bool:
         """Send in order; False when the customer blocked the bot (then marked unreachable)."""
@@ -106,7 +109,22 @@ class CustomerSender:
         markup = await self._markup(reply.buttons)
         for number, piece in enumerate(pieces, 1):
             last = number == len(pieces)
-            await bot.send_message(chat_id, piece, reply_markup=markup if last else None)
+            await self._send_piece(bot, chat_id, piece, markup if last else None)
+
+    async def _send_piece(
+        self, bot: Bot, chat_id: int, piece: str, markup: InlineKeyboardMarkup | None
+    ) -> None:
+        for attempt in range(1, self.attempts + 1):
+            try:
+                await bot.send_message(chat_id, piece, reply_markup=markup)
+                return
+            except BadRequest:
+                raise  # our message is wrong: trying again changes nothing
+            except NetworkError as err:  # 5xx, timeouts (429 is the rate limiter's)
+                if attempt == self.attempts:
+                    raise
+                log.info("telegram send to %s failed (%s), retrying", chat_id, type(err).__name__)
+                await asyncio.sleep(self.retry_delay * 2 ** (attempt - 1))
 
     async def _markup(self, buttons: Sequence[Button]) -> InlineKeyboardMarkup | None:
         if not buttons:
