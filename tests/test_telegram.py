@@ -503,6 +503,25 @@ def test_outsiders_cannot_act_on_a_ticket(tg: Telegram) -> None:
     play(scenario)
 
 
+def test_with_an_allow_list_only_listed_agents_act(
+    engine: Engine, telegram_settings: Settings
+) -> None:
+    listed = telegram_settings.model_copy(update={"agent_user_ids": [MARIE.id]})
+    tg = Telegram(engine, listed)
+
+    async def scenario() -> None:
+        async with tg.running():
+            ref, thread = await hand_off(tg)
+            intruder = Person(777, "Intrus", "fr")  # in the group, but not on the list
+            assert await tg.send(tg.updates.in_topic(intruder, thread, "/close")) == []
+            assert await tg.send(tg.updates.in_topic(intruder, thread, "coucou")) == []
+            assert tg.desk.show(ref).status == "received"
+            await tg.send(tg.updates.in_topic(MARIE, thread, "/close Réglé"))
+            assert tg.desk.show(ref).status == "closed"
+
+    play(scenario)
+
+
 def test_a_customer_who_blocked_the_bot_is_marked_unreachable_and_agents_are_told(
     tg: Telegram, engine: Engine
 ) -> None:

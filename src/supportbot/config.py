@@ -27,6 +27,7 @@ class Settings(BaseSettings):
     telegram_token: str | None = None
     telegram_base_url: str | None = None
     agent_chat_id: int | None = None
+    agent_user_ids: list[int] = Field(default_factory=list)  # JSON, e.g. [1234, 5678]
     order_number_pattern: str = r"\d{6,12}"
     max_attachment_bytes: int = Field(default=20 * 1024 * 1024, gt=0)
     sla_hours: float = 48.0

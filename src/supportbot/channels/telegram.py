@@ -205,7 +205,14 @@ def build_application(
     sender = CustomerSender(engine)
     room = None
     if settings.agent_chat_id is not None:
-        room = AgentRoom(engine, desk, sender, settings.agent_chat_id, settings.default_language)
+        room = AgentRoom(
+            engine,
+            desk,
+            sender,
+            settings.agent_chat_id,
+            settings.default_language,
+            allowed=frozenset(settings.agent_user_ids),
+        )
     media = MediaFetcher(settings.files_dir / "incoming", settings.max_attachment_bytes)
     customers = CustomerChats(engine, sender, media, room, processor.locks, album_delay)
     jobs_settings = settings.job_settings()

@@ -82,7 +82,7 @@ class TemplatePicker:
         query = update.callback_query
         if query is None:
             return
-        if not self.room.in_room(query.message):
+        if not self.room.in_room(query.message) or not self.room.may_act(query.from_user):
             await query.answer()
             return
         payload = await self._payload(query.data or "")

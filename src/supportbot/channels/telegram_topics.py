@@ -124,6 +124,14 @@ class AgentRoom:
     # Commands other parts of the channel add (/reply, /replies), and the card's extra row.
     extra_commands: dict[str, TopicCommand] = field(default_factory=dict)
     card_extras: tuple[str, ...] = ()
+    # Optional allow-list of agents' Telegram user ids (empty: every member of the group).
+    allowed: frozenset[int] = frozenset()
+
+    def may_act(self, user: User | None) -> bool:
+        """Whether this person may act as an agent (group membership is checked apart)."""
+        if not self.allowed:
+            return True
+        return user is not None and user.id in self.allowed
 
     # -- what the rest of the channel calls ----------------------------------------
 
@@ -336,6 +344,8 @@ class AgentRoom:
         message = update.effective_message
         if message is None or message.chat_id != self.chat_id or not message.text:
             return
+        if not self.may_act(message.from_user):
+            return
         thread = message.message_thread_id
         contact = await self._ticket_of(thread)
         if thread is None:
@@ -359,7 +369,7 @@ class AgentRoom:
         query = update.callback_query
         if query is None:
             return
-        if not self.in_room(query.message):
+        if not self.in_room(query.message) or not self.may_act(query.from_user):
             await query.answer()
             return
         parts = (query.data or "").split(":", 2)
@@ -388,8 +398,9 @@ class AgentRoom:
     def _by_agent(self, message: Message) -> bool:
         """A person of the group, or an admin posting anonymously as the group itself."""
         if message.sender_chat is not None:
-            return message.sender_chat.id == self.chat_id
-        return message.from_user is not None and not message.from_user.is_bot
+            return message.sender_chat.id == self.chat_id and not self.allowed
+        user = message.from_user
+        return user is not None and not user.is_bot and self.may_act(user)
 
     async def act(self, bot: Bot, ref: str, command: str, agent: str, body: str) -> None:
         if command in NEEDS_TEXT and not body:
