@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint bench eval clean setup
+.PHONY: run test lint bench bench-full eval clean setup
 
 setup: $(STAMP)
 
@@ -31,6 +31,11 @@ eval: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run.py
+	$(BIN)/python benchmarks/load.py --quick
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+
+bench-full: $(STAMP)
+	$(BIN)/python benchmarks/run.py --full
+	$(BIN)/python benchmarks/load.py

@@ -54,14 +54,16 @@ class AgentDesk:
     tickets: TicketService
     sessions: sessionmaker[Session]
 
-    def open_tickets(self) -> list[TicketView]:
+    def open_tickets(self, limit: int = 200) -> list[TicketView]:
         """Open tickets, overdue first, then by due time."""
         with self.sessions() as db:
             rows = [
-                t for status in OPEN_STATUSES for t in self.tickets.search(db, status=status.value)
+                t
+                for status in OPEN_STATUSES
+                for t in self.tickets.search(db, status=status.value, limit=limit)
             ]
             rows.sort(key=lambda t: (t.due_at is None, t.due_at))
-            return [TicketView.of(t) for t in rows]
+            return [TicketView.of(t) for t in rows[:limit]]
 
     def show(self, reference: str) -> TicketView:
         with self.sessions() as db:

@@ -222,12 +222,15 @@ def tickets_list(
     category: Annotated[str | None, typer.Option()] = None,
     overdue: Annotated[bool, typer.Option("--overdue")] = False,
     as_json: Annotated[bool, typer.Option("--json")] = False,
+    limit: Annotated[int, typer.Option(help="At most this many.")] = 500,
 ) -> None:
     """List tickets (soonest due first)."""
     settings = _settings()
     engine = build_engine(settings, content=_content_or_exit(settings))
     with engine.sessions() as db:
-        rows = engine.tickets.search(db, status=status, category=category, overdue=overdue)
+        rows = engine.tickets.search(
+            db, status=status, category=category, overdue=overdue, limit=limit
+        )
         data = [_ticket_dict(t) for t in rows]
     if as_json:
         typer.echo(json.dumps(data, ensure_ascii=False, indent=2))

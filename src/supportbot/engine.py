@@ -21,7 +21,7 @@ from typing import Any
 from sqlalchemy import or_, select, update
 from sqlalchemy import text as sql_text
 from sqlalchemy.exc import OperationalError
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session, joinedload, sessionmaker
 
 from supportbot.casework import CustomerCases
 from supportbot.content import Content, FaqEntry
@@ -170,7 +170,8 @@ class Engine:
         query = (
             select(Conversation)
             .where(Conversation.channel == inbound.channel, Conversation.chat_id == inbound.chat_id)
-            .with_for_update()
+            .options(joinedload(Conversation.customer, innerjoin=True))  # one query, not two
+            .with_for_update(of=Conversation)
         )
         conv = db.scalars(query).first()
         if conv is not None:

@@ -133,7 +133,9 @@ class TicketService:
         status: str | None = None,
         category: str | None = None,
         overdue: bool = False,
+        limit: int | None = None,
     ) -> Sequence[Ticket]:
+        """Tickets soonest due first (the status/due index serves the order and the limit)."""
         query = select(Ticket)
         if status:
             query = query.where(Ticket.status == TicketStatus(status).value)
@@ -144,7 +146,8 @@ class TicketService:
                 Ticket.status.in_([TicketStatus.RECEIVED.value]),
                 Ticket.due_at < self.clock(),
             )
-        return session.scalars(query.order_by(Ticket.due_at.is_(None), Ticket.due_at)).all()
+        query = query.order_by(Ticket.due_at.asc().nulls_last(), Ticket.id)
+        return session.scalars(query.limit(limit)).all()
 
     # -- writing -------------------------------------------------------------
 
