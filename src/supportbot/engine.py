@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import threading
 import uuid
 from collections import defaultdict
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -58,6 +59,17 @@ THEME_TITLES = {
 MESSAGES_PER_MINUTE = 20
 
 
+# C0 controls but tab and newline, DEL and C1 controls: never meaningful in a chat, and
+# PostgreSQL refuses NUL in text and JSON.
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def clean_inbound(inbound: Inbound) -> Inbound:
+    """The same event without control characters in what the customer typed."""
+    files = tuple(replace(f, name=_CONTROL.sub("", f.name)) for f in inbound.files)
+    return replace(inbound, text=_CONTROL.sub("", inbound.text), files=files)
+
+
 def pick_language(requested: str | None, default: str = "fr") -> str:
     """French unless the customer's language is another supported one."""
     if requested:
@@ -96,6 +108,7 @@ class Engine:
             return [Reply(text(lang, "busy"))]
 
     def _handle(self, inbound: Inbound) -> list[Action]:
+        inbound = clean_inbound(inbound)
         key = f"{inbound.channel}:{inbound.chat_id}"
         with self._chat_locks[key], self.sessions.begin() as db:
             if db.get_bind().dialect.name == "postgresql":
