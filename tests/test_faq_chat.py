@@ -50,3 +50,19 @@ def test_unknown_command_is_named(chat: Chat) -> None:
 
 def test_stale_button_outside_a_flow(chat: Chat) -> None:
     assert "ne correspond plus" in chat.press("choice:damaged")
+
+
+def test_a_greeting_gets_the_welcome_not_an_apology(chat: Chat) -> None:
+    for hello in ("Bonjour !", "salut", "hello", "Bonsoir madame"):
+        answer = chat.say(hello)
+        assert "Bonjour" in answer and "pas sûr" not in answer
+        assert "theme:returns" in chat.buttons
+
+
+def test_tickets_list_uses_the_customers_language(new_chat) -> None:  # type: ignore[no-untyped-def]
+    eve = new_chat("eve", "en")
+    eve.press("flow:human-agent")
+    eve.say("I need help with my order")
+    eve.press("confirm")
+    listing = eve.say("/tickets")
+    assert "Talk to a person · received" in listing  # the flow's English title, not the French

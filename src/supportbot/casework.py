@@ -34,6 +34,7 @@ class CustomerCases:
     state: dict[str, Any]
     lang: str
     now: datetime
+    flows: dict[str, Flow]
 
     def t(self, key: str, **values: Any) -> str:
         return text(self.lang, key, **values)
@@ -179,5 +180,7 @@ class CustomerCases:
         lines = [self.t("tickets_list")]
         for ticket in tickets:
             status = self.t(f"status_{ticket.status}")
-            lines.append(f"• {ticket.reference} · {ticket.subject.split(' — ')[0]} · {status}")
+            flow = self.flows.get(ticket.flow_id)
+            title = flow.title.get(self.lang) if flow else ticket.subject.split(" — ")[0]
+            lines.append(f"• {ticket.reference} · {title} · {status}")
         return Reply("\n".join(lines))

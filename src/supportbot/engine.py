@@ -29,7 +29,7 @@ from supportbot.content import Content, FaqEntry
 from supportbot.flows import FlowRunner
 from supportbot.masking import mask_personal_data
 from supportbot.messages import Action, Button, Document, ForgetAgentThreads, Inbound, Reply
-from supportbot.normalise import normalise
+from supportbot.normalise import normalise, strip_accents
 from supportbot.privacy import agent_threads, delete_files, export_customer, forget_customer
 from supportbot.routing import Router
 from supportbot.store import (
@@ -62,6 +62,12 @@ MESSAGES_PER_MINUTE = 20
 # C0 controls but tab and newline, DEL and C1 controls: never meaningful in a chat, and
 # PostgreSQL refuses NUL in text and JSON.
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+_GREETING = re.compile(
+    r"(bonjour|bonsoir|salut|coucou|hello|hi|hey|yo|bjr|slt|cc|bonjour a vous|good morning|"
+    r"good evening)( (madame|monsieur|tout le monde|there|everyone))?"
+)
 
 
 def clean_inbound(inbound: Inbound) -> Inbound:
@@ -233,7 +239,14 @@ class _Turn:
     def cases(self) -> CustomerCases:
         e = self.engine
         return CustomerCases(
-            e.tickets, e.runner, self.db, self.customer, self.state, self.lang, e.clock()
+            e.tickets,
+            e.runner,
+            self.db,
+            self.customer,
+            self.state,
+            self.lang,
+            e.clock(),
+            e.content.flows,
         )
 
     def t(self, key: str, **values: Any) -> str:
@@ -428,6 +441,8 @@ class _Turn:
         return Button(content.flows[ident].title.get(self.lang), label)
 
     def _free_text(self, message: str) -> list[Action]:
+        if _GREETING.fullmatch(strip_accents(message.lower()).strip(" !.?,")):
+            return [self._welcome()]
         replies: list[Action] = []
         if len(message) > MAX_TEXT:
             replies.append(Reply(self.t("too_long", length=len(message))))

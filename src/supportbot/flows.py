@@ -206,7 +206,8 @@ class FlowRunner:
         lines = [text(lang, "summary_title", title=flow.title.get(lang))]
         for step_id in state["history"]:
             step = flow.step(step_id)
-            lines.append(f"• {step.label.get(lang)} : {self.display(step, state, lang)}")
+            colon = ":" if lang == "en" else " :"  # French puts a space before the colon
+            lines.append(f"• {step.label.get(lang)}{colon} {self.display(step, state, lang)}")
         lines.append(text(lang, "summary_confirm"))
         buttons = (
             Button(text(lang, "btn_confirm"), "confirm"),
@@ -219,7 +220,9 @@ class FlowRunner:
         if step.type is FieldType.ATTACHMENTS:
             files = state["files"].get(step.id, [])
             names = ", ".join(f["name"] for f in files)
-            return text(lang, "files_count", count=len(files)) + (f" ({names})" if names else "")
+            if not files:
+                return text(lang, "skipped")
+            return text(lang, "files_count", count=len(files)) + f" ({names})"
         value = state["answers"].get(step.id)
         if value is None:
             return text(lang, "skipped")
