@@ -63,6 +63,16 @@ def settings(tmp_path: Path) -> Settings:
 
 
 @pytest.fixture
+def env(tmp_path: Path) -> dict[str, str]:
+    """Environment for running the real `supportbot` commands on a fresh SQLite file."""
+    values = dict(os.environ)
+    values["SUPPORTBOT_DATABASE_URL"] = f"sqlite:///{tmp_path}/commands.db"
+    values["SUPPORTBOT_FILES_DIR"] = str(tmp_path / "files")
+    values["SUPPORTBOT_CONTENT_DIR"] = str(ROOT)
+    return values
+
+
+@pytest.fixture
 def clock() -> Clock:
     return Clock()
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import io
 import json
-import os
 import queue
 import subprocess
 import sys
@@ -54,13 +53,9 @@ def customer(env: dict[str, str], lines: str = "", user: str = "alice") -> str:
 
 
 @pytest.fixture
-def env(tmp_path: Path) -> dict[str, str]:
-    values = dict(os.environ)
-    values["SUPPORTBOT_DATABASE_URL"] = f"sqlite:///{tmp_path}/handoff.db"
-    values["SUPPORTBOT_FILES_DIR"] = str(tmp_path / "files")
-    values["SUPPORTBOT_CONTENT_DIR"] = str(ROOT)
-    values.pop("USER", None)
-    return values
+def env(env: dict[str, str]) -> dict[str, str]:
+    env.pop("USER", None)  # the agent's name must come from --name, then "agent"
+    return env
 
 
 @pytest.fixture

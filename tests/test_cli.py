@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
-
-import pytest
 
 from conftest import ROOT
 
@@ -28,15 +25,6 @@ def run(
     if check:
         assert result.returncode == 0, result.stderr
     return result
-
-
-@pytest.fixture
-def env(tmp_path: Path) -> dict[str, str]:
-    values = dict(os.environ)
-    values["SUPPORTBOT_DATABASE_URL"] = f"sqlite:///{tmp_path}/cli.db"
-    values["SUPPORTBOT_FILES_DIR"] = str(tmp_path / "files")
-    values["SUPPORTBOT_CONTENT_DIR"] = str(ROOT)
-    return values
 
 
 def test_match_jsonl(env: dict[str, str]) -> None:

@@ -8,21 +8,11 @@ import signal
 import subprocess
 import sys
 import threading
-from pathlib import Path
 
 import pytest
 
 from conftest import ROOT, Chat
 from supportbot.engine import Engine
-
-
-@pytest.fixture
-def env(tmp_path: Path) -> dict[str, str]:
-    values = dict(os.environ)
-    values["SUPPORTBOT_DATABASE_URL"] = f"sqlite:///{tmp_path}/crash.db"
-    values["SUPPORTBOT_FILES_DIR"] = str(tmp_path / "files")
-    values["SUPPORTBOT_CONTENT_DIR"] = str(ROOT)
-    return values
 
 
 def test_kill_9_mid_flow_then_resume(env: dict[str, str]) -> None:
