@@ -412,7 +412,7 @@ class _Turn:
         return Reply(entry.answer.get(self.lang).strip(), tuple(buttons))
 
     def _feedback_button(self, payload: str) -> list[Action]:
-        """Buttons under answers and ticket notifications: feedback, solution, rating."""
+        """👍/👎 under an FAQ answer; rating and solution buttons go to the customer's cases."""
         kind, _, rest = payload.partition(":")
         if kind == "fb":
             vote, _, faq_id = rest.partition(":")

@@ -361,7 +361,7 @@ class FlowRunner:
             if len(stored) >= step.max_count:
                 replies.append(Reply(text(lang, "attach_full")))
                 break
-            problem = self._check_file(step, incoming, lang)
+            problem = self.check_file(step.kinds, incoming, lang)
             if problem:
                 replies.append(Reply(problem))
                 continue
@@ -378,9 +378,6 @@ class FlowRunner:
         else:
             replies.append(self.prompt(flow, state, lang))
         return FlowOutcome(replies)
-
-    def _check_file(self, step: Step, incoming: IncomingFile, lang: str) -> str | None:
-        return self.check_file(step.kinds, incoming, lang)
 
     def check_file(
         self, kinds: tuple[AttachmentKind, ...], incoming: IncomingFile, lang: str

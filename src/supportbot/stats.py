@@ -8,28 +8,17 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from rapidfuzz import fuzz
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from supportbot.normalise import normalise
+from supportbot.faq_tools import cluster
 from supportbot.store import AnswerEvent, AnswerFeedback, FlowEvent, Ticket, UnansweredQuestion
 
 
-def group_similar(texts: Sequence[str], threshold: float = 70.0) -> list[list[int]]:
-    """Greedy clusters of near-identical questions (indices into ``texts``), biggest first."""
-    norms = [normalise(t) for t in texts]
-    groups: list[list[int]] = []
-    heads: list[str] = []
-    for i, norm in enumerate(norms):
-        for g, head in enumerate(heads):
-            if fuzz.token_sort_ratio(norm, head) >= threshold:
-                groups[g].append(i)
-                break
-        else:
-            groups.append([i])
-            heads.append(norm)
-    return sorted(groups, key=len, reverse=True)
+def group_similar(texts: Sequence[str]) -> list[list[int]]:
+    """Clusters of similar questions (indices into ``texts``), biggest first, ties by text."""
+    groups = cluster(list(texts), [])
+    return sorted(groups, key=lambda g: (-len(g), texts[g[0]]))
 
 
 @dataclass
