@@ -7,11 +7,12 @@ through the ticket service; a customer only ever reaches their own tickets.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
 from supportbot.content import AttachmentKind, Flow
@@ -22,6 +23,16 @@ from supportbot.texts import text
 from supportbot.tickets import CUSTOMER, NewAttachment, TicketService, TicketStatus
 
 TICKETS_PER_DAY = 5
+# Run on every free message: built once, and only the id unless there is a ticket.
+_AWAITING = (
+    select(Ticket.id)
+    .where(
+        Ticket.customer_id == bindparam("customer_id"),
+        Ticket.status == TicketStatus.INFO_REQUESTED.value,
+    )
+    .order_by(Ticket.updated_at.desc())
+    .limit(1)
+)
 _FILE_KEYS = ("kind", "name", "mime", "size", "file_id", "file_unique_id", "checksum", "path")
 
 
@@ -30,18 +41,23 @@ class CustomerCases:
     tickets: TicketService
     runner: FlowRunner
     db: Session
-    customer: Customer
+    customer_id: int
+    load_customer: Callable[[], Customer]  # the ORM object, only for the turns that need it
     state: dict[str, Any]
     lang: str
     now: datetime
     flows: dict[str, Flow]
+
+    @property
+    def customer(self) -> Customer:
+        return self.load_customer()
 
     def t(self, key: str, **values: Any) -> str:
         return text(self.lang, key, **values)
 
     def _own(self, reference: str) -> Ticket | None:
         query = select(Ticket).where(
-            Ticket.reference == reference, Ticket.customer_id == self.customer.id
+            Ticket.reference == reference, Ticket.customer_id == self.customer_id
         )
         return self.db.scalars(query).first()
 
@@ -53,7 +69,7 @@ class CustomerCases:
             select(func.count())
             .select_from(Ticket)
             .where(
-                Ticket.customer_id == self.customer.id,
+                Ticket.customer_id == self.customer_id,
                 Ticket.created_at >= self.now - timedelta(days=1),
             )
         )
@@ -112,15 +128,8 @@ class CustomerCases:
         if ticket is not None and ticket.status != TicketStatus.CLOSED.value:
             return ticket
         self.state.pop("handoff", None)
-        query = (
-            select(Ticket)
-            .where(
-                Ticket.customer_id == self.customer.id,
-                Ticket.status == TicketStatus.INFO_REQUESTED.value,
-            )
-            .order_by(Ticket.updated_at.desc())
-        )
-        return self.db.scalars(query).first()
+        awaiting = self.db.scalar(_AWAITING, {"customer_id": self.customer_id})
+        return None if awaiting is None else self.db.get(Ticket, awaiting)
 
     def relay(self, inbound: Inbound) -> list[Action] | None:
         """A message for the agent of a ticket goes onto it; None when no ticket is addressed."""

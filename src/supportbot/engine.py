@@ -17,12 +17,12 @@ from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import Table, bindparam, insert, or_, select, update
 from sqlalchemy import text as sql_text
 from sqlalchemy.exc import OperationalError
-from sqlalchemy.orm import Session, joinedload, sessionmaker
+from sqlalchemy.orm import Session, sessionmaker
 
 from supportbot.casework import CustomerCases
 from supportbot.content import Content, FaqEntry
@@ -119,21 +119,18 @@ class Engine:
         with self._chat_locks[key], self.sessions.begin() as db:
             if db.get_bind().dialect.name == "postgresql":
                 # One event per chat at a time across workers; released at commit.
-                db.execute(
-                    sql_text("SELECT pg_advisory_xact_lock(:ns, hashtext(:key))"),
-                    {"ns": CHAT_LOCK_NAMESPACE, "key": key},
-                )
-            conv = self._conversation(db, inbound)
-            # A deep copy: nested changes must show as a new value or they are not saved.
-            state: dict[str, Any] = json.loads(json.dumps(conv.state or {}))
-            turn = _Turn(self, db, conv.customer, state, inbound)
+                db.execute(_CHAT_LOCK, {"ns": CHAT_LOCK_NAMESPACE, "key": key})
+            chat = self._chat(db, inbound)
+            turn = _Turn(self, db, chat.customer_id, chat.state, inbound, chat.language, chat.name)
             actions = turn.run()
             if turn.erase:
-                erased_files = forget_customer(db, conv.customer)
+                erased_files = forget_customer(db, turn.customer)
             else:
                 erased_files = []
-                conv.state = state
-                conv.updated_at = self.clock()
+                db.execute(
+                    _SAVE_STATE,
+                    {"conv_id": chat.conversation_id, "state": turn.state, "now": self.clock()},
+                )
         delete_files(erased_files)  # after the commit: the rows are gone for good
         return actions
 
@@ -185,18 +182,20 @@ class Engine:
                 .values(delivered_at=self.clock())
             )
 
-    def _conversation(self, db: Session, inbound: Inbound) -> Conversation:
-        query = (
-            select(Conversation)
-            .where(Conversation.channel == inbound.channel, Conversation.chat_id == inbound.chat_id)
-            .options(joinedload(Conversation.customer, innerjoin=True))  # one query, not two
-            .with_for_update(of=Conversation)
-        )
-        conv = db.scalars(query).first()
-        if conv is not None:
-            if inbound.user_name and conv.customer.name != inbound.user_name:
-                conv.customer.name = inbound.user_name
-            return conv
+    def _chat(self, db: Session, inbound: Inbound) -> _Chat:
+        """This chat's conversation and customer, locked for the turn; created on first contact.
+
+        Plain rows rather than ORM objects: this runs for every message and the
+        customer object is loaded only by the turns that need it.
+        """
+        params = {"channel": inbound.channel, "chat_id": inbound.chat_id}
+        row = db.execute(_LOAD_CHAT, params).first()
+        if row is not None:
+            conv_id, customer_id, state, language, name = row
+            if inbound.user_name and name != inbound.user_name:
+                db.execute(_RENAME, {"customer_id": customer_id, "name": inbound.user_name})
+                name = inbound.user_name
+            return _Chat(conv_id, customer_id, dict(state or {}), language, name)
         customer = db.scalars(
             select(Customer).where(
                 Customer.channel == inbound.channel, Customer.external_id == inbound.user_id
@@ -216,7 +215,48 @@ class Engine:
         )
         db.add(conv)
         db.flush()
-        return conv
+        return _Chat(conv.id, customer.id, {}, customer.language, customer.name)
+
+
+@dataclass(frozen=True, slots=True)
+class _Chat:
+    conversation_id: int
+    customer_id: int
+    state: dict[str, Any]  # freshly decoded: the turn may change it in place
+    language: str
+    name: str
+
+
+_CHAT_LOCK = sql_text("SELECT pg_advisory_xact_lock(:ns, hashtext(:key))")
+_conversations = cast(Table, Conversation.__table__)
+_customers = cast(Table, Customer.__table__)
+# Built once: composing a statement costs more than running it on SQLite.
+_LOAD_CHAT = (
+    select(
+        _conversations.c.id,
+        _conversations.c.customer_id,
+        _conversations.c.state,
+        _customers.c.language,
+        _customers.c.name,
+    )
+    .join(_customers, _customers.c.id == _conversations.c.customer_id)
+    .where(
+        _conversations.c.channel == bindparam("channel"),
+        _conversations.c.chat_id == bindparam("chat_id"),
+    )
+    .with_for_update(of=_conversations)
+)
+_RENAME = (
+    update(_customers)
+    .where(_customers.c.id == bindparam("customer_id"))
+    .values(name=bindparam("name"))
+)
+_SAVE_STATE = (
+    update(_conversations)
+    .where(_conversations.c.id == bindparam("conv_id"))
+    .values(state=bindparam("state"), updated_at=bindparam("now"))
+)
+_ANSWERED = insert(cast(Table, AnswerEvent.__table__)).values(label=bindparam("label"), at=bindparam("at"))
 
 
 @dataclass
@@ -225,15 +265,25 @@ class _Turn:
 
     engine: Engine
     db: Session
-    customer: Customer
+    customer_id: int
     state: dict[str, Any]
     inbound: Inbound
+    customer_language: str
+    customer_name: str
 
     erase: bool = False
+    _customer: Customer | None = None
+
+    @property
+    def customer(self) -> Customer:
+        """The ORM object, loaded on first use: most turns only need the plain row."""
+        if self._customer is None:
+            self._customer = self.db.get_one(Customer, self.customer_id)
+        return self._customer
 
     @property
     def lang(self) -> str:
-        return str(self.state.get("lang") or self.customer.language or "fr")
+        return str(self.state.get("lang") or self.customer_language or "fr")
 
     @property
     def cases(self) -> CustomerCases:
@@ -242,7 +292,8 @@ class _Turn:
             e.tickets,
             e.runner,
             self.db,
-            self.customer,
+            self.customer_id,
+            lambda: self.customer,
             self.state,
             self.lang,
             e.clock(),
@@ -255,7 +306,7 @@ class _Turn:
     def run(self) -> list[Action]:
         inbound = self.inbound
         if "lang" not in self.state:
-            self.state["lang"] = self.customer.language
+            self.state["lang"] = self.customer_language
         message = inbound.text.strip()
         if self._too_fast():
             return [Reply(self.t("rate_limited"))]
@@ -358,7 +409,7 @@ class _Turn:
         return replies
 
     def _welcome(self) -> Reply:
-        name = f" {self.customer.name}" if self.customer.name else ""
+        name = f" {self.customer_name}" if self.customer_name else ""
         return Reply(self.t("welcome", name=name), self._menu_buttons())
 
     def _menu(self) -> Reply:
@@ -408,7 +459,7 @@ class _Turn:
         buttons.append(Button(self.t("btn_menu"), "menu"))
         buttons.append(Button(self.t("btn_helpful"), f"fb:up:{entry.id}"))
         buttons.append(Button(self.t("btn_not_helpful"), f"fb:down:{entry.id}"))
-        self.db.add(AnswerEvent(label=f"faq:{entry.id}", at=self.engine.clock()))
+        self.db.execute(_ANSWERED, {"label": f"faq:{entry.id}", "at": self.engine.clock()})
         return Reply(entry.answer.get(self.lang).strip(), tuple(buttons))
 
     def _feedback_button(self, payload: str) -> list[Action]:
