@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import ColumnElement, ScalarSelect, func, select
 from sqlalchemy.orm import Session
 
 from supportbot.content import AttachmentKind, Flow
@@ -23,16 +23,25 @@ from supportbot.texts import text
 from supportbot.tickets import CUSTOMER, NewAttachment, TicketService, TicketStatus
 
 TICKETS_PER_DAY = 5
-# Run on every free message: built once, and only the id unless there is a ticket.
-_AWAITING = (
-    select(Ticket.id)
-    .where(
-        Ticket.customer_id == bindparam("customer_id"),
-        Ticket.status == TicketStatus.INFO_REQUESTED.value,
+
+
+def awaiting_ticket(customer_id: ColumnElement[int]) -> ScalarSelect[int]:
+    """The id of the customer's ticket waiting for their answer, if any (latest first).
+
+    Read with the conversation (see ``Engine``): every free message needs it.
+    """
+    return (
+        select(Ticket.id)
+        .where(
+            Ticket.customer_id == customer_id,
+            Ticket.status == TicketStatus.INFO_REQUESTED.value,
+        )
+        .order_by(Ticket.updated_at.desc())
+        .limit(1)
+        .scalar_subquery()
     )
-    .order_by(Ticket.updated_at.desc())
-    .limit(1)
-)
+
+
 _FILE_KEYS = ("kind", "name", "mime", "size", "file_id", "file_unique_id", "checksum", "path")
 
 
@@ -43,6 +52,7 @@ class CustomerCases:
     db: Session
     customer_id: int
     load_customer: Callable[[], Customer]  # the ORM object, only for the turns that need it
+    awaiting_id: int | None  # awaiting_ticket() when the turn began
     state: dict[str, Any]
     lang: str
     now: datetime
@@ -128,8 +138,7 @@ class CustomerCases:
         if ticket is not None and ticket.status != TicketStatus.CLOSED.value:
             return ticket
         self.state.pop("handoff", None)
-        awaiting = self.db.scalar(_AWAITING, {"customer_id": self.customer_id})
-        return None if awaiting is None else self.db.get(Ticket, awaiting)
+        return None if self.awaiting_id is None else self.db.get(Ticket, self.awaiting_id)
 
     def relay(self, inbound: Inbound) -> list[Action] | None:
         """A message for the agent of a ticket goes onto it; None when no ticket is addressed."""

@@ -24,7 +24,7 @@ from sqlalchemy import text as sql_text
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-from supportbot.casework import CustomerCases
+from supportbot.casework import CustomerCases, awaiting_ticket
 from supportbot.content import Content, FaqEntry
 from supportbot.flows import FlowRunner
 from supportbot.masking import mask_personal_data
@@ -117,11 +117,8 @@ class Engine:
         inbound = clean_inbound(inbound)
         key = f"{inbound.channel}:{inbound.chat_id}"
         with self._chat_locks[key], self.sessions.begin() as db:
-            if db.get_bind().dialect.name == "postgresql":
-                # One event per chat at a time across workers; released at commit.
-                db.execute(_CHAT_LOCK, {"ns": CHAT_LOCK_NAMESPACE, "key": key})
-            chat = self._chat(db, inbound)
-            turn = _Turn(self, db, chat.customer_id, chat.state, inbound, chat.language, chat.name)
+            chat = self._chat(db, inbound, key)
+            turn = _Turn(self, db, chat, inbound)
             actions = turn.run()
             if turn.erase:
                 erased_files = forget_customer(db, turn.customer)
@@ -182,20 +179,25 @@ class Engine:
                 .values(delivered_at=self.clock())
             )
 
-    def _chat(self, db: Session, inbound: Inbound) -> _Chat:
+    def _chat(self, db: Session, inbound: Inbound, key: str) -> _Chat:
         """This chat's conversation and customer, locked for the turn; created on first contact.
 
-        Plain rows rather than ORM objects: this runs for every message and the
-        customer object is loaded only by the turns that need it.
+        One statement for every message: plain rows rather than ORM objects, and the
+        customer object is loaded only by the turns that need it. On PostgreSQL the
+        row lock (FOR UPDATE) orders one chat's events across workers; a chat's first
+        event takes an advisory lock instead, as there is no row to lock yet.
         """
         params = {"channel": inbound.channel, "chat_id": inbound.chat_id}
         row = db.execute(_LOAD_CHAT, params).first()
+        if row is None and db.get_bind().dialect.name == "postgresql":
+            db.execute(_CHAT_LOCK, {"ns": CHAT_LOCK_NAMESPACE, "key": key})
+            row = db.execute(_LOAD_CHAT, params).first()  # another worker may have been first
         if row is not None:
-            conv_id, customer_id, state, language, name = row
+            conv_id, customer_id, state, language, name, awaiting = row
             if inbound.user_name and name != inbound.user_name:
                 db.execute(_RENAME, {"customer_id": customer_id, "name": inbound.user_name})
                 name = inbound.user_name
-            return _Chat(conv_id, customer_id, dict(state or {}), language, name)
+            return _Chat(conv_id, customer_id, dict(state or {}), language, name, awaiting)
         customer = db.scalars(
             select(Customer).where(
                 Customer.channel == inbound.channel, Customer.external_id == inbound.user_id
@@ -215,7 +217,7 @@ class Engine:
         )
         db.add(conv)
         db.flush()
-        return _Chat(conv.id, customer.id, {}, customer.language, customer.name)
+        return _Chat(conv.id, customer.id, {}, customer.language, customer.name, None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -225,6 +227,7 @@ class _Chat:
     state: dict[str, Any]  # freshly decoded: the turn may change it in place
     language: str
     name: str
+    awaiting_id: int | None  # the customer's ticket waiting for their answer
 
 
 _CHAT_LOCK = sql_text("SELECT pg_advisory_xact_lock(:ns, hashtext(:key))")
@@ -238,6 +241,7 @@ _LOAD_CHAT = (
         _conversations.c.state,
         _customers.c.language,
         _customers.c.name,
+        awaiting_ticket(_conversations.c.customer_id),
     )
     .join(_customers, _customers.c.id == _conversations.c.customer_id)
     .where(
@@ -256,7 +260,9 @@ _SAVE_STATE = (
     .where(_conversations.c.id == bindparam("conv_id"))
     .values(state=bindparam("state"), updated_at=bindparam("now"))
 )
-_ANSWERED = insert(cast(Table, AnswerEvent.__table__)).values(label=bindparam("label"), at=bindparam("at"))
+_ANSWERED = insert(cast(Table, AnswerEvent.__table__)).values(
+    label=bindparam("label"), at=bindparam("at")
+)
 
 
 @dataclass
@@ -265,25 +271,26 @@ class _Turn:
 
     engine: Engine
     db: Session
-    customer_id: int
-    state: dict[str, Any]
+    chat: _Chat
     inbound: Inbound
-    customer_language: str
-    customer_name: str
 
     erase: bool = False
     _customer: Customer | None = None
 
     @property
+    def state(self) -> dict[str, Any]:
+        return self.chat.state
+
+    @property
     def customer(self) -> Customer:
         """The ORM object, loaded on first use: most turns only need the plain row."""
         if self._customer is None:
-            self._customer = self.db.get_one(Customer, self.customer_id)
+            self._customer = self.db.get_one(Customer, self.chat.customer_id)
         return self._customer
 
     @property
     def lang(self) -> str:
-        return str(self.state.get("lang") or self.customer_language or "fr")
+        return str(self.state.get("lang") or self.chat.language or "fr")
 
     @property
     def cases(self) -> CustomerCases:
@@ -292,8 +299,9 @@ class _Turn:
             e.tickets,
             e.runner,
             self.db,
-            self.customer_id,
+            self.chat.customer_id,
             lambda: self.customer,
+            self.chat.awaiting_id,
             self.state,
             self.lang,
             e.clock(),
@@ -306,7 +314,7 @@ class _Turn:
     def run(self) -> list[Action]:
         inbound = self.inbound
         if "lang" not in self.state:
-            self.state["lang"] = self.customer_language
+            self.state["lang"] = self.chat.language
         message = inbound.text.strip()
         if self._too_fast():
             return [Reply(self.t("rate_limited"))]
@@ -409,7 +417,7 @@ class _Turn:
         return replies
 
     def _welcome(self) -> Reply:
-        name = f" {self.customer_name}" if self.customer_name else ""
+        name = f" {self.chat.name}" if self.chat.name else ""
         return Reply(self.t("welcome", name=name), self._menu_buttons())
 
     def _menu(self) -> Reply:
