@@ -887,12 +887,15 @@ def targets(load: Sequence[LoadRow], growth: Sequence[GrowthRow], budget: Budget
     def verdict(good: bool) -> str:
         return "met" if good else "MISSED"
 
-    sqlite = [r for r in load if r.database == "SQLite" and r.workload == "faq"]
-    for r in sqlite:
-        per = r.rate / r.workers
+    sqlite = {r.workers: r.rate for r in load if r.database == "SQLite" and r.workload == "faq"}
+    if 1 in sqlite:
+        # SQLite has one writer per file: more workers share it, they do not add to it
+        # (several workers are a PostgreSQL deployment); the others are shown as totals.
+        others = ", ".join(f"{sqlite[n]:,.0f} in all with {n}" for n in sorted(sqlite) if n > 1)
         lines.append(
-            f"- >= {TARGET_FAQ_PER_WORKER:,.0f} FAQ msg/s per worker on SQLite, {r.workers} "
-            f"worker(s): {per:,.0f} -> {verdict(per >= TARGET_FAQ_PER_WORKER)}"
+            f"- >= {TARGET_FAQ_PER_WORKER:,.0f} FAQ msg/s per worker on SQLite: {sqlite[1]:,.0f} "
+            f"-> {verdict(sqlite[1] >= TARGET_FAQ_PER_WORKER)}"
+            + (f" (one writer per file: {others})" if others else "")
         )
     pg = {r.workers: r.rate for r in load if r.database == "PostgreSQL" and r.workload == "faq"}
     if pg:

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
+
 from conftest import Chat, Clock
 from supportbot.app import build_desk
 from supportbot.engine import Engine
+from supportbot.messages import Reply
 
 
 def handed_off(chat: Chat) -> str:
@@ -46,4 +49,30 @@ def test_a_reply_waits_for_a_customer_who_is_away(chat: Chat, engine: Engine) ->
     # nobody reads the outbox for a while; the customer comes back later
     assert [r.text for r in engine.take_outbox("test", "alice")] == [
         f"[{ref}] Je reviens vers vous demain."
+    ]
+
+
+def test_a_sender_killed_half_way_loses_nothing_and_repeats_nothing_confirmed(
+    chat: Chat, engine: Engine, clock: Clock
+) -> None:
+    ref = handed_off(chat)
+    desk = build_desk(engine)
+    for words in ("Premier message.", "Deuxième message.", "Troisième message."):
+        desk.reply(ref, "lea", words)
+    shown: list[str] = []
+
+    def killed_on_the_second(reply: Reply) -> None:
+        if shown:
+            raise KeyboardInterrupt  # the process dies while sending the second one
+        shown.append(reply.text)
+
+    with pytest.raises(KeyboardInterrupt):
+        engine.deliver_outbox("test", "alice", killed_on_the_second)
+    assert engine.pending_outbox("test", "alice") == []  # still claimed by the dead sender
+    clock.now += timedelta(minutes=3)  # the claim lapses; a new sender starts
+    engine.deliver_outbox("test", "alice", lambda reply: shown.append(reply.text))
+    assert shown == [
+        f"[{ref}] Premier message.",
+        f"[{ref}] Deuxième message.",
+        f"[{ref}] Troisième message.",
     ]

@@ -131,11 +131,25 @@ class Engine:
         delete_files(erased_files)  # after the commit: the rows are gone for good
         return actions
 
+    def deliver_outbox(self, channel: str, chat_id: str, send: Callable[[Reply], object]) -> int:
+        """Hand the messages waiting for this chat to ``send``, oldest first; how many went.
+
+        Each is marked delivered right after ``send`` returns: a sender killed before
+        that leaves it to be sent again (never lost), and one that raises stops the
+        round with the rest still queued.
+        """
+        sent = 0
+        for ident, reply in self.pending_outbox(channel, chat_id):
+            send(reply)
+            self.mark_delivered([ident])
+            sent += 1
+        return sent
+
     def take_outbox(self, channel: str, chat_id: str) -> list[Reply]:
-        """Messages waiting for this chat, marked delivered (channels that cannot fail)."""
-        pending = self.pending_outbox(channel, chat_id)
-        self.mark_delivered([ident for ident, _ in pending])
-        return [reply for _, reply in pending]
+        """The messages waiting for this chat, as delivered to the caller."""
+        taken: list[Reply] = []
+        self.deliver_outbox(channel, chat_id, taken.append)
+        return taken
 
     def pending_outbox(
         self, channel: str, chat_id: str, lease: timedelta = OUTBOX_LEASE

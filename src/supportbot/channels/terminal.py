@@ -92,9 +92,10 @@ class TerminalChat:
     def deliver(self) -> bool:
         """Show the messages waiting for this chat; True if there were some."""
         with self._lock:
-            waiting = self.engine.take_outbox(CHANNEL, self.user)
-            self.show(waiting)
-            return bool(waiting)
+            return self.engine.deliver_outbox(CHANNEL, self.user, self._show_one) > 0
+
+    def _show_one(self, reply: Reply) -> None:
+        self.show([reply])
 
     def show(self, actions: Iterable[Action]) -> None:
         for action in actions:
@@ -168,13 +169,18 @@ class TerminalChat:
         while not self._stop.wait(self.poll_seconds):
             try:
                 with self._lock:
-                    waiting = self.engine.take_outbox(CHANNEL, self.user)
-                    if not waiting:
-                        continue
-                    self.out.write("\r\x1b[K")  # the prompt's line, rewritten after the messages
-                    self.show(waiting)
-                    self.out.write(PROMPT)
-                    self.out.flush()
+                    first = True
+
+                    def show_one(reply: Reply) -> None:
+                        nonlocal first
+                        if first:  # the prompt's line, rewritten after the messages
+                            self.out.write("\r\x1b[K")
+                            first = False
+                        self.show([reply])
+
+                    if self.engine.deliver_outbox(CHANNEL, self.user, show_one):
+                        self.out.write(PROMPT)
+                        self.out.flush()
             except SQLAlchemyError as err:
-                # Nothing was marked delivered: the next round tries again.
+                # What was not marked delivered is shown again on the next round.
                 log.warning("outbox poll failed: %s", type(err).__name__)
