@@ -24,9 +24,9 @@ from supportbot.agent_console import (
     ticket_row,
 )
 from supportbot.agents import AgentDesk, TicketView
-from supportbot.app import build_desk, build_engine
+from supportbot.app import build_agent_desk
 from supportbot.config import Settings
-from supportbot.content import ContentError, load_content
+from supportbot.content import ContentError
 from supportbot.replies import ReplyBook, load_replies
 
 agent_app = typer.Typer(
@@ -56,13 +56,7 @@ class _Desk:
 def _open_desk() -> _Desk:
     """The desk on the configured store, and the validated templates (exit 2 if broken)."""
     settings = Settings()
-    book = _book(settings)
-    try:
-        content = load_content(settings.content_dir)
-    except ContentError as err:
-        typer.echo(str(err), err=True)
-        raise typer.Exit(2) from err
-    return _Desk(build_desk(build_engine(settings, content=content)), book)
+    return _Desk(build_agent_desk(settings), _book(settings))
 
 
 def _book(settings: Settings) -> ReplyBook:

@@ -5,18 +5,20 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
+
+from sqlalchemy.orm import Session, sessionmaker
 
 from supportbot.agents import AgentDesk
 from supportbot.config import Settings
-from supportbot.content import Content, load_content
-from supportbot.engine import Engine
-from supportbot.fields import DateParser
-from supportbot.flows import FileStore, FlowRunner
-from supportbot.matching import Matcher, MatcherParams
 from supportbot.migrate import upgrade
-from supportbot.routing import Router
 from supportbot.store import make_engine, make_sessionmaker
 from supportbot.tickets import TicketService
+
+if TYPE_CHECKING:  # imported where used: agent commands start without the matcher's numpy
+    from supportbot.content import Content
+    from supportbot.engine import Engine
+    from supportbot.routing import Router
 
 # Chosen on evals/public.yaml (in scope >= 95%, out of scope rejected >= 90%); the
 # matcher's own default is tuned on Banking77/CLINC150, whose scores spread differently.
@@ -29,6 +31,9 @@ def system_clock() -> datetime:
 
 def build_matcher(content: Content, settings: Settings) -> Router:
     """The matcher over the content's phrasings, with the content-aware routing on top."""
+    from supportbot.matching import Matcher, MatcherParams
+    from supportbot.routing import Router
+
     threshold = settings.match_threshold
     params = replace(MatcherParams(), threshold=FAQ_THRESHOLD if threshold is None else threshold)
     return Router(Matcher.from_pairs(content.pairs(), params))
@@ -41,36 +46,55 @@ def build_engine(
     matcher: Router | None = None,
 ) -> Engine:
     """Validate content (ContentError if broken), migrate the store, wire the services."""
+    from supportbot.content import load_content
+    from supportbot.engine import Engine
+    from supportbot.fields import DateParser
+    from supportbot.flows import FileStore, FlowRunner
+
     content = content or load_content(settings.content_dir)
     matcher = matcher or build_matcher(content, settings)
-    db_engine = make_engine(settings.database_url)
-    upgrade(db_engine)
-    calendar = settings.calendar()
     dates = DateParser(timezone=settings.timezone)
     dates.warm_up()
     runner = FlowRunner(
-        calendar=calendar,
+        calendar=settings.calendar(),
         dates=dates,
         files=FileStore(settings.files_dir),
         clock=clock,
         order_pattern=settings.order_number_pattern,
         max_file_bytes=settings.max_attachment_bytes,
     )
-    tickets = TicketService(
-        calendar=calendar,
-        clock=clock,
-        sla_hours=settings.sla_hours,
-        reopen_window=timedelta(days=settings.reopen_days),
-    )
     return Engine(
         content=content,
         matcher=matcher,
-        sessions=make_sessionmaker(db_engine),
-        tickets=tickets,
+        sessions=build_store(settings),
+        tickets=build_tickets(settings, clock),
         runner=runner,
         clock=clock,
         default_language=settings.default_language,
     )
+
+
+def build_store(settings: Settings) -> sessionmaker[Session]:
+    """Sessions on the configured database, migrated to the latest schema."""
+    db_engine = make_engine(settings.database_url)
+    upgrade(db_engine)
+    return make_sessionmaker(db_engine)
+
+
+def build_tickets(
+    settings: Settings, clock: Callable[[], datetime] = system_clock
+) -> TicketService:
+    return TicketService(
+        calendar=settings.calendar(),
+        clock=clock,
+        sla_hours=settings.sla_hours,
+        reopen_window=timedelta(days=settings.reopen_days),
+    )
+
+
+def build_agent_desk(settings: Settings, clock: Callable[[], datetime] = system_clock) -> AgentDesk:
+    """The agent actions alone: no content, matcher or date parser to load (quick commands)."""
+    return AgentDesk(tickets=build_tickets(settings, clock), sessions=build_store(settings))
 
 
 def build_desk(engine: Engine) -> AgentDesk:

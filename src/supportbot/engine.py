@@ -481,7 +481,8 @@ class _Turn:
         buttons.append(Button(self.t("btn_menu"), "menu"))
         buttons.append(Button(self.t("btn_helpful"), f"fb:up:{entry.id}"))
         buttons.append(Button(self.t("btn_not_helpful"), f"fb:down:{entry.id}"))
-        self.db.execute(_ANSWERED, {"label": f"faq:{entry.id}", "at": self.engine.clock()})
+        # A list of parameters: no RETURNING of the new id, which nobody needs.
+        self.db.execute(_ANSWERED, [{"label": f"faq:{entry.id}", "at": self.engine.clock()}])
         return Reply(entry.answer.get(self.lang).strip(), tuple(buttons))
 
     def _feedback_button(self, payload: str) -> list[Action]:

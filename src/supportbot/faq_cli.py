@@ -13,21 +13,8 @@ from zoneinfo import ZoneInfo
 import typer
 from sqlalchemy.orm import Session
 
-from supportbot import faq_tools
 from supportbot.config import Settings
 from supportbot.content import Content, ContentError, load_content
-from supportbot.faq_tools import (
-    DRAFTS,
-    FaqToolError,
-    check_drafts,
-    find_gaps,
-    pick_gap,
-    render_draft,
-    suggest_id,
-    ticket_answer,
-    write_draft,
-)
-from supportbot.matching import Matcher
 from supportbot.migrate import upgrade
 from supportbot.store import make_engine, make_sessionmaker
 
@@ -76,6 +63,9 @@ def gaps(
     as_json: Annotated[bool, typer.Option("--json", help="Print the groups as JSON.")] = False,
 ) -> None:
     """Group unanswered and 👎 questions by similarity: size, examples, nearest FAQ entry."""
+    from supportbot.faq_tools import find_gaps  # numpy and scipy: only for these commands
+    from supportbot.matching import Matcher
+
     settings = Settings()
     content = _content(settings)
     matcher = Matcher.from_pairs(content.pairs())
@@ -124,6 +114,17 @@ def draft(
     force: Annotated[bool, typer.Option("--force", help="Overwrite an existing draft.")] = False,
 ) -> None:
     """Write faq/drafts/<id>.yaml from a group of `faq gaps` (never served until moved)."""
+    from supportbot.faq_tools import (
+        FaqToolError,
+        find_gaps,
+        pick_gap,
+        render_draft,
+        suggest_id,
+        ticket_answer,
+        write_draft,
+    )
+    from supportbot.matching import Matcher
+
     settings = Settings()
     content = _content(settings)
     matcher = Matcher.from_pairs(content.pairs())
@@ -152,17 +153,21 @@ def add_variant(
     """Add a phrasing to an FAQ entry, in place in its YAML file (refuses duplicates)."""
     if lang is not None and lang not in ("fr", "en"):
         raise typer.BadParameter("must be fr or en", param_hint="--lang")
+    from supportbot import faq_tools
+
     settings = Settings()
     _content(settings)
     try:
         added = faq_tools.add_variant(settings.content_dir, entry_id, text, lang)
-    except FaqToolError as err:
+    except faq_tools.FaqToolError as err:
         raise _fail(err) from err
     typer.echo(f"{added.path.name}: {added.entry_id} +{added.language} {added.text!r}")
 
 
 def check_drafts_or_exit(root: Path, content: Content) -> int:
     """For `faq check`: print every problem of faq/drafts/ and exit 2, else the drafts count."""
+    from supportbot.faq_tools import DRAFTS, check_drafts
+
     problems = check_drafts(root, content)
     if problems:
         typer.echo(str(ContentError(problems)), err=True)
