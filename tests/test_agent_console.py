@@ -106,7 +106,7 @@ def test_english_customer_gets_the_template_in_english(env: dict[str, str]) -> N
 def test_scripted_actions_print_the_new_state(env: dict[str, str], ref: str) -> None:
     asked = agent(env, "ask", ref, "Une photo du colis ?", "--name", "lea")
     assert asked.startswith(f"{ref}  info_requested")
-    assert "status change by lea: Une photo du colis ?" in asked
+    assert "status change by lea: received → info_requested · Une photo du colis ?" in asked
     assert "note by lea: client fidèle" in agent(env, "note", ref, "client fidèle", "--name", "lea")
     proposed = json.loads(agent(env, "propose", ref, "Nous corrigeons l'adresse.", "--json"))
     assert proposed["status"] == "solution_proposed"

@@ -12,8 +12,8 @@ from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from supportbot.store import Ticket
-from supportbot.tickets import OPEN_STATUSES, TicketService, TicketStatus
+from supportbot.store import Ticket, TicketEvent
+from supportbot.tickets import OPEN_STATUSES, EventKind, TicketService, TicketStatus
 
 
 @dataclass(frozen=True)
@@ -44,9 +44,17 @@ class TicketView:
             order_number=ticket.order_number,
             due_at=ticket.due_at,
             fields=dict(ticket.fields),
-            events=tuple((e.at, e.kind, e.author, e.text) for e in ticket.events),
+            events=tuple((e.at, e.kind, e.author, _event_text(e)) for e in ticket.events),
             attachments=tuple((a.name, a.mime, a.path) for a in ticket.attachments),
         )
+
+
+def _event_text(event: TicketEvent) -> str:
+    """A status change says from what to what, before its message if any."""
+    if event.kind != EventKind.STATUS.value or "to" not in event.data:
+        return event.text
+    change = f"{event.data.get('from', '?')} → {event.data['to']}"
+    return f"{change} · {event.text}" if event.text else change
 
 
 @dataclass
