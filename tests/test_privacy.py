@@ -6,12 +6,16 @@ import json
 from datetime import timedelta
 from pathlib import Path
 
+import pytest
+from sqlalchemy import insert
+from sqlalchemy.exc import IntegrityError
+
 from conftest import Chat, Clock
 from supportbot.app import build_desk
 from supportbot.engine import Engine
 from supportbot.jobs import Jobs, JobSettings
 from supportbot.messages import Document
-from supportbot.store import UnansweredQuestion
+from supportbot.store import Customer, UnansweredQuestion
 
 
 def file_request(chat: Chat, photo) -> str:  # type: ignore[no-untyped-def]
@@ -96,3 +100,12 @@ def test_unanswered_questions_are_kept_without_personal_data(chat: Chat, engine:
         [kept] = db.query(UnansweredQuestion).all()
     assert "alice@example.com" not in kept.text and "06 12" not in kept.text
     assert "123456789" not in kept.text and "<email>" in kept.text
+
+
+def test_a_database_error_never_shows_what_was_written(engine: Engine) -> None:
+    row = {"channel": "test", "external_id": "bob", "name": "bob.martin@example.com"}
+    with engine.sessions.begin() as db:
+        db.execute(insert(Customer), [row])
+    with pytest.raises(IntegrityError) as raised, engine.sessions.begin() as db:
+        db.execute(insert(Customer), [row])  # the same customer twice: refused
+    assert "bob.martin@example.com" not in str(raised.value)  # what logs would carry

@@ -316,16 +316,19 @@ def run(
     listen: Annotated[str, typer.Option(help="Webhook listen address.")] = "0.0.0.0",
 ) -> None:
     """Serve customers and agents on Telegram (polling, or a webhook with --webhook-url)."""
-    from supportbot.channels.telegram import InvalidTelegramToken
+    from supportbot.channels.telegram import InvalidTelegramToken, TelegramStartError
     from supportbot.channels.telegram import run as run_telegram
 
     settings = _settings()
     _content_or_exit(settings)
     try:
         run_telegram(settings, webhook_url, port, secret_token, listen)
-    except (InvalidTelegramToken, ContentError) as err:
+    except (InvalidTelegramToken, ContentError) as err:  # the configuration is wrong
         typer.echo(str(err), err=True)
         raise typer.Exit(2) from err
+    except TelegramStartError as err:  # Telegram out of reach: starting again later may do
+        typer.echo(str(err), err=True)
+        raise typer.Exit(1) from err
 
 
 @app.command()

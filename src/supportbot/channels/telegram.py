@@ -21,7 +21,7 @@ from urllib.parse import urlparse
 
 from telegram import BotCommand, Message, Update
 from telegram.constants import ChatType
-from telegram.error import InvalidToken, TelegramError
+from telegram.error import InvalidToken, NetworkError, TelegramError
 from telegram.ext import (
     AIORateLimiter,
     Application,
@@ -39,6 +39,7 @@ from telegram.ext import (
 )
 from telegram.request import BaseRequest
 
+from supportbot import logs
 from supportbot.agents import AgentDesk
 from supportbot.app import build_desk, build_engine
 from supportbot.channels import telegram_store as store
@@ -67,6 +68,7 @@ log = logging.getLogger(__name__)
 CHANNEL = store.CHANNEL
 ALBUM_DELAY = 1.5
 OUTBOX_INTERVAL = 2.0
+BOOTSTRAP_RETRIES = 3  # at start-up: about 5 s of a network or Bot API outage is survived
 UPDATE_MEMORY = timedelta(days=2)
 _TOKEN = re.compile(r"^[0-9]{3,20}:[A-Za-z0-9_-]{30,64}$")
 _SECRET = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
@@ -81,8 +83,16 @@ TelegramApp = Application[
 ]
 
 
-class InvalidTelegramToken(ValueError):
-    """The bot token is missing or not shaped like one; the message never shows it."""
+class TelegramStartError(RuntimeError):
+    """Serving Telegram could not start; the message says why in one line, token never shown."""
+
+
+class InvalidTelegramToken(TelegramStartError, ValueError):
+    """The bot token is missing, not shaped like one or refused by Telegram."""
+
+
+class TelegramUnreachable(TelegramStartError):
+    """The Bot API did not answer at start-up, even after a few tries."""
 
 
 def validate_token(token: str | None) -> str:
@@ -298,10 +308,10 @@ def run(
     listen: str = "0.0.0.0",  # a webhook listens for Telegram's servers
 ) -> None:
     """Serve Telegram: polling by default, or a webhook at ``webhook_url`` on ``port``."""
-    validate_token(settings.telegram_token)
+    token = validate_token(settings.telegram_token)
     if webhook_url and secret_token is not None and not _SECRET.match(secret_token):
         raise ValueError("the webhook secret token is 1-256 characters among A-Z, a-z, 0-9, _, -")
-    logging.getLogger("httpx").setLevel(logging.WARNING)
+    logs.configure(secrets=(token, token.partition(":")[2], secret_token or ""))
     book = load_replies(settings.content_dir / "replies")  # broken templates stop us here
     engine = build_engine(settings)
     app = build_application(engine, build_desk(engine), settings, book=book)
@@ -313,13 +323,19 @@ def run(
             "Telegram rejected SUPPORTBOT_TELEGRAM_TOKEN (revoked or mistyped?): "
             "check it with @BotFather (/token)."
         ) from None
+    except NetworkError as err:  # after the bootstrap retries
+        where = settings.telegram_base_url or "https://api.telegram.org"
+        raise TelegramUnreachable(
+            f"cannot reach the Telegram Bot API at {where} ({type(err).__name__}); "
+            "check the network or SUPPORTBOT_TELEGRAM_BASE_URL, then start again."
+        ) from None
 
 
 def _serve(
     app: TelegramApp, webhook_url: str | None, port: int, secret_token: str | None, listen: str
 ) -> None:
     if not webhook_url:
-        app.run_polling(allowed_updates=Update.ALL_TYPES)
+        app.run_polling(allowed_updates=Update.ALL_TYPES, bootstrap_retries=BOOTSTRAP_RETRIES)
         return
     if secret_token is None:
         secret_token = secrets.token_urlsafe(32)
@@ -334,4 +350,5 @@ def _serve(
         webhook_url=webhook_url,
         secret_token=secret_token,
         allowed_updates=Update.ALL_TYPES,
+        bootstrap_retries=BOOTSTRAP_RETRIES,
     )
