@@ -127,6 +127,22 @@ def test_errors_go_to_stderr_with_exit_code_1(env: dict[str, str], ref: str) -> 
     assert "empty" in agent(env, "note", ref, "  ", code=1)
 
 
+def test_a_retried_command_with_its_key_is_applied_once(env: dict[str, str], ref: str) -> None:
+    args = ("reply", ref, "Votre colis repart demain.", "--name", "lea", "--key", "job-42")
+    first = json.loads(agent(env, *args, "--json"))
+    assert "repeated" not in first
+    again = run("supportbot.agent_cli", [*args, "--json"], env)  # the script's retry
+    assert json.loads(again.stdout)["repeated"] is True
+    assert "already done with this --key" in again.stderr
+    assert customer(env).count("Votre colis repart demain.") == 1
+    agent(env, "close", ref, "--key", "close-42")
+    agent(env, "close", ref, "--key", "close-42")  # not "cannot go from closed to closed"
+    other = customer(env, HANDOFF.replace("adresse", "commande"), user="bob")
+    bob_ref = next(w.strip(".,()") for w in other.split() if w.startswith("SAV-"))
+    reused = agent(env, "note", bob_ref, "x", "--key", "job-42", code=1)
+    assert "already used for another ticket" in reused
+
+
 def test_broken_templates_stop_the_agent_commands(env: dict[str, str], tmp_path: Path) -> None:
     content = tmp_path / "content"
     content.mkdir()

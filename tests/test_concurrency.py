@@ -7,7 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 from conftest import Chat, Clock
-from supportbot.app import build_engine
+from supportbot.app import build_desk, build_engine
 from supportbot.config import Settings
 from supportbot.content import Content
 from supportbot.jobs import Jobs
@@ -104,5 +104,29 @@ def test_a_job_runs_once_across_workers(
         if "forte activité" in reply.text
     ]
     assert len(interim) == 6
+    for worker in workers:
+        worker.sessions.kw["bind"].dispose()
+
+
+def test_one_agent_action_retried_at_once_by_two_workers_is_applied_once(
+    settings: Settings, clock: Clock, content: Content, matcher: Router, chat: Chat
+) -> None:
+    chat.press("flow:human-agent")
+    chat.say("Une question sur ma commande")
+    done = chat.press("confirm")
+    ref = next(w.strip(".,()") for w in done.split() if w.startswith("SAV-"))
+    workers = [
+        build_engine(settings, clock=clock, content=content, matcher=matcher) for _ in range(4)
+    ]
+    desks = [build_desk(worker) for worker in workers]
+
+    def retry(n: int) -> bool:
+        view = desks[n % len(desks)].reply(ref, "lea", "Nous regardons.", key="retry-7")
+        return view.repeated
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        repeated = list(pool.map(retry, range(8)))
+    assert repeated.count(False) == 1  # applied by exactly one of the eight attempts
+    assert [r.text for r in workers[0].take_outbox("test", "alice")] == [f"[{ref}] Nous regardons."]
     for worker in workers:
         worker.sessions.kw["bind"].dispose()

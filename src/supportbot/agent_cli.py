@@ -40,6 +40,14 @@ Name = Annotated[
 Json = Annotated[bool, typer.Option("--json", help="Print the ticket as JSON.")]
 Ref = Annotated[str, typer.Argument(metavar="REF", help="Ticket reference, e.g. SAV-2611-4ZVGA.")]
 Text = Annotated[str, typer.Argument(metavar="TEXT", help="The message.")]
+Key = Annotated[
+    str | None,
+    typer.Option(
+        "--key",
+        help="Idempotence key: the same command with the same key again changes nothing "
+        "(safe to retry).",
+    ),
+]
 
 
 @dataclass(frozen=True)
@@ -110,8 +118,10 @@ def _run(action: Callable[[_Desk], TicketView], as_json: bool, added: bool = Tru
         raise typer.Exit(1) from err
     tickets = opened.desk.tickets
     now = tickets.clock()
+    if view.repeated:
+        typer.echo("already done with this --key: nothing changed", err=True)
     if as_json:
-        _print_json(ticket_dict(view, now))
+        _print_json(ticket_dict(view, now) | ({"repeated": True} if view.repeated else {}))
     elif not added:
         typer.echo("\n".join(ticket_card(view, tickets.calendar.tz, now)))
     else:
@@ -154,34 +164,53 @@ def show(ref: Ref, as_json: Json = False) -> None:
 
 
 @agent_app.command()
-def take(ctx: typer.Context, ref: Ref, name: Name = None, as_json: Json = False) -> None:
+def take(
+    ctx: typer.Context, ref: Ref, name: Name = None, key: Key = None, as_json: Json = False
+) -> None:
     """Take a ticket (recorded in its history)."""
-    _run(lambda o: o.desk.take(ref, _agent(ctx, name)), as_json)
+    _run(lambda o: o.desk.take(ref, _agent(ctx, name), key=key), as_json)
 
 
 @agent_app.command()
 def reply(
-    ctx: typer.Context, ref: Ref, text: Text, name: Name = None, as_json: Json = False
+    ctx: typer.Context,
+    ref: Ref,
+    text: Text,
+    name: Name = None,
+    key: Key = None,
+    as_json: Json = False,
 ) -> None:
     """Send a message to the customer."""
     body = _needs_text(text)
-    _run(lambda o: o.desk.reply(ref, _agent(ctx, name), body), as_json)
+    _run(lambda o: o.desk.reply(ref, _agent(ctx, name), body, key=key), as_json)
 
 
 @agent_app.command()
-def ask(ctx: typer.Context, ref: Ref, text: Text, name: Name = None, as_json: Json = False) -> None:
+def ask(
+    ctx: typer.Context,
+    ref: Ref,
+    text: Text,
+    name: Name = None,
+    key: Key = None,
+    as_json: Json = False,
+) -> None:
     """Ask the customer for information (status info_requested)."""
     body = _needs_text(text)
-    _run(lambda o: o.desk.ask(ref, _agent(ctx, name), body), as_json)
+    _run(lambda o: o.desk.ask(ref, _agent(ctx, name), body, key=key), as_json)
 
 
 @agent_app.command()
 def propose(
-    ctx: typer.Context, ref: Ref, text: Text, name: Name = None, as_json: Json = False
+    ctx: typer.Context,
+    ref: Ref,
+    text: Text,
+    name: Name = None,
+    key: Key = None,
+    as_json: Json = False,
 ) -> None:
     """Propose a solution (status solution_proposed)."""
     body = _needs_text(text)
-    _run(lambda o: o.desk.propose(ref, _agent(ctx, name), body), as_json)
+    _run(lambda o: o.desk.propose(ref, _agent(ctx, name), body, key=key), as_json)
 
 
 @agent_app.command()
@@ -190,19 +219,25 @@ def close(
     ref: Ref,
     text: Annotated[str, typer.Argument(metavar="TEXT", help="An optional last message.")] = "",
     name: Name = None,
+    key: Key = None,
     as_json: Json = False,
 ) -> None:
     """Close a ticket, with an optional last message to the customer."""
-    _run(lambda o: o.desk.close(ref, _agent(ctx, name), text.strip()), as_json)
+    _run(lambda o: o.desk.close(ref, _agent(ctx, name), text.strip(), key=key), as_json)
 
 
 @agent_app.command()
 def note(
-    ctx: typer.Context, ref: Ref, text: Text, name: Name = None, as_json: Json = False
+    ctx: typer.Context,
+    ref: Ref,
+    text: Text,
+    name: Name = None,
+    key: Key = None,
+    as_json: Json = False,
 ) -> None:
     """An internal note, never shown to the customer."""
     body = _needs_text(text)
-    _run(lambda o: o.desk.note(ref, _agent(ctx, name), body), as_json)
+    _run(lambda o: o.desk.note(ref, _agent(ctx, name), body, key=key), as_json)
 
 
 @agent_app.command()
@@ -212,6 +247,7 @@ def template(
     template_name: Annotated[str, typer.Argument(metavar="NAME", help="Template name.")],
     name: Name = None,
     preview: Annotated[bool, typer.Option("--preview", help="Print, do not send.")] = False,
+    key: Key = None,
     as_json: Json = False,
 ) -> None:
     """Send a reply template, filled and in the customer's language."""
@@ -227,7 +263,7 @@ def template(
 
     def send(o: _Desk) -> TicketView:
         body = fill_template(o.desk, o.book, ref, template_name, agent)
-        return o.desk.reply(ref, agent, body)
+        return o.desk.reply(ref, agent, body, key=key)
 
     _run(send, as_json)
 

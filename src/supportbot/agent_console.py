@@ -16,13 +16,13 @@ from typing import Any, TextIO
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from supportbot.agents import AgentDesk, TicketView
+from supportbot.agents import AgentDesk, KeyInUse, TicketView
 from supportbot.replies import ReplyBook, TemplateValues, UnknownTemplate
 from supportbot.tickets import OPEN_STATUSES, InvalidTransition, TicketNotFound
 
 log = logging.getLogger(__name__)
 
-AGENT_ERRORS = (TicketNotFound, InvalidTransition, UnknownTemplate)
+AGENT_ERRORS = (TicketNotFound, InvalidTransition, UnknownTemplate, KeyInUse)
 _OPEN = {status.value for status in OPEN_STATUSES}
 _EVENT_LABELS = {
     "created": "request",

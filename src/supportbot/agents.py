@@ -6,14 +6,20 @@ audit event and queues the customer's notification in the outbox.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from supportbot.store import Ticket, TicketEvent
 from supportbot.tickets import OPEN_STATUSES, EventKind, TicketService, TicketStatus
+
+
+class KeyInUse(ValueError):
+    """An idempotence key given again for a different ticket: a mistake in the caller."""
 
 
 @dataclass(frozen=True)
@@ -31,6 +37,7 @@ class TicketView:
     fields: dict[str, Any]
     events: tuple[tuple[datetime, str, str, str], ...]
     attachments: tuple[tuple[str, str, str | None], ...]
+    repeated: bool = False  # the action's idempotence key had been applied: nothing done
 
     @classmethod
     def of(cls, ticket: Ticket) -> TicketView:
@@ -77,33 +84,74 @@ class AgentDesk:
         with self.sessions() as db:
             return TicketView.of(self.tickets.get(db, reference))
 
-    def _act(self, reference: str, action: Any) -> TicketView:
-        with self.sessions.begin() as db:
-            ticket = self.tickets.get(db, reference)
-            action(db, ticket)
-            db.flush()
-            return TicketView.of(ticket)
+    def _act(self, reference: str, action: Any, key: str | None = None) -> TicketView:
+        """Apply ``action`` to the ticket in one transaction.
 
-    def take(self, reference: str, agent: str) -> TicketView:
-        return self._act(reference, lambda db, t: self.tickets.add_note(t, agent, "taken"))
+        With an idempotence ``key`` the action is applied once: the same key again
+        (a script retrying after a timeout, two retries racing) changes nothing and
+        returns the ticket as it is, marked ``repeated``.
+        """
+        try:
+            with self.sessions.begin() as db:
+                ticket = self.tickets.get(db, reference)
+                if key is not None and self._applied(db, ticket, key):
+                    return replace(TicketView.of(ticket), repeated=True)
+                known = {id(event) for event in ticket.events}
+                action(db, ticket)
+                if key is not None:  # on the action's first event (each writes at least one)
+                    written = [e for e in ticket.events if id(e) not in known]
+                    written[0].key = key
+                db.flush()
+                return TicketView.of(ticket)
+        except IntegrityError:
+            if key is None:
+                raise
+            with self.sessions() as db:  # the same key, committed meanwhile by a racing retry
+                ticket = self.tickets.get(db, reference)
+                if self._applied(db, ticket, key):
+                    return replace(TicketView.of(ticket), repeated=True)
+            raise
 
-    def reply(self, reference: str, agent: str, body: str, delivered: bool = False) -> TicketView:
+    @staticmethod
+    def _applied(db: Session, ticket: Ticket, key: str) -> bool:
+        owner = db.scalar(select(TicketEvent.ticket_id).where(TicketEvent.key == key))
+        if owner is not None and owner != ticket.id:
+            raise KeyInUse(f"the key {key!r} was already used for another ticket")
+        return owner is not None
+
+    def take(self, reference: str, agent: str, key: str | None = None) -> TicketView:
+        return self._act(reference, lambda db, t: self.tickets.add_note(t, agent, "taken"), key)
+
+    def reply(
+        self,
+        reference: str,
+        agent: str,
+        body: str,
+        delivered: bool = False,
+        key: str | None = None,
+    ) -> TicketView:
         """Send ``body`` to the customer; ``delivered`` when the channel already did."""
-        return self._act(reference, lambda db, t: self.tickets.reply(db, t, agent, body, delivered))
-
-    def note(self, reference: str, agent: str, body: str) -> TicketView:
-        return self._act(reference, lambda db, t: self.tickets.add_note(t, agent, body))
-
-    def ask(self, reference: str, agent: str, body: str) -> TicketView:
-        return self._status(reference, agent, TicketStatus.INFO_REQUESTED, body)
-
-    def propose(self, reference: str, agent: str, body: str) -> TicketView:
-        return self._status(reference, agent, TicketStatus.SOLUTION_PROPOSED, body)
-
-    def close(self, reference: str, agent: str, body: str = "") -> TicketView:
-        return self._status(reference, agent, TicketStatus.CLOSED, body)
-
-    def _status(self, reference: str, agent: str, target: TicketStatus, body: str) -> TicketView:
         return self._act(
-            reference, lambda db, t: self.tickets.change_status(db, t, target, agent, body)
+            reference, lambda db, t: self.tickets.reply(db, t, agent, body, delivered), key
+        )
+
+    def note(self, reference: str, agent: str, body: str, key: str | None = None) -> TicketView:
+        return self._act(reference, lambda db, t: self.tickets.add_note(t, agent, body), key)
+
+    def ask(self, reference: str, agent: str, body: str, key: str | None = None) -> TicketView:
+        return self._status(reference, agent, TicketStatus.INFO_REQUESTED, body, key)
+
+    def propose(self, reference: str, agent: str, body: str, key: str | None = None) -> TicketView:
+        return self._status(reference, agent, TicketStatus.SOLUTION_PROPOSED, body, key)
+
+    def close(
+        self, reference: str, agent: str, body: str = "", key: str | None = None
+    ) -> TicketView:
+        return self._status(reference, agent, TicketStatus.CLOSED, body, key)
+
+    def _status(
+        self, reference: str, agent: str, target: TicketStatus, body: str, key: str | None
+    ) -> TicketView:
+        return self._act(
+            reference, lambda db, t: self.tickets.change_status(db, t, target, agent, body), key
         )

@@ -156,6 +156,9 @@ class TicketEvent(Base):
     author: Mapped[str] = mapped_column(String(100), default="")
     text: Mapped[str] = mapped_column(Text, default="")
     data: Mapped[dict[str, Any]] = mapped_column(MutableDict.as_mutable(json_type()), default=dict)
+    # The idempotence key of the agent action that wrote this event, when it had one:
+    # the same action sent again (a retried script) finds it and does nothing.
+    key: Mapped[str | None] = mapped_column(String(100), nullable=True, unique=True)
 
     ticket: Mapped[Ticket] = relationship(back_populates="events")
 
