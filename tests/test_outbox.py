@@ -68,7 +68,8 @@ def test_a_sender_killed_half_way_loses_nothing_and_repeats_nothing_confirmed(
 
     with pytest.raises(KeyboardInterrupt):
         engine.deliver_outbox("test", "alice", killed_on_the_second)
-    assert engine.pending_outbox("test", "alice") == []  # still claimed by the dead sender
+    # Another sender now: the message in flight holds the queue (order) until its claim lapses.
+    assert engine.take_outbox("test", "alice") == []
     clock.now += timedelta(minutes=3)  # the claim lapses; a new sender starts
     engine.deliver_outbox("test", "alice", lambda reply: shown.append(reply.text))
     assert shown == [
@@ -76,3 +77,15 @@ def test_a_sender_killed_half_way_loses_nothing_and_repeats_nothing_confirmed(
         f"[{ref}] Deuxième message.",
         f"[{ref}] Troisième message.",
     ]
+
+
+def test_a_failed_send_gives_the_message_back_at_once(chat: Chat, engine: Engine) -> None:
+    ref = handed_off(chat)
+    build_desk(engine).reply(ref, "lea", "Bonjour !")
+
+    def network_down(reply: Reply) -> None:
+        raise ConnectionError("no route to host")
+
+    with pytest.raises(ConnectionError):
+        engine.deliver_outbox("test", "alice", network_down)
+    assert [r.text for r in engine.take_outbox("test", "alice")] == [f"[{ref}] Bonjour !"]

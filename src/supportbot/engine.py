@@ -45,7 +45,7 @@ from supportbot.texts import text
 from supportbot.tickets import TicketService
 
 MAX_TEXT = 4000
-OUTBOX_LEASE = timedelta(minutes=2)
+OUTBOX_LEASE = timedelta(minutes=1)  # one message's sending, retries and 429 waits included
 CHAT_LOCK_NAMESPACE = 0x5B01  # advisory-lock namespace of per-chat serialisation
 log = logging.getLogger(__name__)
 LANGS = ("fr", "en")
@@ -132,18 +132,56 @@ class Engine:
         return actions
 
     def deliver_outbox(self, channel: str, chat_id: str, send: Callable[[Reply], object]) -> int:
-        """Hand the messages waiting for this chat to ``send``, oldest first; how many went.
+        """Hand the messages waiting for this chat to ``send``, in order; how many went.
 
-        Each is marked delivered right after ``send`` returns: a sender killed before
-        that leaves it to be sent again (never lost), and one that raises stops the
-        round with the rest still queued.
+        One message at a time: claimed, sent, marked delivered. A sender killed in
+        between leaves only that message claimed; it goes again when the claim lapses
+        (``OUTBOX_LEASE``), before anything queued after it, so nothing is lost and
+        the order holds. One that raises gives the message back at once.
         """
         sent = 0
-        for ident, reply in self.pending_outbox(channel, chat_id):
-            send(reply)
+        while (claimed := self.claim_next(channel, chat_id)) is not None:
+            ident, reply = claimed
+            try:
+                send(reply)
+            except Exception:
+                self.release(ident)
+                raise
             self.mark_delivered([ident])
             sent += 1
         return sent
+
+    def claim_next(
+        self, channel: str, chat_id: str, lease: timedelta = OUTBOX_LEASE
+    ) -> tuple[int, Reply] | None:
+        """The chat's oldest undelivered message, now ours for ``lease``; None if there is
+        none, or if it is another sender's (its claim still runs): order comes first."""
+        now = self.clock()
+        with self.sessions.begin() as db:
+            row = db.scalars(
+                select(OutboxMessage)
+                .where(
+                    OutboxMessage.channel == channel,
+                    OutboxMessage.chat_id == chat_id,
+                    OutboxMessage.delivered_at.is_(None),
+                )
+                .order_by(OutboxMessage.id)
+                .limit(1)
+                .with_for_update()
+            ).first()
+            if row is None or (row.claimed_until is not None and row.claimed_until >= now):
+                return None
+            row.claimed_until = now + lease
+            return row.id, _outbox_reply(row)
+
+    def release(self, ident: int) -> None:
+        """Give a claimed message back (its sending failed): the next round sends it."""
+        with self.sessions.begin() as db:
+            db.execute(
+                update(OutboxMessage)
+                .where(OutboxMessage.id == ident, OutboxMessage.delivered_at.is_(None))
+                .values(claimed_until=None)
+            )
 
     def take_outbox(self, channel: str, chat_id: str) -> list[Reply]:
         """The messages waiting for this chat, as delivered to the caller."""
@@ -178,10 +216,7 @@ class Engine:
             ).all()
             for row in rows:
                 row.claimed_until = now + lease
-            return [
-                (r.id, Reply(r.text, tuple(Button(b["label"], b["payload"]) for b in r.buttons)))
-                for r in rows
-            ]
+            return [(r.id, _outbox_reply(r)) for r in rows]
 
     def mark_delivered(self, ids: list[int]) -> None:
         if not ids:
@@ -232,6 +267,10 @@ class Engine:
         db.add(conv)
         db.flush()
         return _Chat(conv.id, customer.id, {}, customer.language, customer.name, None)
+
+
+def _outbox_reply(row: OutboxMessage) -> Reply:
+    return Reply(row.text, tuple(Button(b["label"], b["payload"]) for b in row.buttons))
 
 
 @dataclass(frozen=True, slots=True)

@@ -91,15 +91,18 @@ class CustomerSender:
 
     async def deliver_outbox(self, bot: Bot, chat_id: int) -> bool:
         """Messages queued for this customer (agent replies, status changes)."""
+        engine = self.engine
         async with self.locks.hold(str(chat_id)):
-            pending = await asyncio.to_thread(
-                self.engine.pending_outbox, store.CHANNEL, str(chat_id)
-            )
-            for ident, reply in pending:
-                # one at a time: what was not sent (blocked bot, crash) stays queued
+            # One at a time, in order (Engine.deliver_outbox): a crash holds back only the
+            # message in flight, for the lease; a blocked bot gives it back at once.
+            while claimed := await asyncio.to_thread(
+                engine.claim_next, store.CHANNEL, str(chat_id)
+            ):
+                ident, reply = claimed
                 if not await self.send(bot, chat_id, [reply]):
+                    await asyncio.to_thread(engine.release, ident)
                     return False
-                await asyncio.to_thread(self.engine.mark_delivered, [ident])
+                await asyncio.to_thread(engine.mark_delivered, [ident])
             return True
 
     async def _send_one(self, bot: Bot, chat_id: int, reply: Reply) -> None:
