@@ -271,8 +271,27 @@ class PhaseResult:
     ok: int = 0
     refused: int = 0
     cpu_s: float = 0.0  # CPU time of the worker process over the window
+    server_cpu_s: float | None = None  # the PostgreSQL server's, over the window (worker 0)
     rss_mb: float = 0.0
     error: str = ""
+
+
+def postgres_cpu_s() -> float | None:
+    """CPU time used so far by the local PostgreSQL server's processes; None if not visible."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total, seen = 0, False
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            if (proc / "comm").read_text().strip() != "postgres":
+                continue
+            fields = (proc / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # gone meanwhile, or not ours to read
+        total += int(fields[11]) + int(fields[12])  # utime, stime
+        seen = True
+    return total / tick if seen else None
 
 
 def resolver(matcher: Resolver) -> Callable[[Inbound], object]:
@@ -325,6 +344,8 @@ def run_phase(
         handler(next(traffic)[0])
     result = PhaseResult(database, workload)
     barrier.wait(BARRIER_TIMEOUT)  # all workers measure over the same window
+    watch_server = database == "PostgreSQL" and job.index == 0
+    server = postgres_cpu_s() if watch_server else None
     cpu = time.process_time()
     end = time.perf_counter() + job.measure_s
     while time.perf_counter() < end:
@@ -338,6 +359,9 @@ def run_phase(
         result.ok += ok
         result.refused += refused
     result.cpu_s = time.process_time() - cpu
+    if server is not None:
+        after = postgres_cpu_s()
+        result.server_cpu_s = None if after is None else after - server
     result.rss_mb = rss_mb()
     barrier.wait(BARRIER_TIMEOUT)
     return result
@@ -397,6 +421,7 @@ class LoadRow:
     refused: int
     cpu_ms: float  # worker CPU per message (the database server's not included)
     rss: float
+    server_cpu_ms: float | None = None  # PostgreSQL server CPU per message, when visible
 
 
 def summarise(workers: int, results: list[PhaseResult]) -> LoadRow:
@@ -414,6 +439,10 @@ def summarise(workers: int, results: list[PhaseResult]) -> LoadRow:
         refused=sum(r.refused for r in results),
         cpu_ms=1000 * sum(r.cpu_s for r in results) / max(1, len(pooled)),
         rss=max(r.rss_mb for r in results),
+        server_cpu_ms=next(
+            (1000 * r.server_cpu_s / max(1, len(pooled)) for r in results if r.server_cpu_s),
+            None,
+        ),
     )
 
 
@@ -456,6 +485,7 @@ def load_table(rows: Sequence[LoadRow]) -> str:
                 f"{r.p50:.2f}",
                 f"{r.p99:.2f}",
                 f"{r.cpu_ms:.2f}",
+                "-" if r.server_cpu_ms is None else f"{r.server_cpu_ms:.2f}",
                 f"{base[r.workers] / r.rate:.1f}x",
                 checked,
                 str(r.refused),
@@ -472,6 +502,7 @@ def load_table(rows: Sequence[LoadRow]) -> str:
         "p50 ms",
         "p99 ms",
         "CPU ms",
+        "server CPU ms",
         "matcher/engine",
         "check",
         "refused",
@@ -911,6 +942,16 @@ def targets(load: Sequence[LoadRow], growth: Sequence[GrowthRow], budget: Budget
                 f"- near-linear scaling to 4 workers on PostgreSQL: {figures}; not verifiable "
                 f"on {cores()} core(s) shared by the workers and the server (x{cores()} at most)"
             )
+            cost = {
+                r.workers: r.cpu_ms + r.server_cpu_ms
+                for r in load
+                if r.database == "PostgreSQL" and r.workload == "faq" and r.server_cpu_ms
+            }
+            if len(cost) == len(WORKER_COUNTS):
+                # CPU-bound here: if a message costs no more CPU with more workers, nothing
+                # serialises them but the cores (no lock waits, no retries).
+                spread = ", ".join(f"{cost[n]:.2f} ms with {n}" for n in sorted(cost))
+                lines.append(f"  CPU per message, workers + server: {spread}")
     else:
         lines.append("- scaling on PostgreSQL: not measured (PostgreSQL unavailable)")
     if growth and growth[-1].tickets >= 1_000_000:
@@ -965,7 +1006,8 @@ def main(argv: Sequence[str] | None = None) -> None:
             f"{budget.warmup_s:g} s warm-up, {budget.measure_s:g} s window; scaling: msg/s "
             "against 1 worker; matcher/engine: bare matcher.resolve msg/s (same questions, same "
             "number of workers) / engine msg/s; CPU ms: worker CPU time per message (without the "
-            "database server's); refused: rate-limit or busy answers."
+            "database server's); server CPU ms: the local PostgreSQL processes' CPU time over the "
+            "window per message; refused: rate-limit or busy answers."
         )
 
     growth: list[GrowthRow] = []
