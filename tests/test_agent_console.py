@@ -271,7 +271,7 @@ def test_open_chat_shows_the_agent_reply_without_typing(engine: Engine) -> None:
     line = next(x for x in shown.split("\n") if "je regarde votre commande" in x)
     assert line.removeprefix("\r\x1b[K").startswith("bot> ") and ref in line
     assert shown.rstrip().endswith("vous>")  # the prompt is shown again after the message
-    assert engine.take_outbox("terminal", "alice") == []
+    assert engine.outbox.take("terminal", "alice") == []
 
 
 def _ref_in(shown: str) -> str:

@@ -100,7 +100,7 @@ def test_a_job_runs_once_across_workers(
     interim = [
         reply
         for i in range(6)
-        for reply in workers[1].take_outbox("test", f"client{i}")
+        for reply in workers[1].outbox.take("test", f"client{i}")
         if "forte activité" in reply.text
     ]
     assert len(interim) == 6
@@ -127,6 +127,6 @@ def test_one_agent_action_retried_at_once_by_two_workers_is_applied_once(
     with ThreadPoolExecutor(max_workers=8) as pool:
         repeated = list(pool.map(retry, range(8)))
     assert repeated.count(False) == 1  # applied by exactly one of the eight attempts
-    assert [r.text for r in workers[0].take_outbox("test", "alice")] == [f"[{ref}] Nous regardons."]
+    assert [r.text for r in workers[0].outbox.take("test", "alice")] == [f"[{ref}] Nous regardons."]
     for worker in workers:
         worker.sessions.kw["bind"].dispose()

@@ -23,7 +23,7 @@ def human_ticket(chat: Chat) -> str:
 
 
 def outbox(engine: Engine, user: str = "alice") -> list[str]:
-    return [r.text for r in engine.take_outbox("test", user)]
+    return [r.text for r in engine.outbox.take("test", user)]
 
 
 @pytest.fixture
@@ -42,11 +42,11 @@ def test_each_status_change_reaches_the_customer(
     [resumed] = outbox(engine)
     assert "reçue" in resumed
     desk.propose(ref, "Sam", "Le vendeur renvoie la pièce.")
-    [proposed] = engine.take_outbox("test", "alice")
+    [proposed] = engine.outbox.take("test", "alice")
     assert "solution proposée" in proposed.text
     assert [b.payload for b in proposed.buttons] == [f"solution:yes:{ref}", f"solution:no:{ref}"]
     desk.close(ref, "Sam", "Bonne journée")
-    closed, rating = engine.take_outbox("test", "alice")
+    closed, rating = engine.outbox.take("test", "alice")
     assert "clôturée" in closed.text
     assert [b.payload for b in rating.buttons][-1] == f"rate:{ref}:5"
     assert "Merci" in chat.press(f"rate:{ref}:4")

@@ -1,4 +1,5 @@
-"""Messages for customers wait in the store and are delivered once, whoever sends them."""
+"""Messages for customers wait in the store until delivered: in order, never lost, once (only
+the one a sender was sending when it died can go twice)."""
 
 from __future__ import annotations
 
@@ -22,11 +23,11 @@ def handed_off(chat: Chat) -> str:
 def test_a_claimed_message_is_not_given_to_a_second_sender(chat: Chat, engine: Engine) -> None:
     ref = handed_off(chat)
     build_desk(engine).reply(ref, "lea", "Bonjour !")
-    first = engine.pending_outbox("test", "alice")
+    first = engine.outbox.claim_all("test", "alice")
     assert [r.text for _, r in first] == [f"[{ref}] Bonjour !"]
-    assert engine.pending_outbox("test", "alice") == []  # another worker sweeping now
-    engine.mark_delivered([ident for ident, _ in first])
-    assert engine.take_outbox("test", "alice") == []
+    assert engine.outbox.claim_all("test", "alice") == []  # another worker sweeping now
+    engine.outbox.mark_delivered([ident for ident, _ in first])
+    assert engine.outbox.take("test", "alice") == []
 
 
 def test_a_sender_that_dies_before_confirming_leaves_it_to_be_sent_again(
@@ -34,20 +35,20 @@ def test_a_sender_that_dies_before_confirming_leaves_it_to_be_sent_again(
 ) -> None:
     ref = handed_off(chat)
     build_desk(engine).reply(ref, "lea", "Votre colis est reparti.")
-    assert len(engine.pending_outbox("test", "alice")) == 1  # ... then the sender dies
+    assert len(engine.outbox.claim_all("test", "alice")) == 1  # ... then the sender dies
     clock.now += timedelta(minutes=3)  # the claim lapses
-    [(ident, again)] = engine.pending_outbox("test", "alice")
+    [(ident, again)] = engine.outbox.claim_all("test", "alice")
     assert "reparti" in again.text
-    engine.mark_delivered([ident])
+    engine.outbox.mark_delivered([ident])
     clock.now += timedelta(minutes=3)
-    assert engine.pending_outbox("test", "alice") == []
+    assert engine.outbox.claim_all("test", "alice") == []
 
 
 def test_a_reply_waits_for_a_customer_who_is_away(chat: Chat, engine: Engine) -> None:
     ref = handed_off(chat)
     build_desk(engine).reply(ref, "lea", "Je reviens vers vous demain.")
     # nobody reads the outbox for a while; the customer comes back later
-    assert [r.text for r in engine.take_outbox("test", "alice")] == [
+    assert [r.text for r in engine.outbox.take("test", "alice")] == [
         f"[{ref}] Je reviens vers vous demain."
     ]
 
@@ -67,11 +68,11 @@ def test_a_sender_killed_half_way_loses_nothing_and_repeats_nothing_confirmed(
         shown.append(reply.text)
 
     with pytest.raises(KeyboardInterrupt):
-        engine.deliver_outbox("test", "alice", killed_on_the_second)
+        engine.outbox.deliver("test", "alice", killed_on_the_second)
     # Another sender now: the message in flight holds the queue (order) until its claim lapses.
-    assert engine.take_outbox("test", "alice") == []
+    assert engine.outbox.take("test", "alice") == []
     clock.now += timedelta(minutes=3)  # the claim lapses; a new sender starts
-    engine.deliver_outbox("test", "alice", lambda reply: shown.append(reply.text))
+    engine.outbox.deliver("test", "alice", lambda reply: shown.append(reply.text))
     assert shown == [
         f"[{ref}] Premier message.",
         f"[{ref}] Deuxième message.",
@@ -87,5 +88,5 @@ def test_a_failed_send_gives_the_message_back_at_once(chat: Chat, engine: Engine
         raise ConnectionError("no route to host")
 
     with pytest.raises(ConnectionError):
-        engine.deliver_outbox("test", "alice", network_down)
-    assert [r.text for r in engine.take_outbox("test", "alice")] == [f"[{ref}] Bonjour !"]
+        engine.outbox.deliver("test", "alice", network_down)
+    assert [r.text for r in engine.outbox.take("test", "alice")] == [f"[{ref}] Bonjour !"]

@@ -16,10 +16,10 @@ import uuid
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, insert, or_, select, update
+from sqlalchemy import Table, bindparam, insert, select, update
 from sqlalchemy import text as sql_text
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
@@ -30,6 +30,7 @@ from supportbot.flows import FlowRunner
 from supportbot.masking import mask_personal_data
 from supportbot.messages import Action, Button, Document, ForgetAgentThreads, Inbound, Reply
 from supportbot.normalise import normalise, strip_accents
+from supportbot.outbox import Outbox
 from supportbot.privacy import agent_threads, delete_files, export_customer, forget_customer
 from supportbot.routing import Router
 from supportbot.store import (
@@ -38,14 +39,12 @@ from supportbot.store import (
     Conversation,
     Customer,
     FlowEvent,
-    OutboxMessage,
     UnansweredQuestion,
 )
 from supportbot.texts import text
 from supportbot.tickets import TicketService
 
 MAX_TEXT = 4000
-OUTBOX_LEASE = timedelta(minutes=1)  # one message's sending, retries and 429 waits included
 CHAT_LOCK_NAMESPACE = 0x5B01  # advisory-lock namespace of per-chat serialisation
 log = logging.getLogger(__name__)
 LANGS = ("fr", "en")
@@ -98,6 +97,11 @@ class Engine:
         default_factory=lambda: defaultdict(threading.Lock), repr=False
     )
 
+    @property
+    def outbox(self) -> Outbox:
+        """What waits for customers (agent replies, status notices), on the same store."""
+        return Outbox(self.sessions, self.clock)
+
     # -- entry points --------------------------------------------------------
 
     def handle(self, inbound: Inbound) -> list[Action]:
@@ -130,103 +134,6 @@ class Engine:
                 )
         delete_files(erased_files)  # after the commit: the rows are gone for good
         return actions
-
-    def deliver_outbox(self, channel: str, chat_id: str, send: Callable[[Reply], object]) -> int:
-        """Hand the messages waiting for this chat to ``send``, in order; how many went.
-
-        One message at a time: claimed, sent, marked delivered. A sender killed in
-        between leaves only that message claimed; it goes again when the claim lapses
-        (``OUTBOX_LEASE``), before anything queued after it, so nothing is lost and
-        the order holds. One that raises gives the message back at once.
-        """
-        sent = 0
-        while (claimed := self.claim_next(channel, chat_id)) is not None:
-            ident, reply = claimed
-            try:
-                send(reply)
-            except Exception:
-                self.release(ident)
-                raise
-            self.mark_delivered([ident])
-            sent += 1
-        return sent
-
-    def claim_next(
-        self, channel: str, chat_id: str, lease: timedelta = OUTBOX_LEASE
-    ) -> tuple[int, Reply] | None:
-        """The chat's oldest undelivered message, now ours for ``lease``; None if there is
-        none, or if it is another sender's (its claim still runs): order comes first."""
-        now = self.clock()
-        with self.sessions.begin() as db:
-            row = db.scalars(
-                select(OutboxMessage)
-                .where(
-                    OutboxMessage.channel == channel,
-                    OutboxMessage.chat_id == chat_id,
-                    OutboxMessage.delivered_at.is_(None),
-                )
-                .order_by(OutboxMessage.id)
-                .limit(1)
-                .with_for_update()
-            ).first()
-            if row is None or (row.claimed_until is not None and row.claimed_until >= now):
-                return None
-            row.claimed_until = now + lease
-            return row.id, _outbox_reply(row)
-
-    def release(self, ident: int) -> None:
-        """Give a claimed message back (its sending failed): the next round sends it."""
-        with self.sessions.begin() as db:
-            db.execute(
-                update(OutboxMessage)
-                .where(OutboxMessage.id == ident, OutboxMessage.delivered_at.is_(None))
-                .values(claimed_until=None)
-            )
-
-    def take_outbox(self, channel: str, chat_id: str) -> list[Reply]:
-        """The messages waiting for this chat, as delivered to the caller."""
-        taken: list[Reply] = []
-        self.deliver_outbox(channel, chat_id, taken.append)
-        return taken
-
-    def pending_outbox(
-        self, channel: str, chat_id: str, lease: timedelta = OUTBOX_LEASE
-    ) -> list[tuple[int, Reply]]:
-        """Claim the messages waiting for this chat (agent replies, status changes), oldest first.
-
-        A claimed message is nobody else's for ``lease``; mark each one delivered
-        (``mark_delivered``) once it really went out. A sender that dies before
-        that leaves it to be sent again when the lease ends: nothing is lost.
-        """
-        now = self.clock()
-        with self.sessions.begin() as db:
-            rows = db.scalars(
-                select(OutboxMessage)
-                .where(
-                    OutboxMessage.channel == channel,
-                    OutboxMessage.chat_id == chat_id,
-                    OutboxMessage.delivered_at.is_(None),
-                    or_(
-                        OutboxMessage.claimed_until.is_(None),
-                        OutboxMessage.claimed_until < now,
-                    ),
-                )
-                .order_by(OutboxMessage.id)
-                .with_for_update(skip_locked=True)
-            ).all()
-            for row in rows:
-                row.claimed_until = now + lease
-            return [(r.id, _outbox_reply(r)) for r in rows]
-
-    def mark_delivered(self, ids: list[int]) -> None:
-        if not ids:
-            return
-        with self.sessions.begin() as db:
-            db.execute(
-                update(OutboxMessage)
-                .where(OutboxMessage.id.in_(ids), OutboxMessage.delivered_at.is_(None))
-                .values(delivered_at=self.clock())
-            )
 
     def _chat(self, db: Session, inbound: Inbound, key: str) -> _Chat:
         """This chat's conversation and customer, locked for the turn; created on first contact.
@@ -267,10 +174,6 @@ class Engine:
         db.add(conv)
         db.flush()
         return _Chat(conv.id, customer.id, {}, customer.language, customer.name, None)
-
-
-def _outbox_reply(row: OutboxMessage) -> Reply:
-    return Reply(row.text, tuple(Button(b["label"], b["payload"]) for b in row.buttons))
 
 
 @dataclass(frozen=True, slots=True)

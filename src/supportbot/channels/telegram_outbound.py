@@ -91,18 +91,18 @@ class CustomerSender:
 
     async def deliver_outbox(self, bot: Bot, chat_id: int) -> bool:
         """Messages queued for this customer (agent replies, status changes)."""
-        engine = self.engine
+        outbox = self.engine.outbox
         async with self.locks.hold(str(chat_id)):
-            # One at a time, in order (Engine.deliver_outbox): a crash holds back only the
+            # One at a time, in order (as Outbox.deliver): a crash holds back only the
             # message in flight, for the lease; a blocked bot gives it back at once.
             while claimed := await asyncio.to_thread(
-                engine.claim_next, store.CHANNEL, str(chat_id)
+                outbox.claim_next, store.CHANNEL, str(chat_id)
             ):
                 ident, reply = claimed
                 if not await self.send(bot, chat_id, [reply]):
-                    await asyncio.to_thread(engine.release, ident)
+                    await asyncio.to_thread(outbox.release, ident)
                     return False
-                await asyncio.to_thread(engine.mark_delivered, [ident])
+                await asyncio.to_thread(outbox.mark_delivered, [ident])
             return True
 
     async def _send_one(self, bot: Bot, chat_id: int, reply: Reply) -> None:

@@ -92,7 +92,7 @@ class TerminalChat:
     def deliver(self) -> bool:
         """Show the messages waiting for this chat; True if there were some."""
         with self._lock:
-            return self.engine.deliver_outbox(CHANNEL, self.user, self._show_one) > 0
+            return self.engine.outbox.deliver(CHANNEL, self.user, self._show_one) > 0
 
     def _show_one(self, reply: Reply) -> None:
         self.show([reply])
@@ -178,7 +178,7 @@ class TerminalChat:
                             first = False
                         self.show([reply])
 
-                    if self.engine.deliver_outbox(CHANNEL, self.user, show_one):
+                    if self.engine.outbox.deliver(CHANNEL, self.user, show_one):
                         self.out.write(PROMPT)
                         self.out.flush()
             except SQLAlchemyError as err:

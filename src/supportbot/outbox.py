@@ -1,0 +1,130 @@
+"""The outbox: what is sent to customers outside a reply, kept until it is delivered.
+
+Agent replies and status notices are written to the store in the same
+transaction as the change that caused them (see ``TicketService``); senders
+(the Telegram channel, the terminal chat) take them from here one at a time, in
+order, and mark each one delivered once the channel took it. A sender that dies
+holds back only the message in flight, until its claim lapses: nothing is lost,
+and only that one message can arrive twice (channels offer no idempotence key).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import or_, select, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from supportbot.messages import Button, Reply
+from supportbot.store import OutboxMessage
+
+LEASE = timedelta(minutes=1)  # one message's sending, retries and 429 waits included
+
+
+@dataclass
+class Outbox:
+    sessions: sessionmaker[Session]
+    clock: Callable[[], datetime]
+
+    def deliver(self, channel: str, chat_id: str, send: Callable[[Reply], object]) -> int:
+        """Hand the messages waiting for this chat to ``send``, in order; how many went.
+
+        One message at a time: claimed, sent, marked delivered. A sender killed in
+        between leaves only that message claimed; it goes again when the claim lapses
+        (``LEASE``), before anything queued after it, so nothing is lost and
+        the order holds. One that raises gives the message back at once.
+        """
+        sent = 0
+        while (claimed := self.claim_next(channel, chat_id)) is not None:
+            ident, reply = claimed
+            try:
+                send(reply)
+            except Exception:
+                self.release(ident)
+                raise
+            self.mark_delivered([ident])
+            sent += 1
+        return sent
+
+    def claim_next(
+        self, channel: str, chat_id: str, lease: timedelta = LEASE
+    ) -> tuple[int, Reply] | None:
+        """The chat's oldest undelivered message, now ours for ``lease``; None if there is
+        none, or if it is another sender's (its claim still runs): order comes first."""
+        now = self.clock()
+        with self.sessions.begin() as db:
+            row = db.scalars(
+                select(OutboxMessage)
+                .where(
+                    OutboxMessage.channel == channel,
+                    OutboxMessage.chat_id == chat_id,
+                    OutboxMessage.delivered_at.is_(None),
+                )
+                .order_by(OutboxMessage.id)
+                .limit(1)
+                .with_for_update()
+            ).first()
+            if row is None or (row.claimed_until is not None and row.claimed_until >= now):
+                return None
+            row.claimed_until = now + lease
+            return row.id, _reply(row)
+
+    def release(self, ident: int) -> None:
+        """Give a claimed message back (its sending failed): the next round sends it."""
+        with self.sessions.begin() as db:
+            db.execute(
+                update(OutboxMessage)
+                .where(OutboxMessage.id == ident, OutboxMessage.delivered_at.is_(None))
+                .values(claimed_until=None)
+            )
+
+    def take(self, channel: str, chat_id: str) -> list[Reply]:
+        """The messages waiting for this chat, as delivered to the caller."""
+        taken: list[Reply] = []
+        self.deliver(channel, chat_id, taken.append)
+        return taken
+
+    def claim_all(
+        self, channel: str, chat_id: str, lease: timedelta = LEASE
+    ) -> list[tuple[int, Reply]]:
+        """Claim the messages waiting for this chat (agent replies, status changes), oldest first.
+
+        A claimed message is nobody else's for ``lease``; mark each one delivered
+        (``mark_delivered``) once it really went out. A sender that dies before
+        that leaves it to be sent again when the lease ends: nothing is lost.
+        """
+        now = self.clock()
+        with self.sessions.begin() as db:
+            rows = db.scalars(
+                select(OutboxMessage)
+                .where(
+                    OutboxMessage.channel == channel,
+                    OutboxMessage.chat_id == chat_id,
+                    OutboxMessage.delivered_at.is_(None),
+                    or_(
+                        OutboxMessage.claimed_until.is_(None),
+                        OutboxMessage.claimed_until < now,
+                    ),
+                )
+                .order_by(OutboxMessage.id)
+                .with_for_update(skip_locked=True)
+            ).all()
+            for row in rows:
+                row.claimed_until = now + lease
+            return [(r.id, _reply(r)) for r in rows]
+
+    def mark_delivered(self, ids: list[int]) -> None:
+        if not ids:
+            return
+        with self.sessions.begin() as db:
+            db.execute(
+                update(OutboxMessage)
+                .where(OutboxMessage.id.in_(ids), OutboxMessage.delivered_at.is_(None))
+                .values(delivered_at=self.clock())
+            )
+
+
+def _reply(row: OutboxMessage) -> Reply:
+    return Reply(row.text, tuple(Button(b["label"], b["payload"]) for b in row.buttons))
