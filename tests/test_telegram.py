@@ -8,6 +8,7 @@ place of the network (see telegram_fakes), and reads the Bot API calls made.
 from __future__ import annotations
 
 import asyncio
+import logging
 import re
 from collections.abc import Callable, Coroutine
 from datetime import timedelta
@@ -995,3 +996,24 @@ def test_ticket_jobs_run_in_the_job_queue_and_alert_the_topic(tg: Telegram, engi
             assert not sent_to(tg.request.calls[before:], ALICE.id)
 
     play(scenario)
+
+
+def test_logs_carry_ids_never_what_customers_wrote(
+    tg: Telegram, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG, logger="supportbot")
+    private = "Je suis joignable à claire.dupont@example.com ou au 06 12 34 56 78"
+
+    async def scenario() -> None:
+        async with tg.running():
+            await hand_off(tg)
+            tg.request.fail("sendMessage", 502, "Bad Gateway", times=1)  # a retry is logged
+            update = tg.updates.text(ALICE, f"{private}, commande 987654321")
+            await tg.send(update)
+            await tg.send(update)  # delivered twice: logged, ignored
+
+    play(scenario)
+    logged = caplog.text
+    assert "delivered twice" in logged and "retrying" in logged  # there were logs to check
+    for secret in ("claire.dupont", "06 12 34 56 78", "987654321", "joignable"):
+        assert secret not in logged
