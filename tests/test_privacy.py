@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 
@@ -109,3 +110,30 @@ def test_a_database_error_never_shows_what_was_written(engine: Engine) -> None:
     with pytest.raises(IntegrityError) as raised, engine.sessions.begin() as db:
         db.execute(insert(Customer), [row])  # the same customer twice: refused
     assert "bob.martin@example.com" not in str(raised.value)  # what logs would carry
+
+
+def test_forget_keeps_a_file_another_customer_sent_too(  # type: ignore[no-untyped-def]
+    chat: Chat, new_chat: Callable[..., Chat], engine: Engine, photo
+) -> None:
+    file_request(chat, photo)
+    bob = new_chat("bob")
+    bob_ref = file_request(bob, photo)  # the very same photo: one stored copy
+    carol = new_chat("carol")
+    carol.press("flow:other-request")
+    carol.say("Profil vendeur")
+    carol.say("Une photo de mon profil.")
+    carol.say("Rien pour l'instant.")
+    carol.say(files=(photo,))  # carol is still in her flow: the file is hers too
+    with engine.sessions() as db:
+        stored = Path(engine.tickets.get(db, bob_ref).attachments[0].path or "")
+    chat.send("/forget")
+    chat.press("forget:yes")
+    assert stored.is_file()  # bob's ticket still has its photo
+    bob.send("/forget")
+    bob.press("forget:yes")
+    assert stored.is_file()  # carol's request in progress still needs it
+    carol.say("terminé")
+    assert "SAV-" in carol.press("confirm")
+    carol.send("/forget")
+    carol.press("forget:yes")
+    assert not stored.exists()  # nobody needs it any more

@@ -14,10 +14,11 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import Text, cast, delete, select
 from sqlalchemy.orm import Session
 
 from supportbot.store import (
+    Attachment,
     Conversation,
     Customer,
     OutboxMessage,
@@ -111,7 +112,23 @@ def forget_customer(db: Session, customer: Customer) -> list[Path]:
     )
     customer.name = ""
     customer.external_id = f"erased-{secrets.token_hex(8)}"
-    return files
+    return unshared(db, files)
+
+
+def unshared(db: Session, paths: Sequence[Path]) -> list[Path]:
+    """The files no one else still needs: the store keeps one copy per content, so the
+    same photo sent by two customers is one file, kept while any ticket or flow in
+    progress refers to it."""
+    db.flush()  # the erased rows are gone from what the queries below see
+    wanted = sorted({str(p) for p in paths})
+    if not wanted:
+        return []
+    kept = set(db.scalars(select(Attachment.path).where(Attachment.path.in_(wanted))))
+    for path in set(wanted) - kept:
+        in_flow = select(Conversation.id).where(cast(Conversation.state, Text).contains(path))
+        if db.scalars(in_flow.limit(1)).first() is not None:
+            kept.add(path)
+    return [Path(p) for p in wanted if p not in kept]
 
 
 def delete_files(paths: Sequence[Path]) -> None:
@@ -132,4 +149,4 @@ def apply_retention(db: Session, now: datetime, days: int) -> list[Path]:
         files += anonymise_ticket(ticket)
         ticket.fields = {**ticket.fields, "_anonymised": True}
     db.execute(delete(UnansweredQuestion).where(UnansweredQuestion.at < limit))
-    return files
+    return unshared(db, files)
