@@ -230,5 +230,29 @@ def test_answer_to_a_request_for_information_lands_on_the_ticket(
     assert view.status == "received"
     assert view.events[-2][3] == "voici la capture"
     assert [a[0] for a in view.attachments] == ["photo.jpg"]
-    # once answered, free questions go back to the FAQ
+    # the customer goes on in several messages: all of them reach the agent
+    chat.send("Bonjour, je précise :")
+    chat.send("c'est sur mobile", files=(photo,))
+    said = [e[3] for e in desk.show(ref).events if e[1] == "customer_message"]
+    assert said[-3:] == ["voici la capture", "Bonjour, je précise :", "c'est sur mobile"]
+    # once the ticket is closed, free questions go back to the FAQ
+    desk.close(ref, "Sam", "C'est corrigé.")
+    assert "Mon compte > Commandes" in chat.say("ou est ma facture")
+
+
+def test_the_customer_answers_an_agent_reply_in_the_chat(
+    chat: Chat, engine: Engine, desk: AgentDesk, clock: Clock
+) -> None:
+    chat.press("flow:other-request")
+    chat.say("Profil")
+    chat.say("Ma photo de profil ne change pas.")
+    chat.say("Rien.")
+    chat.say("passer")
+    ref = next(w.strip(".,") for w in chat.press("confirm").split() if w.startswith("SAV-"))
+    assert "Mon compte > Commandes" in chat.say("ou est ma facture")  # no agent yet: the FAQ
+    desk.reply(ref, "Sam", "Quel navigateur utilisez-vous ?")  # no status change
+    outbox(engine)
+    assert ref in chat.say("Firefox sur Windows")
+    assert desk.show(ref).events[-1][1:] == ("customer_message", "alice", "Firefox sur Windows")
+    clock.now += timedelta(days=8)  # the agent has been silent for a week
     assert "Mon compte > Commandes" in chat.say("ou est ma facture")

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, ScalarSelect, func, select
+from sqlalchemy import ColumnElement, ScalarSelect, and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from supportbot.content import AttachmentKind, Flow
@@ -25,8 +25,12 @@ from supportbot.tickets import CUSTOMER, NewAttachment, TicketService, TicketSta
 TICKETS_PER_DAY = 5
 
 
-def awaiting_ticket(customer_id: ColumnElement[int]) -> ScalarSelect[int]:
-    """The id of the customer's ticket waiting for their answer, if any (latest first).
+def awaiting_ticket(
+    customer_id: ColumnElement[int], since: ColumnElement[datetime]
+) -> ScalarSelect[int]:
+    """The id of the customer's ticket their next message answers, if any (latest first):
+    one waiting for information, or an open one an agent wrote to since ``since``
+    (a reply, a question, a proposal: the customer answers it in the chat).
 
     Read with the conversation (see ``Engine``): every free message needs it.
     """
@@ -34,7 +38,13 @@ def awaiting_ticket(customer_id: ColumnElement[int]) -> ScalarSelect[int]:
         select(Ticket.id)
         .where(
             Ticket.customer_id == customer_id,
-            Ticket.status == TicketStatus.INFO_REQUESTED.value,
+            or_(
+                Ticket.status == TicketStatus.INFO_REQUESTED.value,
+                and_(
+                    Ticket.status != TicketStatus.CLOSED.value,
+                    Ticket.agent_wrote_at >= since,
+                ),
+            ),
         )
         .order_by(Ticket.updated_at.desc())
         .limit(1)
@@ -42,6 +52,8 @@ def awaiting_ticket(customer_id: ColumnElement[int]) -> ScalarSelect[int]:
     )
 
 
+# How long after an agent last wrote the customer's messages still go to that ticket.
+AGENT_CONVERSATION = timedelta(days=7)
 _FILE_KEYS = ("kind", "name", "mime", "size", "file_id", "file_unique_id", "checksum", "path")
 
 

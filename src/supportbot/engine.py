@@ -24,7 +24,7 @@ from sqlalchemy import text as sql_text
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-from supportbot.casework import CustomerCases, awaiting_ticket
+from supportbot.casework import AGENT_CONVERSATION, CustomerCases, awaiting_ticket
 from supportbot.content import Content, FaqEntry
 from supportbot.flows import FlowRunner
 from supportbot.masking import mask_personal_data
@@ -143,7 +143,11 @@ class Engine:
         row lock (FOR UPDATE) orders one chat's events across workers; a chat's first
         event takes an advisory lock instead, as there is no row to lock yet.
         """
-        params = {"channel": inbound.channel, "chat_id": inbound.chat_id}
+        params = {
+            "channel": inbound.channel,
+            "chat_id": inbound.chat_id,
+            "since": self.clock() - AGENT_CONVERSATION,
+        }
         row = db.execute(_LOAD_CHAT, params).first()
         if row is None and db.get_bind().dialect.name == "postgresql":
             db.execute(_CHAT_LOCK, {"ns": CHAT_LOCK_NAMESPACE, "key": key})
@@ -197,7 +201,7 @@ _LOAD_CHAT = (
         _conversations.c.state,
         _customers.c.language,
         _customers.c.name,
-        awaiting_ticket(_conversations.c.customer_id),
+        awaiting_ticket(_conversations.c.customer_id, bindparam("since")),
     )
     .join(_customers, _customers.c.id == _conversations.c.customer_id)
     .where(

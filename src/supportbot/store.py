@@ -132,6 +132,8 @@ class Ticket(Base):
     # Set while the ticket waits on the customer: the SLA clock is paused.
     paused_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     first_response_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # The last time an agent wrote to the customer: their next messages go to this ticket.
+    agent_wrote_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     rating: Mapped[int | None] = mapped_column(Integer, nullable=True)
     agent_thread_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
 

@@ -264,8 +264,10 @@ class TicketService:
         (a Telegram copy of the agent's own message), so it is not sent twice.
         """
         self._add_event(ticket, EventKind.AGENT_MESSAGE, author, body)
+        now = self.clock()
         if ticket.first_response_at is None:
-            ticket.first_response_at = self.clock()
+            ticket.first_response_at = now
+        ticket.agent_wrote_at = ticket.updated_at = now
         self._send(session, ticket, f"[{ticket.reference}] {body}", delivered=delivered)
 
     def change_status(
@@ -289,6 +291,8 @@ class TicketService:
         ticket.closed_at = now if target is TicketStatus.CLOSED else None
         if author not in (CUSTOMER, SYSTEM) and ticket.first_response_at is None:
             ticket.first_response_at = now
+        if author not in (CUSTOMER, SYSTEM) and message:
+            ticket.agent_wrote_at = now
         self._add_event(
             ticket, EventKind.STATUS, author, message, {"from": current.value, "to": target.value}
         )
