@@ -59,6 +59,15 @@ def test_a_greeting_gets_the_welcome_not_an_apology(chat: Chat) -> None:
         assert "theme:returns" in chat.buttons
 
 
+def test_thanks_and_ok_get_a_polite_word_never_an_faq_entry(chat: Chat, new_chat) -> None:  # type: ignore[no-untyped-def]
+    chat.say("ou est ma facture")
+    for thanks in ("ok", "ok merci", "Merci beaucoup !", "d'accord", "oui", "parfait", "👍"):
+        assert chat.say(thanks).startswith("Avec plaisir !"), thanks
+        assert "menu" in chat.buttons or "theme:returns" in chat.buttons
+    assert "Mon compte > Commandes" in chat.say("ok et ma facture ?")  # a question still is one
+    assert new_chat("eve", "en").say("thanks!").startswith("You are welcome!")
+
+
 def test_tickets_list_uses_the_customers_language(new_chat) -> None:  # type: ignore[no-untyped-def]
     eve = new_chat("eve", "en")
     eve.press("flow:human-agent")

@@ -63,6 +63,12 @@ MESSAGES_PER_MINUTE = 20
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 
+# "ok", "merci", "d'accord"... after an answer: a polite word back, never an FAQ entry.
+_ACKNOWLEDGEMENT = re.compile(
+    r"((ok|okay|oki|oui|ouais|yes|yep|d'?accord|dac|daccord|parfait|super|top|genial|cool|"
+    r"ca marche|entendu|compris|tres bien|bien recu|nickel|great|perfect|got it|fine|"
+    r"merci|mercii+|merci beaucoup|merci bien|thanks|thank you|thx|ty|mci)[ ,!.]*){1,3}"
+)
 _GREETING = re.compile(
     r"(bonjour|bonsoir|salut|coucou|hello|hi|hey|yo|bjr|slt|cc|bonjour a vous|good morning|"
     r"good evening)( (madame|monsieur|tout le monde|there|everyone))?"
@@ -461,8 +467,11 @@ class _Turn:
         return Button(content.flows[ident].title.get(self.lang), label)
 
     def _free_text(self, message: str) -> list[Action]:
-        if _GREETING.fullmatch(strip_accents(message.lower()).strip(" !.?,")):
+        plain = strip_accents(message.lower()).strip(" !.?,:)")
+        if _GREETING.fullmatch(plain):
             return [self._welcome()]
+        if _ACKNOWLEDGEMENT.fullmatch(plain) or message.strip() in ("👍", "🙏", "👌"):
+            return [Reply(self.t("acknowledged"), self._menu_buttons())]
         replies: list[Action] = []
         if len(message) > MAX_TEXT:
             replies.append(Reply(self.t("too_long", length=len(message))))

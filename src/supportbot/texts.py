@@ -34,6 +34,10 @@ TEXTS: dict[str, tuple[str, str]] = {
     ),
     "lang_set": ("D'accord, je vous réponds en français.", "OK, I will answer in English."),
     "lang_choose": ("Choisissez votre langue :", "Choose your language:"),
+    "acknowledged": (
+        "Avec plaisir ! Je reste là si vous avez une autre question.",
+        "You are welcome! I am here if you have another question.",
+    ),
     "not_understood": (
         "Je ne suis pas sûr d'avoir compris, et je préfère ne pas répondre au hasard. "
         "Vous pouvez reformuler, parcourir les sujets, ouvrir une demande ou parler à un humain.",
