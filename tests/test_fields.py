@@ -78,6 +78,11 @@ def test_dates_refused(typed: str, key: str) -> None:
         ("hier à 18h", "2026-11-23T18:00"),
         ("ce matin", "2026-11-24T09:00"),
         ("12/11 14:30", "2026-11-12T14:30"),
+        ("10h", "2026-11-24T10:00"),  # ten o'clock, not ten hours ago
+        ("aujourd'hui 10h", "2026-11-24T10:00"),
+        ("hier à 14h30", "2026-11-23T14:30"),
+        ("lundi vers 9 h 15", "2026-11-23T09:15"),
+        ("22h", "2026-11-23T22:00"),  # not yet 22:00 today: last night
     ],
 )
 def test_date_and_time(typed: str, expected: str) -> None:
@@ -99,13 +104,28 @@ def test_later_today_is_in_the_future() -> None:
         ("commande 1234567", "1234567"),
         ("CMD-12345678", "12345678"),
         ("cmd: 123456789012", "123456789012"),
+        ("ma commande 123456789", "123456789"),
+        ("c'est la 123456789 du 12/11", "123456789"),
+        ("CMD123456789", "123456789"),
+        ("la commande 123 456 789 svp", "123456789"),
     ],
 )
 def test_order_numbers(typed: str, expected: str) -> None:
     assert parse_order_number(typed, r"\d{6,12}") == expected
 
 
-@pytest.mark.parametrize("typed", ["12345", "1234567890123", "abc", "", "123456 et 654321"])
+@pytest.mark.parametrize(
+    "typed",
+    [
+        "12345",
+        "1234567890123",
+        "abc",
+        "",
+        "123456 et 654321",
+        "0000000",
+        "la 123456789 ou 987654321",
+    ],
+)
 def test_bad_order_numbers(typed: str) -> None:
     with pytest.raises(FieldError):
         parse_order_number(typed, r"\d{6,12}")

@@ -124,12 +124,25 @@ _ORDER_WORDS = re.compile(r"\b(commande|cmd|cde|order|numero|number|num|no|n)\b|
 
 
 def parse_order_number(answer: str, pattern: str) -> str:
+    """The order number as typed ("123 456 789", "n° 123456789"), or the one number of the
+    right shape in a sentence ("c'est la 123456789", "CMD123456789")."""
     text = strip_accents(answer.lower())
-    text = _ORDER_WORDS.sub(" ", text)
-    compact = re.sub(r"[\s._/-]+", "", text)
-    if not re.fullmatch(pattern, compact, flags=re.IGNORECASE):
+    compact = re.sub(r"[\s._/-]+", "", _ORDER_WORDS.sub(" ", text))
+    if re.fullmatch(pattern, compact, flags=re.IGNORECASE):
+        return _real_order(compact.upper())
+    found = {n for n in re.findall(r"\d+", text) if re.fullmatch(pattern, n)}
+    if not found:  # grouped digits inside a sentence: "la commande 123 456 789 du 12/11"
+        grouped = (re.sub(r"\D", "", g) for g in re.findall(r"\d+(?:[ .-]\d+)+", text))
+        found = {n for n in grouped if re.fullmatch(pattern, n)}
+    if len(found) != 1:  # none, or two numbers that could each be it: ask again
         raise FieldError("bad_order_number")
-    return compact.upper()
+    return _real_order(found.pop())
+
+
+def _real_order(number: str) -> str:
+    if not number.strip("0"):
+        raise FieldError("bad_order_number")  # 000000: a placeholder, not an order
+    return number
 
 
 def parse_tracking(answer: str) -> str:
@@ -159,6 +172,10 @@ _WEEKDAYS = {
 }
 _LAST_WEEKDAY = re.compile(
     r"^(?:(?P<a>\w+) (?:dernier|passe)|last (?P<b>\w+)|(?P<c>\w+) (?:d )?avant)$"
+)
+# "10h", "14h30", "hier a 9h", "lundi vers 8 h 15" (after normalise)
+_CLOCK_TIME = re.compile(
+    r"(?P<day>.*?)\s*(?:\b(?:a|vers|at|around)\s+)?(?P<h>[01]?\d|2[0-3])\s*h\s*(?P<m>[0-5]\d)?"
 )
 # Parts of the day dateparser does not know (issues #459, #573, #1177).
 _DAY_PARTS = {
@@ -217,6 +234,9 @@ class DateParser:
         norm = normalise(answer).removeprefix("le ").removeprefix("on ").strip()
         if not norm:
             return None
+        clock = _CLOCK_TIME.fullmatch(norm)
+        if clock:  # "10h" is ten o'clock in French, not ten hours ago (dateparser's reading)
+            return self._at_time(clock, local_now)
         if norm in _DAY_PARTS:
             days, at = _DAY_PARTS[norm]
             day = local_now - timedelta(days=days)
@@ -246,6 +266,18 @@ class DateParser:
             },
         )
         return parsed
+
+    def _at_time(self, clock: re.Match[str], local_now: datetime) -> datetime | None:
+        at = time(int(clock["h"]), int(clock["m"] or 0))
+        day_text = clock["day"].strip()
+        if day_text:
+            day = self._read(day_text, local_now)
+            if day is None:
+                return None
+            return datetime.combine(day.date(), at, local_now.tzinfo)
+        today = datetime.combine(local_now.date(), at, local_now.tzinfo)
+        # a time alone is the last one that has passed: "22h" said at 9:00 is last night
+        return today if today <= local_now + timedelta(minutes=5) else today - timedelta(days=1)
 
     def warm_up(self) -> None:
         """dateparser's first call costs ~150 ms; pay it at start-up, not on a customer."""
