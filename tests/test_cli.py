@@ -8,17 +8,22 @@ import sys
 from pathlib import Path
 
 from conftest import ROOT
+from supportbot.channels.terminal import sniff_mime
 
 
 def run(
-    args: list[str], stdin: str = "", env: dict[str, str] | None = None, check: bool = True
+    args: list[str],
+    stdin: str = "",
+    env: dict[str, str] | None = None,
+    check: bool = True,
+    cwd: Path = ROOT,
 ) -> subprocess.CompletedProcess[str]:
     result = subprocess.run(
         [sys.executable, "-m", "supportbot.cli", *args],
         input=stdin,
         capture_output=True,
         text=True,
-        cwd=ROOT,
+        cwd=cwd,
         env=env,
         timeout=120,
     )
@@ -119,3 +124,26 @@ def test_invalid_setting_is_named(env: dict[str, str]) -> None:
     env["SUPPORTBOT_OPENING_HOURS"] = "9h"
     result = run(["sla", "--from", "2026-11-27T17:00"], env=env, check=False)
     assert result.returncode == 2 and "SUPPORTBOT_OPENING_HOURS" in result.stderr
+
+
+def test_mydata_in_the_terminal_saves_the_export_and_shows_where(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    here = tmp_path / "home"
+    here.mkdir()
+    out = run(
+        ["chat", "--user", "alice"], "ou est ma facture\n/mydata\n/mydata\n", env, cwd=here
+    ).stdout
+    saved = sorted(here.glob("supportbot-data-*.json"))
+    assert len(saved) == 2  # the second export does not overwrite the first
+    assert f"→ {saved[0]}" in out and "tout ce que je conserve" in out
+    assert json.loads(saved[0].read_text())["customer"]["name"] == "alice"
+
+
+def test_an_attached_file_is_judged_by_its_bytes_not_its_name(tmp_path: Path) -> None:
+    fake = tmp_path / "photo.png"
+    fake.write_bytes(b"MZ\x90\x00" + b"\x00" * 100)  # a Windows program, renamed
+    real = tmp_path / "scan.bin"
+    real.write_bytes(b"%PDF-1.7\n" + b"\x00" * 100)
+    assert sniff_mime(fake) == "application/octet-stream"
+    assert sniff_mime(real) == "application/pdf"

@@ -385,8 +385,13 @@ class FlowRunner:
         """Why this file is refused (kind, size), in the customer's language, or None."""
         kind = MIME_KINDS.get(incoming.mime.lower())
         if kind is None or kind not in kinds:
-            names = ", ".join(k.value for k in kinds)
-            return text(lang, "attach_bad_kind", name=incoming.name or "?", kinds=names)
+            names = [text(lang, f"kind_{k.value}") for k in kinds]
+            listed = (
+                ", ".join(names[:-1]) + text(lang, "kinds_and") + names[-1]
+                if names[1:]
+                else names[0]
+            )
+            return text(lang, "attach_bad_kind", name=incoming.name or "?", kinds=listed)
         if incoming.size > self.max_file_bytes:
             size = f"{incoming.size / 1024 / 1024:.1f}"
             return text(lang, "attach_too_big", name=incoming.name or "?", size=size)

@@ -241,11 +241,13 @@ TEXTS: dict[str, tuple[str, str]] = {
         "I need at least {min} file(s); you sent {count}.",
     ),
     "attach_bad_kind": (
-        "Le fichier « {name} » n'est pas accepté ici : formats acceptés {kinds} "
-        "(JPEG, PNG, WebP, HEIC, PDF, MP4).",
-        'The file "{name}" is not accepted here: accepted formats {kinds} '
-        "(JPEG, PNG, WebP, HEIC, PDF, MP4).",
+        "Le fichier « {name} » n'est pas accepté ici : j'accepte {kinds}.",
+        'The file "{name}" is not accepted here: I accept {kinds}.',
     ),
+    "kind_image": ("les photos (JPEG, PNG, WebP, HEIC)", "photos (JPEG, PNG, WebP, HEIC)"),
+    "kind_pdf": ("les documents PDF", "PDF documents"),
+    "kind_video": ("les vidéos MP4", "MP4 videos"),
+    "kinds_and": (" et ", " and "),
     "attach_too_big": (
         "Le fichier « {name} » est trop lourd ({size} Mo) : 20 Mo au plus par fichier.",
         'The file "{name}" is too large ({size} MB): 20 MB at most per file.',

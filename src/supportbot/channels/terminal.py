@@ -20,7 +20,8 @@ from typing import TextIO
 from sqlalchemy.exc import SQLAlchemyError
 
 from supportbot.engine import Engine
-from supportbot.messages import Action, Button, Inbound, IncomingFile, Reply
+from supportbot.fields import MIME_KINDS
+from supportbot.messages import Action, Button, Document, Inbound, IncomingFile, Reply
 from supportbot.normalise import normalise
 
 log = logging.getLogger(__name__)
@@ -46,7 +47,10 @@ def sniff_mime(path: Path) -> str:
     if head[4:8] == b"ftyp":
         brand = head[8:12]
         return "image/heic" if brand in (b"heic", b"heix", b"mif1") else "video/mp4"
-    return mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+    guessed = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+    # A name that claims a type we accept, on bytes that are not of that type (an .exe
+    # renamed photo.png): the bytes win.
+    return "application/octet-stream" if guessed in MIME_KINDS else guessed
 
 
 class TerminalChat:
@@ -59,8 +63,10 @@ class TerminalChat:
         interactive: bool = False,
         poll_seconds: float = 1.0,
         display_name: str | None = None,
+        downloads: Path = Path("."),
     ) -> None:
         self.engine = engine
+        self.downloads = downloads  # where documents for the user (their /mydata) are saved
         self.user = user
         self.display_name = user if display_name is None else display_name
         self.language = language
@@ -99,6 +105,9 @@ class TerminalChat:
 
     def show(self, actions: Iterable[Action]) -> None:
         for action in actions:
+            if isinstance(action, Document):
+                self._save(action)
+                continue
             if not isinstance(action, Reply):
                 continue
             prefix = "bot> " if self.interactive else ""
@@ -109,6 +118,18 @@ class TerminalChat:
                 self.buttons = action.buttons
             print(file=self.out)
         self.out.flush()
+
+    def _save(self, document: Document) -> None:
+        """A file for the user: written next to them, its path shown (no clobbering)."""
+        self.downloads.mkdir(parents=True, exist_ok=True)
+        path = self.downloads / document.name
+        stem, n = path.stem, 1
+        while path.exists():
+            n += 1
+            path = path.with_name(f"{stem}-{n}{path.suffix}")
+        path.write_bytes(document.data)
+        prefix = "bot> " if self.interactive else ""
+        print(f"{prefix}{document.caption}\n  → {path.resolve()}\n", file=self.out)
 
     def line(self, raw: str) -> bool:
         """Handle one typed line; False when the user wants to quit."""
