@@ -7,9 +7,11 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from supportbot.content import Content
 from supportbot.fields import (
     DateParser,
     FieldError,
+    parse_choice,
     parse_email,
     parse_order_number,
     parse_tracking,
@@ -167,3 +169,27 @@ def test_yes_no(typed: str, value: str) -> None:
 def test_yes_no_refuses_other_answers() -> None:
     with pytest.raises(FieldError):
         parse_yesno("peut-être")
+
+
+@pytest.mark.parametrize(
+    ("typed", "expected"),
+    [
+        ("2", "defect"),
+        ("defectuex", "defect"),  # a typo
+        ("elle est arrivée cassée", "defect"),  # a word of the sentence
+        ("c'est la mauvaise taille", "not_as_described"),  # a name within the sentence
+        ("j'ai changé d'avis", "changed_mind"),
+        ("il y a 3 semaines", None),  # an answer to another question: asked again
+        ("la taille", None),  # a part of a name is not the name
+        ("cassé ou pas conforme je sais pas", None),  # two choices at once
+    ],
+)
+def test_choices_are_read_generously_but_never_guessed(
+    content: Content, typed: str, expected: str | None
+) -> None:
+    choices = content.flows["return-refund"].step("reason").choices
+    if expected is None:
+        with pytest.raises(FieldError):
+            parse_choice(typed, choices)
+    else:
+        assert parse_choice(typed, choices) == expected

@@ -92,9 +92,26 @@ def parse_choice(answer: str, choices: tuple[Choice, ...]) -> str:
             names[normalise(name)] = choice.value
     if norm in names:
         return names[norm]
-    found = process.extractOne(norm, list(names), scorer=fuzz.WRatio, score_cutoff=85)
-    if found and len(norm) >= 3:
+    # a name said within a sentence: "c'est la mauvaise taille" (one choice only)
+    said = {value for name, value in names.items() if f" {name} " in f" {norm} "}
+    if len(said) == 1:
+        return said.pop()
+    if said:
+        raise FieldError("bad_choice")  # two at once: the customer picks one
+    # a name with a typo ("defectuex"): the whole answer must be close, not a part of it
+    found = process.extractOne(norm, list(names), scorer=fuzz.ratio, score_cutoff=85)
+    if found and len(norm) >= 4:
         return names[found[0]]
+    # one word of the sentence close to a one-word name: "elle est cassee" (casse)
+    words = [name for name in names if " " not in name and len(name) >= 5]
+    near = {
+        names[hit[0]]
+        for word in norm.split()
+        if len(word) >= 5
+        and (hit := process.extractOne(word, words, scorer=fuzz.ratio, score_cutoff=85))
+    }
+    if len(near) == 1:
+        return near.pop()
     raise FieldError("bad_choice")
 
 
