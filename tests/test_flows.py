@@ -77,6 +77,15 @@ def test_refusals_re_ask_the_same_question(chat: Chat) -> None:
     assert "ne semble pas valide" in chat.say("AB")
 
 
+def test_a_question_asked_in_a_flow_is_answered_then_the_flow_goes_on(chat: Chat) -> None:
+    chat.press("flow:order-problem")
+    answer = chat.say("c quoi le délai de rétractation ?")
+    assert "14 jours" in answer  # the FAQ answer...
+    assert "Reprenons votre demande" in answer and "numéro de commande" in answer.lower()
+    assert "Quel est le problème" in chat.say("123456789")  # ...and the same step goes on
+    assert "Je n'ai pas reconnu ce choix" in chat.say("banane")  # not a question: asked again
+
+
 def test_back_goes_to_previous_question_and_forgets_its_answer(chat: Chat) -> None:
     chat.press("flow:return-refund")
     chat.say("123456789")

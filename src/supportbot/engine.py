@@ -63,6 +63,11 @@ MESSAGES_PER_MINUTE = 20
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 
+# A question, not an answer: a question mark, or how questions start.
+_QUESTION = re.compile(
+    r"\?\s*$|^(comment|c ?quoi|c'?est quoi|quel(le)?s?|pourquoi|combien|quand|ou est|est[- ]ce|"
+    r"how|what|why|when|where|can i|do i|is it)\b"
+)
 # "ok", "merci", "d'accord"... after an answer: a polite word back, never an FAQ entry.
 _ACKNOWLEDGEMENT = re.compile(
     r"((ok|okay|oki|oui|ouais|yes|yep|d'?accord|dac|daccord|parfait|super|top|genial|cool|"
@@ -560,6 +565,14 @@ class _Turn:
             ]
         step_before = flow_state["step"]
         outcome = runner.handle(flow, flow_state, self.inbound, self.lang)
+        if outcome.refused and (entry := self._question_in_flow()) is not None:
+            # "c quoi le délai de rétractation ?" at the order number: answer, then go on
+            self.db.execute(_ANSWERED, [{"label": f"faq:{entry.id}", "at": self.engine.clock()}])
+            return [
+                Reply(entry.answer.get(self.lang).strip()),
+                Reply(self.t("flow_continue")),
+                runner.prompt(flow, flow_state, self.lang),
+            ]
         if outcome.submit and (count := self.cases.daily_limit_reached()):
             return [Reply(self.t("ticket_limit", count=count))]  # the flow stays at its summary
         actions: list[Action] = list(outcome.replies)
@@ -575,6 +588,17 @@ class _Turn:
         elif outcome.finished:
             actions.append(Reply(self.t("menu"), self._menu_buttons()))
         return actions
+
+    def _question_in_flow(self) -> FaqEntry | None:
+        """The FAQ entry a message typed in a flow asks for, when it is clearly a question."""
+        message = self.inbound.text.strip()
+        if self.inbound.payload or not _QUESTION.search(strip_accents(message.lower())):
+            return None
+        result = self.engine.matcher.resolve(message[:MAX_TEXT])
+        best = result.best
+        if best is None or result.ambiguous or not best.label.startswith("faq:"):
+            return None
+        return self.engine.content.faq[best.label.removeprefix("faq:")]
 
     def _flow_event(self, flow_state: dict[str, Any], kind: str) -> None:
         self.db.add(

@@ -102,6 +102,7 @@ class FlowOutcome:
     replies: list[Reply] = field(default_factory=list)
     finished: bool = False
     submit: bool = False
+    refused: bool = False  # the answer did not fit the step: asked again
 
 
 @dataclass
@@ -274,7 +275,7 @@ class FlowRunner:
             value = self._parse(step, raw)
         except FieldError as err:
             refusal = self._refusal(step, err, lang)
-            return FlowOutcome([Reply(refusal), self.prompt(flow, state, lang)])
+            return FlowOutcome([Reply(refusal), self.prompt(flow, state, lang)], refused=True)
         state["answers"][step.id] = value
         return self._after_answer(flow, step, state, value, lang)
 

@@ -34,6 +34,7 @@ TEXTS: dict[str, tuple[str, str]] = {
     ),
     "lang_set": ("D'accord, je vous réponds en français.", "OK, I will answer in English."),
     "lang_choose": ("Choisissez votre langue :", "Choose your language:"),
+    "flow_continue": ("Reprenons votre demande là où nous en étions :", "Back to your request:"),
     "acknowledged": (
         "Avec plaisir ! Je reste là si vous avez une autre question.",
         "You are welcome! I am here if you have another question.",
