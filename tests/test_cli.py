@@ -112,6 +112,9 @@ def test_eval_command_json(env: dict[str, str]) -> None:
 def test_unknown_ticket(env: dict[str, str]) -> None:
     result = run(["tickets", "show", "SAV-0000-XXXXX"], env=env, check=False)
     assert result.returncode == 1 and "no ticket" in result.stderr
+    result = run(["tickets", "set", "SAV-0000-XXXXX", "bogus"], env=env, check=False)
+    assert result.returncode == 1
+    assert "one of received, info_requested, solution_proposed, closed" in result.stderr
 
 
 def test_opening_hours_setting_narrows_the_clock(env: dict[str, str]) -> None:

@@ -117,7 +117,13 @@ def test_cannot_skip_a_required_question(chat: Chat) -> None:
 @pytest.mark.parametrize(
     ("days", "verdict", "phrase"),
     [
-        (14, "legal", "délai légal de rétractation de 14 jours"),
+        (0, "legal", "reçu l'article aujourd'hui : vous êtes dans le délai légal"),
+        (1, "legal", "reçu l'article hier"),
+        (
+            14,
+            "legal",
+            "il y a 14 jours : vous êtes dans le délai légal de rétractation de 14 jours",
+        ),
         (15, "commercial", "fenêtre commerciale de 30 jours"),
         (30, "commercial", "fenêtre commerciale de 30 jours"),
         (31, "expired", "au-delà"),

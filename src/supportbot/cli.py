@@ -275,10 +275,14 @@ def tickets_set(
     """Change a ticket's status; the customer is told in their language."""
     from supportbot.tickets import TicketNotFound, TicketStatus
 
+    if status not in {s.value for s in TicketStatus}:
+        valid = ", ".join(s.value for s in TicketStatus)
+        typer.echo(f"unknown status {status!r}: one of {valid}", err=True)
+        raise typer.Exit(1)
+    target = TicketStatus(status)
     settings = _settings()
     engine = build_engine(settings, content=_content_or_exit(settings))
     try:
-        target = TicketStatus(status)
         with engine.sessions.begin() as db:
             ticket = engine.tickets.get(db, reference)
             engine.tickets.change_status(db, ticket, target, agent, message)

@@ -306,7 +306,8 @@ class FlowRunner:
         else:
             verdict = "expired"
         state["answers"]["eligibility"] = verdict
-        return text(lang, f"eligibility_{verdict}", days=days)
+        ago = {0: "received_today", 1: "received_yesterday"}.get(days, "received_days_ago")
+        return text(lang, f"eligibility_{verdict}", ago=text(lang, ago, days=days))
 
     def _back(self, flow: Flow, state: dict[str, Any], lang: str) -> list[Reply]:
         if not state["history"]:

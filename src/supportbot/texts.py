@@ -159,24 +159,27 @@ TEXTS: dict[str, tuple[str, str]] = {
     ),
     # -- rules computed from the answers
     "eligibility_legal": (
-        "Vous avez reçu l'article il y a {days} jour(s) : vous êtes dans le délai légal de "
+        "Vous avez reçu l'article {ago} : vous êtes dans le délai légal de "
         "rétractation de 14 jours à compter de la réception (consommateurs de l'UE, sous "
         "conditions réglementaires).",
-        "You received the item {days} day(s) ago: you are within the legal 14-day withdrawal "
+        "You received the item {ago}: you are within the legal 14-day withdrawal "
         "period from receipt (EU consumers, under the legal conditions).",
     ),
+    "received_today": ("aujourd'hui", "today"),
+    "received_yesterday": ("hier", "yesterday"),
+    "received_days_ago": ("il y a {days} jours", "{days} days ago"),
     "eligibility_commercial": (
-        "Vous avez reçu l'article il y a {days} jours : le délai légal de rétractation de "
+        "Vous avez reçu l'article {ago} : le délai légal de rétractation de "
         "14 jours est dépassé, mais la fenêtre commerciale de 30 jours de la marketplace "
         "s'applique aux articles éligibles.",
-        "You received the item {days} days ago: the legal 14-day withdrawal period has passed, "
+        "You received the item {ago}: the legal 14-day withdrawal period has passed, "
         "but the marketplace's 30-day commercial window applies to eligible items.",
     ),
     "eligibility_expired": (
-        "Vous avez reçu l'article il y a {days} jours : c'est au-delà du délai légal de "
+        "Vous avez reçu l'article {ago} : c'est au-delà du délai légal de "
         "14 jours et de la fenêtre commerciale de 30 jours. Vous pouvez quand même envoyer "
         "votre demande ; la décision revient au vendeur.",
-        "You received the item {days} days ago: that is beyond both the legal 14-day period "
+        "You received the item {ago}: that is beyond both the legal 14-day period "
         "and the 30-day commercial window. You can still send your request; the decision "
         "belongs to the seller.",
     ),
@@ -354,10 +357,10 @@ TEXTS: dict[str, tuple[str, str]] = {
     ),
     "forget_cancelled": ("D'accord, rien n'a été effacé.", "OK, nothing was erased."),
     "rate_limited": (
-        "Vous m'écrivez très vite : patientez une minute avant votre prochain message, "
-        "je n'ai rien perdu de ce qui précède.",
-        "You are writing very fast: please wait a minute before your next message; nothing "
-        "before it was lost.",
+        "Vous m'écrivez très vite : ce message-ci n'a pas été pris en compte. Patientez une "
+        "minute puis renvoyez-le ; tout ce qui précède est bien enregistré.",
+        "You are writing very fast: this message was not taken into account. Please wait a "
+        "minute and send it again; everything before it is saved.",
     ),
     "ticket_limit": (
         "Vous avez déjà ouvert {count} demandes aujourd'hui : c'est le maximum. Vos demandes "
