@@ -83,9 +83,8 @@ def test_the_whole_handoff_through_the_real_commands(env: dict[str, str], ref: s
     said = [(e["kind"], e["text"]) for e in shown["events"]]
     assert ("customer_message", "12 rue des Lilas, 69003 Lyon") in said
 
-    agent(env, "template", ref, "closing-summary", "--name", "lea")
-    closed = json.loads(agent(env, "close", ref, "--json", "--name", "lea"))
-    assert closed["status"] == "closed"
+    closed = json.loads(agent(env, "template", ref, "closing-summary", "--name", "lea", "--json"))
+    assert closed["status"] == "closed"  # a closing template closes the ticket with it
     assert agent(env, "list") == "no open tickets\n"
 
     out = customer(env)
@@ -168,8 +167,8 @@ def test_interactive_console_through_a_pipe(env: dict[str, str], ref: str) -> No
             "template mediation",
             "non",
             "template closing-summary",
-            "oui",
-            "close Bonne journée",
+            "oui",  # a closing template: sent and closed at once
+            "close Bonne journée",  # too late: already closed
             "list",
             "quit",
             "reply never read",
@@ -181,15 +180,16 @@ def test_interactive_console_through_a_pipe(env: dict[str, str], ref: str) -> No
     assert f"{ref} · received · human" in out and "summary: Je n'arrive pas" in out
     assert "agent lea: Bonjour, je m'en occupe." in out
     assert "not sent" in out and "--- preview ---" in out
-    assert f"{ref} is closed" in out and out.rstrip().endswith("no open tickets")
+    assert "send it and close the ticket? (y/N)" in out
+    assert "cannot go from closed to closed" in out and out.rstrip().endswith("no open tickets")
     events = json.loads(agent(env, "show", ref, "--json"))["events"]
     assert [(e["kind"], e["author"]) for e in events[1:]] == [
         ("note", "lea"),
         ("agent_message", "lea"),
         ("note", "lea"),
-        ("agent_message", "lea"),
         ("status", "lea"),
     ]
+    assert "Nous clôturons" in events[-1]["text"]
     received = customer(env)
     assert "Bonjour, je m'en occupe." in received and "Nous clôturons" in received
     assert "adresse à vérifier" not in received and "CM2C" not in received

@@ -19,6 +19,7 @@ from supportbot.agent_console import (
     AgentConsole,
     event_line,
     fill_template,
+    send_template,
     ticket_card,
     ticket_dict,
     ticket_row,
@@ -263,7 +264,7 @@ def template(
 
     def send(o: _Desk) -> TicketView:
         body = fill_template(o.desk, o.book, ref, template_name, agent)
-        return o.desk.reply(ref, agent, body, key=key)
+        return send_template(o.desk, o.book.get(template_name), ref, agent, body, key=key)
 
     _run(send, as_json)
 

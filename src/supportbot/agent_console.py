@@ -17,7 +17,7 @@ from typing import Any, TextIO
 from sqlalchemy.exc import SQLAlchemyError
 
 from supportbot.agents import AgentDesk, KeyInUse, TicketView
-from supportbot.replies import ReplyBook, TemplateValues, UnknownTemplate
+from supportbot.replies import ReplyBook, ReplyTemplate, TemplateValues, UnknownTemplate
 from supportbot.tickets import OPEN_STATUSES, InvalidTransition, TicketNotFound
 
 log = logging.getLogger(__name__)
@@ -118,6 +118,20 @@ def ticket_dict(view: TicketView, now: datetime, full: bool = True) -> dict[str,
             for at, kind, author, text in view.events
         ],
     }
+
+
+def send_template(
+    desk: AgentDesk,
+    template: ReplyTemplate,
+    reference: str,
+    agent: str,
+    body: str,
+    key: str | None = None,
+) -> TicketView:
+    """Send a filled template; one that closes (``closes: true``) closes the ticket with it."""
+    if template.closes:
+        return desk.close(reference, agent, body, key=key)
+    return desk.reply(reference, agent, body, key=key)
 
 
 def fill_template(desk: AgentDesk, book: ReplyBook, reference: str, name: str, agent: str) -> str:
@@ -304,7 +318,9 @@ class AgentConsole:
             return
         ref = self._ticket()
         text = fill_template(self.desk, self.book, ref, name, self.agent)
-        self.say("--- preview ---", text, "---------------", "send it to the customer? (y/N)")
+        template = self.book.get(name)
+        question = "send it and close the ticket? (y/N)" if template.closes else "send it? (y/N)"
+        self.say("--- preview ---", text, "---------------", question)
         with self._lock:
             self.confirming = True
         try:
@@ -314,7 +330,7 @@ class AgentConsole:
         if answer not in ("y", "yes", "o", "oui"):
             self.say("not sent")
             return
-        self._act(lambda: self.desk.reply(ref, self.agent, text))
+        self._act(lambda: send_template(self.desk, template, ref, self.agent, text))
 
     # -- following the store ---------------------------------------------------
 

@@ -32,6 +32,7 @@ class ReplyTemplate(BaseModel):
     name: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$")
     title: Localized
     text: Localized
+    closes: bool = False  # sending it closes the ticket (a closing summary)
 
     def render(self, lang: str, values: TemplateValues) -> str:
         return self.text.get(lang).strip().format_map(values.as_dict(lang))

@@ -22,7 +22,7 @@ from telegram import Bot, CallbackQuery, InlineKeyboardButton, InlineKeyboardMar
 from telegram.error import BadRequest
 from telegram.ext import ContextTypes
 
-from supportbot.agent_console import fill_template
+from supportbot.agent_console import fill_template, send_template
 from supportbot.channels import telegram_store as store
 from supportbot.channels.telegram_outbound import TEXT_LIMIT
 from supportbot.channels.telegram_texts import say
@@ -138,6 +138,8 @@ class TemplatePicker:
         header = say(
             self.lang, "template_preview", title=template.title.get(self.lang), language=language
         )
+        if template.closes:
+            header += "\n" + say(self.lang, "template_closes")
         buttons = [
             await self._button(say(self.lang, "btn_send"), SEND, ref, template.name),
             await self._button(say(self.lang, "btn_cancel"), CANCEL, ref),
@@ -159,7 +161,8 @@ class TemplatePicker:
             return
         await query.answer()
         try:
-            await asyncio.to_thread(self.room.desk.reply, ref, agent, filled)
+            template = self.book.get(name)
+            await asyncio.to_thread(send_template, self.room.desk, template, ref, agent, filled)
         except BaseException:
             self._unsettle(query)
             raise

@@ -86,6 +86,10 @@ TEXTS: dict[str, tuple[str, str]] = {
         "Aperçu de « {title} », en {language}, pas encore envoyé :",
         'Preview of "{title}", in {language}, not sent yet:',
     ),
+    "template_closes": (
+        "L'envoyer clôturera la demande.",
+        "Sending it will close the request.",
+    ),
     "template_sent": ("Envoyé au client par {agent} :", "Sent to the customer by {agent}:"),
     "template_cancelled": (
         "Aperçu annulé par {agent} : rien n'a été envoyé au client.",
