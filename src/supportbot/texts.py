@@ -154,8 +154,8 @@ TEXTS: dict[str, tuple[str, str]] = {
         "them, and their answers will show up in this conversation.",
     ),
     "handoff_relayed": (
-        "Message transmis au conseiller ({ref}).",
-        "Message passed to the agent ({ref}).",
+        "Message transmis au conseiller ({ref}). Pour une autre question : /menu",
+        "Message passed to the agent ({ref}). For another question: /menu",
     ),
     # -- rules computed from the answers
     "eligibility_legal": (
