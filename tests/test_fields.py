@@ -139,9 +139,17 @@ def test_order_number_pattern_is_configurable() -> None:
 
 def test_emails() -> None:
     assert parse_email(" Alice.Martin@Example.fr ") == "alice.martin@example.fr"
-    for bad in ("alice", "alice@", "@example.fr", "a@b", "a b@example.fr", "a..b@example.fr"):
+    assert parse_email("mon mail c BOB@Example.com.") == "bob@example.com"  # in a sentence
+    bad_ones = ("alice", "alice@", "@example.fr", "a@b", "a..b@example.fr", "a@b.fr ou c@d.fr")
+    for bad in bad_ones:
         with pytest.raises(FieldError):
             parse_email(bad)
+
+
+def test_a_day_and_month_still_to_come_is_refused_not_moved_to_last_year() -> None:
+    with pytest.raises(FieldError, match="bad_date_future"):
+        PARSER.parse("26/11", NOW)  # NOW is Tuesday 24/11
+    assert PARSER.parse("12/11", NOW).date().isoformat() == "2026-11-12"
 
 
 def test_tracking() -> None:

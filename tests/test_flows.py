@@ -57,6 +57,21 @@ def test_order_problem_damaged_parcel_to_ticket(chat: Chat, engine: Engine, phot
     assert chat.agent_notes and chat.agent_notes[0].ticket_reference == ref
 
 
+def test_answers_people_give_that_are_not_the_expected_shape(chat: Chat, photo) -> None:  # type: ignore[no-untyped-def]
+    assert "Aucune demande n'est en cours" in chat.say("back")  # nothing to go back to
+    chat.press("flow:order-problem")
+    assert "réponse écrite" in chat.say(files=(photo,))  # a file where a number is expected
+    chat.say("c'est la commande 123456789")
+    chat.press("choice:damaged")
+    chat.say("hier")
+    assert "skip" in chat.buttons
+    # "pas de suivi" at the optional tracking step: skipped, not "invalid tracking number"
+    assert "Décrivez le problème" in chat.say("pas de suivi")
+    chat.say("La figurine est arrivée cassée en deux.")
+    expected = chat.say("voici")  # text where files are expected: the kinds, in words
+    assert "les photos (JPEG" in expected
+
+
 def test_late_parcel_points_to_delivery_page_first(chat: Chat) -> None:
     chat.press("flow:order-problem")
     chat.say("123456789")

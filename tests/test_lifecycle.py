@@ -256,3 +256,24 @@ def test_the_customer_answers_an_agent_reply_in_the_chat(
     assert desk.show(ref).events[-1][1:] == ("customer_message", "alice", "Firefox sur Windows")
     clock.now += timedelta(days=8)  # the agent has been silent for a week
     assert "Mon compte > Commandes" in chat.say("ou est ma facture")
+
+
+def test_a_customer_coming_back_on_a_closed_request_reaches_it(
+    chat: Chat, engine: Engine, desk: AgentDesk, clock: Clock
+) -> None:
+    ref = human_ticket(chat)
+    desk.close(ref, "Sam", "C'est réglé.")
+    outbox(engine)
+    # as the closing message asks: quoting the reference reopens it, within the window
+    assert ref in chat.say(f"{ref.lower()} j'ai un nouvel élément : le vendeur m'a répondu")
+    view = desk.show(ref)
+    assert view.status == "received" and view.events[-1][1] == "customer_message"
+    desk.close(ref, "Sam")
+    clock.now += timedelta(minutes=5)
+    desk.reply(ref, "Sam", "Avez-vous reçu le bon de retour ?")  # written after closing
+    outbox(engine)
+    assert ref in chat.say("toujours pas")  # the answer reaches the ticket
+    assert desk.show(ref).events[-1][3] == "toujours pas"
+    desk.close(ref, "Sam")
+    clock.now += timedelta(days=8)
+    assert "trop longtemps" in chat.say(f"{ref} encore un souci")

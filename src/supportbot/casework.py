@@ -7,6 +7,7 @@ through the ticket service; a customer only ever reaches their own tickets.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -41,8 +42,12 @@ def awaiting_ticket(
             or_(
                 Ticket.status == TicketStatus.INFO_REQUESTED.value,
                 and_(
-                    Ticket.status != TicketStatus.CLOSED.value,
                     Ticket.agent_wrote_at >= since,
+                    # open, or closed and written to by an agent since (they expect an answer)
+                    or_(
+                        Ticket.status != TicketStatus.CLOSED.value,
+                        Ticket.agent_wrote_at > Ticket.closed_at,
+                    ),
                 ),
             ),
         )
@@ -54,6 +59,7 @@ def awaiting_ticket(
 
 # How long after an agent last wrote the customer's messages still go to that ticket.
 AGENT_CONVERSATION = timedelta(days=7)
+_REFERENCE = re.compile(r"\bSAV-\d{4}-[A-Z0-9]{5}\b", re.IGNORECASE)
 _FILE_KEYS = ("kind", "name", "mime", "size", "file_id", "file_unique_id", "checksum", "path")
 
 
@@ -143,8 +149,13 @@ class CustomerCases:
 
     # -- after filing -------------------------------------------------------
 
-    def _addressed_ticket(self) -> Ticket | None:
-        """The ticket a free message belongs to: the handed-off one, or one awaiting info."""
+    def _addressed_ticket(self, message: str) -> Ticket | None:
+        """The ticket a free message belongs to: one of theirs it names ("SAV-2611-ABCDE,
+        du nouveau"), the handed-off one, or the one an agent is talking on."""
+        quoted = _REFERENCE.search(message)
+        named = self._own(quoted.group().upper()) if quoted else None
+        if named is not None:
+            return named
         ref = self.state.get("handoff")
         ticket = self._own(str(ref)) if ref else None
         if ticket is not None and ticket.status != TicketStatus.CLOSED.value:
@@ -154,9 +165,14 @@ class CustomerCases:
 
     def relay(self, inbound: Inbound) -> list[Action] | None:
         """A message for the agent of a ticket goes onto it; None when no ticket is addressed."""
-        ticket = self._addressed_ticket()
+        ticket = self._addressed_ticket(inbound.text)
         if ticket is None:
             return None
+        if ticket.status == TicketStatus.CLOSED.value:
+            # the customer comes back on a closed request: reopened within the window
+            if not self.tickets.can_reopen(ticket):
+                return [Reply(self.t("cannot_reopen", ref=ticket.reference))]
+            self.tickets.change_status(self.db, ticket, TicketStatus.RECEIVED, CUSTOMER)
         replies: list[Action] = []
         accepted: list[NewAttachment] = []
         for incoming in inbound.files:

@@ -68,6 +68,18 @@ _QUESTION = re.compile(
     r"\?\s*$|^(comment|c ?quoi|c'?est quoi|quel(le)?s?|pourquoi|combien|quand|ou est|est[- ]ce|"
     r"how|what|why|when|where|can i|do i|is it)\b"
 )
+_NAVIGATION = {
+    "annuler",
+    "annule",
+    "cancel",
+    "stop",
+    "back",
+    "go back",
+    "precedent",
+    "revenir",
+    "previous",
+    "retour arriere",
+}
 # "ok", "merci", "d'accord"... after an answer: a polite word back, never an FAQ entry.
 _ACKNOWLEDGEMENT = re.compile(
     r"((ok|okay|oki|oui|ouais|yes|yep|d'?accord|dac|daccord|parfait|super|top|genial|cool|"
@@ -477,6 +489,8 @@ class _Turn:
             return [self._welcome()]
         if _ACKNOWLEDGEMENT.fullmatch(plain) or message.strip() in ("👍", "🙏", "👌"):
             return [Reply(self.t("acknowledged"), self._menu_buttons())]
+        if plain in _NAVIGATION:  # "back", "annuler" with no request in progress
+            return [Reply(self.t("nothing_in_progress"), self._menu_buttons())]
         replies: list[Action] = []
         if len(message) > MAX_TEXT:
             replies.append(Reply(self.t("too_long", length=len(message))))

@@ -128,10 +128,15 @@ def parse_text(answer: str, min_length: int, max_length: int) -> str:
 
 
 _EMAIL = re.compile(r"^[a-z0-9._%+'-]+@[a-z0-9-]+(\.[a-z0-9-]+)*\.[a-z]{2,}$")
+_EMAIL_IN_TEXT = re.compile(r"[a-z0-9._%+'-]+@[a-z0-9-]+(?:\.[a-z0-9-]+)*\.[a-z]{2,}")
 
 
 def parse_email(answer: str) -> str:
+    """The address as typed, or the one address in a sentence ("mon mail est x@y.fr")."""
     value = answer.strip().strip("<>").lower()
+    if not _EMAIL.match(value):
+        found = {m.group().strip(".") for m in _EMAIL_IN_TEXT.finditer(answer.lower())}
+        value = found.pop() if len(found) == 1 else value
     if len(value) > 254 or not _EMAIL.match(value) or ".." in value:
         raise FieldError("bad_email")
     return value
@@ -268,8 +273,19 @@ class DateParser:
                 return local_now - timedelta(days=back)
         if re.fullmatch(r"\d{1,4}", norm):
             return None  # a bare "3" or "42" is not a date (dateparser guesses wildly)
-        if re.fullmatch(r"\d{1,2}\.\d{1,2}", answer.strip()):
-            answer = answer.strip().replace(".", "/")  # "12.11" would read as 12:11 today
+        day_month = re.fullmatch(r"(\d{1,2})[./-](\d{1,2})", answer.strip())
+        if day_month:
+            try:
+                day = local_now.replace(
+                    month=int(day_month[2]), day=int(day_month[1]), hour=12, minute=0
+                )
+            except ValueError:
+                return None
+            # "12/12" said in November is last December; "26/11" said on the 25th is a
+            # slip of a day or two: kept in the future, so refused, rather than a year ago
+            if day > local_now + timedelta(days=7):
+                return day.replace(year=day.year - 1)
+            return day
         parsed: datetime | None = dateparser.parse(
             answer,
             languages=["fr", "en"],

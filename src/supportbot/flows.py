@@ -38,6 +38,24 @@ CONFIRM = "__confirm__"
 _CANCEL_WORDS = {"annuler", "annule", "cancel", "stop", "abandonner", "laisse tomber"}
 _BACK_WORDS = {"retour", "back", "precedent", "revenir", "go back", "previous"}
 _SKIP_WORDS = {"passer", "passe", "skip", "suivant", "next", "je sais pas", "aucun", "non merci"}
+_NOTHING_WORDS = {
+    "non",
+    "no",
+    "none",
+    "rien",
+    "pas de suivi",
+    "pas de numero",
+    "j en ai pas",
+    "jen ai pas",
+    "je n en ai pas",
+    "je l ai pas",
+    "pas encore",
+    "aucune",
+    "nope",
+    "i don t have one",
+    "no tracking",
+    "n a",
+}
 _DONE_WORDS = {"termine", "fini", "c est tout", "done", "finished", "that s all", "ok", "oui"}
 _CONFIRM_WORDS = {
     "confirmer",
@@ -254,8 +272,11 @@ class FlowRunner:
                 [Reply(text(lang, "confirm_expected")), self.prompt(flow, state, lang)]
             )
         step = flow.step(state["step"])
+        optional = self._is_optional(step, state)
+        if optional and step.type is not FieldType.YESNO and word in _NOTHING_WORDS:
+            word = "skip"  # "pas de suivi", "j'en ai pas": nothing to give for an optional step
         if word == "skip" or word in _SKIP_WORDS:
-            if not self._is_optional(step, state):
+            if not optional:
                 return FlowOutcome(
                     [Reply(text(lang, "cannot_skip")), self.prompt(flow, state, lang)]
                 )
@@ -265,10 +286,7 @@ class FlowRunner:
             return self._attachments(flow, step, state, inbound, word, lang)
         if inbound.files and not inbound.text:
             return FlowOutcome(
-                [
-                    Reply(text(lang, "bad_text_short", min=step.min_length)),
-                    self.prompt(flow, state, lang),
-                ]
+                [Reply(text(lang, "answer_expected")), self.prompt(flow, state, lang)]
             )
         raw = inbound.payload.removeprefix("choice:") if inbound.payload else inbound.text
         try:
@@ -355,8 +373,9 @@ class FlowRunner:
                     msg = text(lang, "attach_need_more", min=required, count=len(stored))
                     return FlowOutcome([Reply(msg), self.prompt(flow, state, lang)])
                 return FlowOutcome(self._advance(flow, state, lang))
+            kinds = _kinds_in_words(tuple(step.kinds), lang)
             return FlowOutcome(
-                [Reply(text(lang, "attach_expected")), self.prompt(flow, state, lang)]
+                [Reply(text(lang, "attach_expected", kinds=kinds)), self.prompt(flow, state, lang)]
             )
         replies: list[Reply] = []
         for incoming in inbound.files:
@@ -387,12 +406,7 @@ class FlowRunner:
         """Why this file is refused (kind, size), in the customer's language, or None."""
         kind = MIME_KINDS.get(incoming.mime.lower())
         if kind is None or kind not in kinds:
-            names = [text(lang, f"kind_{k.value}") for k in kinds]
-            listed = (
-                ", ".join(names[:-1]) + text(lang, "kinds_and") + names[-1]
-                if names[1:]
-                else names[0]
-            )
+            listed = _kinds_in_words(kinds, lang)
             return text(lang, "attach_bad_kind", name=incoming.name or "?", kinds=listed)
         if incoming.size > self.max_file_bytes:
             size = f"{incoming.size / 1024 / 1024:.1f}"
@@ -414,3 +428,11 @@ class FlowRunner:
         if incoming.path:
             record["checksum"], record["path"] = self.files.save(Path(incoming.path))
         return record
+
+
+def _kinds_in_words(kinds: tuple[AttachmentKind, ...], lang: str) -> str:
+    """ "les photos (JPEG, ...) et les vidéos MP4": what a step accepts, said to a person."""
+    names = [text(lang, f"kind_{k.value}") for k in kinds]
+    if len(names) == 1:
+        return names[0]
+    return ", ".join(names[:-1]) + text(lang, "kinds_and") + names[-1]

@@ -107,6 +107,10 @@ TEXTS: dict[str, tuple[str, str]] = {
         "Cancelled, nothing was sent. I am here if you need me.",
     ),
     "nothing_to_cancel": ("Il n'y a rien à annuler.", "There is nothing to cancel."),
+    "nothing_in_progress": (
+        "Aucune demande n'est en cours. Que puis-je faire pour vous ?",
+        "No request is in progress. What can I do for you?",
+    ),
     "optional_hint": (
         "(facultatif : « passer » pour sauter)",
         '(optional: "skip" to skip)',
@@ -236,9 +240,12 @@ TEXTS: dict[str, tuple[str, str]] = {
         "(example: 6A12345678901).",
     ),
     "attach_expected": (
-        "J'attends ici un fichier (photo, PDF ou vidéo). Envoyez-le, ou « terminé » si "
-        "vous avez fini.",
-        'I am expecting a file here (photo, PDF or video). Send it, or "done" when finished.',
+        "J'attends ici un fichier ({kinds}). Envoyez-le, ou « terminé » si vous avez fini.",
+        'I am expecting a file here ({kinds}). Send it, or "done" when finished.',
+    ),
+    "answer_expected": (
+        "Ici j'attends une réponse écrite, pas un fichier.",
+        "Here I need a written answer, not a file.",
     ),
     "attach_need_more": (
         "Il me faut au moins {min} fichier(s) ; vous en avez envoyé {count}.",
