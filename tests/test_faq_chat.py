@@ -21,8 +21,9 @@ def test_english_question_gets_english_answer(new_chat) -> None:  # type: ignore
 def test_unrelated_question_is_not_answered_at_random(chat: Chat) -> None:
     answer = chat.say("quelle est la recette de la blanquette de veau")
     assert "pas sûr d'avoir compris" in answer
-    assert "flow:other-request" in chat.buttons
-    assert "flow:human-agent" in chat.buttons
+    assert "requests" in chat.buttons and "flow:human-agent" in chat.buttons
+    assert "Quel type de demande" in chat.press("requests")  # "Ouvrir une demande": which one
+    assert {"flow:order-problem", "flow:return-refund", "flow:other-request"} <= set(chat.buttons)
 
 
 def test_menu_lists_themes_and_a_theme_lists_its_entries(chat: Chat) -> None:

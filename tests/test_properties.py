@@ -21,6 +21,7 @@ PAYLOADS = [
     "flow:account-security",
     "flow:gdpr-request",
     "flow:other-request",
+    "requests",
     "flow:human-agent",
     "choice:damaged",
     "choice:late",

@@ -414,7 +414,7 @@ class _Turn:
         ]
         return (
             *themes,
-            Button(self.t("btn_ticket"), "flow:other-request"),
+            Button(self.t("btn_ticket"), "requests"),
             Button(self.t("btn_human"), "flow:human-agent"),
         )
 
@@ -436,6 +436,14 @@ class _Turn:
             return [Reply(self.t("theme_menu", theme=title), tuple(buttons))]
         if kind == "menu":
             return [self._menu()]
+        if kind == "requests":  # "Ouvrir une demande": which one
+            buttons = [
+                Button(flow.title.get(self.lang), f"flow:{flow_id}")
+                for flow_id, flow in content.flows.items()
+                if flow_id != "human-agent"  # it has its own button
+            ]
+            buttons.append(Button(self.t("btn_menu"), "menu"))
+            return [Reply(self.t("requests_menu"), tuple(buttons))]
         if kind == "nomatch":
             return [Reply(self.t("not_understood"), self._menu_buttons())]
         return [Reply(self.t("stale_button"), self._menu_buttons())]
@@ -566,6 +574,7 @@ class _Turn:
             "flow",
             "theme",
             "menu",
+            "requests",
             "nomatch",
         }:
             return [

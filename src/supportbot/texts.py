@@ -107,6 +107,7 @@ TEXTS: dict[str, tuple[str, str]] = {
         "Cancelled, nothing was sent. I am here if you need me.",
     ),
     "nothing_to_cancel": ("Il n'y a rien à annuler.", "There is nothing to cancel."),
+    "requests_menu": ("Quel type de demande ?", "What kind of request?"),
     "nothing_in_progress": (
         "Aucune demande n'est en cours. Que puis-je faire pour vous ?",
         "No request is in progress. What can I do for you?",
