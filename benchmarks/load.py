@@ -952,7 +952,7 @@ def targets(load: Sequence[LoadRow], growth: Sequence[GrowthRow], budget: Budget
                 # serialises them but the cores (no lock waits, no retries).
                 spread = ", ".join(f"{cost[n]:.2f} ms with {n}" for n in sorted(cost))
                 lines.append(f"  CPU per message, workers + server: {spread}")
-    else:
+    elif load:
         lines.append("- scaling on PostgreSQL: not measured (PostgreSQL unavailable)")
     if growth and growth[-1].tickets >= 1_000_000:
         p99 = ms(growth[-1].result.faq, 99)
