@@ -143,6 +143,11 @@ def test_mydata_in_the_terminal_saves_the_export_and_shows_where(
     assert json.loads(saved[0].read_text())["customer"]["name"] == "alice"
 
 
+def test_help_in_the_terminal_names_its_own_commands(env: dict[str, str]) -> None:
+    out = run(["chat", "--user", "zed"], "/help\n", env).stdout
+    assert "/menu" in out and "/attach CHEMIN" in out and "/quit" in out
+
+
 def test_an_attached_file_is_judged_by_its_bytes_not_its_name(tmp_path: Path) -> None:
     fake = tmp_path / "photo.png"
     fake.write_bytes(b"MZ\x90\x00" + b"\x00" * 100)  # a Windows program, renamed

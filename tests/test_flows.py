@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 import pytest
 
 from conftest import Chat, Clock
-from supportbot.app import build_engine
+from supportbot.app import build_desk, build_engine
 from supportbot.config import Settings
 from supportbot.content import Content
 from supportbot.engine import Engine
@@ -266,6 +266,8 @@ def test_second_request_on_same_order_goes_onto_open_ticket(chat: Chat, engine: 
     assert "déjà une demande ouverte" in last
     [ticket] = tickets(engine)
     assert [e.kind for e in ticket.events] == ["created", "merged"]
+    merged = build_desk(engine).show(ticket.reference).events[-1][3]
+    assert "reason: changed_mind" in merged  # the agent sees what the customer answered
 
 
 def test_resume_after_restart_with_same_database(
@@ -301,6 +303,8 @@ def test_file_kind_and_size_are_checked(chat: Chat, tmp_path, photo) -> None:  #
     big = IncomingFile(name="big.jpg", mime="image/jpeg", size=25 * 1024 * 1024)
     assert "trop lourd" in chat.say(files=(big,))
     assert "1/" in chat.say(files=(photo,))
+    again = chat.say(files=(photo,))  # the same photo sent twice
+    assert "déjà joint" in again and "2/" not in again
 
 
 def test_ticket_due_in_business_hours(engine: Engine) -> None:

@@ -17,6 +17,7 @@ from supportbot.engine import Engine
 from supportbot.jobs import Jobs, JobSettings
 from supportbot.messages import Document
 from supportbot.store import Customer, UnansweredQuestion
+from supportbot.tickets import CustomerErased
 
 
 def file_request(chat: Chat, photo) -> str:  # type: ignore[no-untyped-def]
@@ -58,6 +59,11 @@ def test_forget_after_confirmation(chat: Chat, engine: Engine, photo) -> None:  
     assert view.attachments == ()
     # the same person writing again is a new customer with no history
     assert "aucune demande" in chat.say("/tickets")
+    # an agent cannot write to someone who is gone; closing still works, silently
+    with pytest.raises(CustomerErased):
+        build_desk(engine).reply(ref, "lea", "Bonjour ?")
+    build_desk(engine).close(ref, "lea")
+    assert engine.outbox.take("test", "alice") == []
 
 
 def test_retention_anonymises_old_closed_tickets(

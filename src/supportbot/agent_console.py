@@ -18,11 +18,11 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from supportbot.agents import AgentDesk, KeyInUse, TicketView
 from supportbot.replies import ReplyBook, ReplyTemplate, TemplateValues, UnknownTemplate
-from supportbot.tickets import OPEN_STATUSES, InvalidTransition, TicketNotFound
+from supportbot.tickets import OPEN_STATUSES, CustomerErased, InvalidTransition, TicketNotFound
 
 log = logging.getLogger(__name__)
 
-AGENT_ERRORS = (TicketNotFound, InvalidTransition, UnknownTemplate, KeyInUse)
+AGENT_ERRORS = (TicketNotFound, InvalidTransition, UnknownTemplate, KeyInUse, CustomerErased)
 _OPEN = {status.value for status in OPEN_STATUSES}
 _EVENT_LABELS = {
     "created": "request",

@@ -57,7 +57,11 @@ class TicketView:
 
 
 def _event_text(event: TicketEvent) -> str:
-    """A status change says from what to what, before its message if any."""
+    """A status change says from what to what, before its message if any; a request added
+    to the ticket (same order) shows what the customer answered in it."""
+    if event.kind == EventKind.MERGED.value:
+        answers = [f"{k}: {v}" for k, v in event.data.items() if k != "flow"]
+        return "\n".join([event.text, *answers])
     if event.kind != EventKind.STATUS.value or "to" not in event.data:
         return event.text
     change = f"{event.data.get('from', '?')} → {event.data['to']}"

@@ -386,7 +386,13 @@ class FlowRunner:
             if problem:
                 replies.append(Reply(problem))
                 continue
-            stored.append(self.store_file(incoming))
+            record = self.store_file(incoming)
+            same = ("checksum", "file_unique_id")
+            if any(record[k] and any(r.get(k) == record[k] for r in stored) for k in same):
+                name = incoming.name or "?"
+                replies.append(Reply(text(lang, "attach_duplicate", name=name)))
+                continue  # the same file twice counts once
+            stored.append(record)
         if len(stored) >= step.max_count:
             return FlowOutcome(replies + self._advance(flow, state, lang))
         if stored:

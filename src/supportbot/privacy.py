@@ -25,6 +25,7 @@ from supportbot.store import (
     Ticket,
     UnansweredQuestion,
 )
+from supportbot.tickets import ERASED_PREFIX
 
 ERASED = "[effacé / erased]"
 KEPT_FIELDS = ("order_number", "problem_kind", "reason", "request_kind", "eligibility")
@@ -111,7 +112,7 @@ def forget_customer(db: Session, customer: Customer) -> list[Path]:
         )
     )
     customer.name = ""
-    customer.external_id = f"erased-{secrets.token_hex(8)}"
+    customer.external_id = f"{ERASED_PREFIX}{secrets.token_hex(8)}"
     return unshared(db, files)
 
 

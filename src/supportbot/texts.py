@@ -244,6 +244,10 @@ TEXTS: dict[str, tuple[str, str]] = {
         "J'attends ici un fichier ({kinds}). Envoyez-le, ou « terminé » si vous avez fini.",
         'I am expecting a file here ({kinds}). Send it, or "done" when finished.',
     ),
+    "attach_duplicate": (
+        "« {name} » est déjà joint : je ne le compte qu'une fois.",
+        '"{name}" is already attached: it counts once.',
+    ),
     "answer_expected": (
         "Ici j'attends une réponse écrite, pas un fichier.",
         "Here I need a written answer, not a file.",

@@ -78,6 +78,18 @@ class TicketNotFound(LookupError):
     pass
 
 
+class CustomerErased(ValueError):
+    """The customer erased their data (/forget): there is no one left to write to."""
+
+    def __init__(self, ticket: Ticket) -> None:
+        super().__init__(
+            f"the customer of {ticket.reference} erased their data: nothing can be sent to them"
+        )
+
+
+ERASED_PREFIX = "erased-"  # what an erased customer's external id starts with
+
+
 _REF_ALPHABET = "23456789ABCDEFGHJKMNPQRSTVWXYZ"
 
 
@@ -263,6 +275,8 @@ class TicketService:
         ``delivered`` records a message a channel already handed over itself
         (a Telegram copy of the agent's own message), so it is not sent twice.
         """
+        if ticket.customer.external_id.startswith(ERASED_PREFIX):
+            raise CustomerErased(ticket)
         self._add_event(ticket, EventKind.AGENT_MESSAGE, author, body)
         now = self.clock()
         if ticket.first_response_at is None:
@@ -377,6 +391,8 @@ class TicketService:
         delivered: bool = False,
     ) -> None:
         customer = ticket.customer
+        if customer.external_id.startswith(ERASED_PREFIX):
+            return  # no one to deliver to (a status change after erasure, a job)
         session.add(
             OutboxMessage(
                 channel=customer.channel,

@@ -45,7 +45,7 @@ from supportbot.engine import Engine
 from supportbot.flows import say_moment
 from supportbot.messages import NotifyAgents
 from supportbot.texts import text
-from supportbot.tickets import InvalidTransition, TicketNotFound
+from supportbot.tickets import CustomerErased, InvalidTransition, TicketNotFound
 
 log = logging.getLogger(__name__)
 
@@ -414,7 +414,7 @@ class AgentRoom:
             return
         try:
             await asyncio.to_thread(action)
-        except (InvalidTransition, TicketNotFound) as err:
+        except (InvalidTransition, TicketNotFound, CustomerErased) as err:
             await self.post(bot, ref, say(self.lang, "action_refused", reason=str(err)))
             return
         reach = await self.reach_customer(bot, ref) if command in STATUS_COMMANDS else Reach.SENT
@@ -458,7 +458,10 @@ class AgentRoom:
         ref, body = contact.reference, describe(message)
         sessions, tickets = self.engine.sessions, self.engine.tickets
         if contact.customer_channel != store.CHANNEL:
-            await asyncio.to_thread(self.desk.reply, ref, agent, body)
+            try:
+                await asyncio.to_thread(self.desk.reply, ref, agent, body)
+            except CustomerErased as err:
+                await self.post(bot, ref, say(self.lang, "action_refused", reason=str(err)))
             return
         customer = contact.customer_chat
         async with self.sender.locks.hold(customer):

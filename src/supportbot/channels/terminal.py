@@ -53,6 +53,14 @@ def sniff_mime(path: Path) -> str:
     return "application/octet-stream" if guessed in MIME_KINDS else guessed
 
 
+TERMINAL_HELP = {
+    "fr": "Dans ce terminal : un numéro appuie sur le bouton correspondant, /attach CHEMIN "
+    "joint un fichier, /quit quitte.",
+    "en": "In this terminal: a number presses that button, /attach PATH attaches a file, "
+    "/quit leaves.",
+}
+
+
 class TerminalChat:
     def __init__(
         self,
@@ -144,6 +152,9 @@ class TerminalChat:
             self.send(button.label, payload=button.payload)
         else:
             self.send(line)
+        if line.split(" ")[0].lower() in ("/help", "/aide"):
+            help_text = TERMINAL_HELP["en" if self.language == "en" else "fr"]
+            print(help_text + "\n", file=self.out)
         return True
 
     def _button(self, line: str) -> Button | None:
