@@ -60,6 +60,12 @@ def test_a_greeting_gets_the_welcome_not_an_apology(chat: Chat) -> None:
         assert "theme:returns" in chat.buttons
 
 
+def test_the_answer_follows_the_language_the_customer_writes_in(chat: Chat) -> None:
+    assert "My account > Orders" in chat.say("hi, where is my invoice?")  # a French chat
+    assert "My account > Orders" in chat.say("invoice")  # no clue: it keeps English
+    assert "Mon compte > Commandes" in chat.say("ou est ma facture svp")
+
+
 def test_thanks_and_ok_get_a_polite_word_never_an_faq_entry(chat: Chat, new_chat) -> None:  # type: ignore[no-untyped-def]
     chat.say("ou est ma facture")
     for thanks in ("ok", "ok merci", "Merci beaucoup !", "d'accord", "oui", "parfait", "👍"):

@@ -34,7 +34,7 @@ from supportbot.engine import Engine
 from supportbot.messages import NotifyAgents
 from supportbot.replies import ReplyBook, ReplyTemplate
 from supportbot.store import Customer, OutboxMessage, Ticket
-from telegram_fakes import AGENT_CHAT, JPEG, TOKEN, Call, Person, Telegram, texts
+from telegram_fakes import AGENT_CHAT, TOKEN, Call, Person, Telegram, picture, texts
 
 ALICE = Person(111, "Alice", "fr")
 BOB = Person(222, "Bob", "en")
@@ -974,7 +974,7 @@ def test_photo_bytes_are_stored_by_checksum(tg: Telegram, telegram_settings: Set
         stored = [
             p for p in telegram_settings.files_dir.rglob("*.jpg") if "incoming" not in p.parts
         ]
-        assert stored and stored[0].read_bytes() == JPEG
+        assert stored and stored[0].read_bytes() == picture("single.jpg")
 
     play(scenario)
 

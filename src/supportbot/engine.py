@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from supportbot.casework import AGENT_CONVERSATION, CustomerCases, awaiting_ticket
 from supportbot.content import Content, FaqEntry
 from supportbot.flows import FlowRunner
+from supportbot.language import guess_language
 from supportbot.masking import mask_personal_data
 from supportbot.messages import Action, Button, Document, ForgetAgentThreads, Inbound, Reply
 from supportbot.normalise import normalise, strip_accents
@@ -492,6 +493,9 @@ class _Turn:
         return Button(content.flows[ident].title.get(self.lang), label)
 
     def _free_text(self, message: str) -> list[Action]:
+        written_in = guess_language(message)
+        if written_in is not None and written_in != self.lang:
+            self.state["lang"] = written_in  # answered in the language they write in
         plain = strip_accents(message.lower()).strip(" !.?,:)")
         if _GREETING.fullmatch(plain):
             return [self._welcome()]
