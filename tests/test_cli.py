@@ -48,8 +48,7 @@ def test_piped_chat_walks_a_flow_to_a_ticket(env: dict[str, str], tmp_path: Path
             [
                 "ou est ma facture",
                 "mon colis est arrivé cassé",
-                "123456789",
-                "2",
+                "123456789",  # "cassé" already said what the problem is
                 "hier",
                 "passer",
                 "La figurine est arrivée cassée en deux.",
@@ -64,6 +63,7 @@ def test_piped_chat_walks_a_flow_to_a_ticket(env: dict[str, str], tmp_path: Path
     assert "vous>" not in out  # no prompt decoration when piped
     assert "Mon compte > Commandes" in out
     assert "[1] Confirmer et envoyer" in out
+    assert "J'ai noté « Type de problème » : Article abîmé" in out
     ref = next(w.strip(".,") for w in out.split() if w.startswith("SAV-"))
     listed = json.loads(run(["tickets", "list", "--json"], env=env).stdout)
     assert [t["reference"] for t in listed] == [ref]

@@ -32,9 +32,11 @@ def reference_in(text: str) -> str:
 
 def test_order_problem_damaged_parcel_to_ticket(chat: Chat, engine: Engine, photo) -> None:  # type: ignore[no-untyped-def]
     assert "numéro de commande" in chat.say("Mon colis est arrivé cassé").lower()
-    chat.say("n° 123 456 789")
+    noted = chat.say("n° 123 456 789")  # "cassé" already answered "what is the problem"
+    assert "J'ai noté « Type de problème » : Article abîmé" in noted and "Quand" in noted
+    assert "Quel est le problème" in chat.say("retour")  # back on the noted question
     assert "choice:damaged" in chat.buttons
-    chat.press("choice:damaged")
+    chat.press("choice:damaged")  # the customer confirms it
     chat.say("hier")
     assert "skip" in chat.buttons  # tracking is optional
     chat.say("passer")

@@ -525,12 +525,12 @@ class _Turn:
             return [*replies, Reply(self.t("did_you_mean"), tuple(options))]
         kind, _, ident = result.best.label.partition(":")
         if kind == "flow":
-            return [*replies, *self._start_flow(ident)]
+            return [*replies, *self._start_flow(ident, said=message)]
         return [*replies, self._answer(self.engine.content.faq[ident])]
 
     # -- flows -----------------------------------------------------------------
 
-    def _start_flow(self, flow_id: str) -> list[Action]:
+    def _start_flow(self, flow_id: str, said: str = "") -> list[Action]:
         flow = self.engine.content.flows[flow_id]
         current = self.state.get("flow")
         runner = self.engine.runner
@@ -557,7 +557,7 @@ class _Turn:
                     self._menu_buttons(),
                 )
             ]
-        flow_state, replies = runner.start(flow, self.lang)
+        flow_state, replies = runner.start(flow, self.lang, said)
         flow_state["run"] = uuid.uuid4().hex
         self.state["flow"] = flow_state
         self._flow_event(flow_state, "started")

@@ -77,10 +77,7 @@ def parse_yesno(answer: str) -> str:
 # -- choices ----------------------------------------------------------------
 
 
-def parse_choice(answer: str, choices: tuple[Choice, ...]) -> str:
-    norm = normalise(answer)
-    if norm.isdigit() and 1 <= int(norm) <= len(choices):
-        return choices[int(norm) - 1].value
+def _choice_names(choices: tuple[Choice, ...]) -> dict[str, str]:
     names: dict[str, str] = {}
     for choice in choices:
         for name in (
@@ -90,10 +87,29 @@ def parse_choice(answer: str, choices: tuple[Choice, ...]) -> str:
             *choice.aliases,
         ):
             names[normalise(name)] = choice.value
+    return names
+
+
+def _named(norm: str, names: dict[str, str]) -> set[str]:
+    """The choices whose name is said within the sentence ("c'est la mauvaise taille")."""
+    return {value for name, value in names.items() if f" {name} " in f" {norm} "}
+
+
+def choice_named_in(sentence: str, choices: tuple[Choice, ...]) -> str | None:
+    """The one choice a sentence names outright, e.g. the message that started a flow
+    ("je n'ai jamais reçu mon colis": late); None if none or several."""
+    said = _named(normalise(sentence), _choice_names(choices))
+    return said.pop() if len(said) == 1 else None
+
+
+def parse_choice(answer: str, choices: tuple[Choice, ...]) -> str:
+    norm = normalise(answer)
+    if norm.isdigit() and 1 <= int(norm) <= len(choices):
+        return choices[int(norm) - 1].value
+    names = _choice_names(choices)
     if norm in names:
         return names[norm]
-    # a name said within a sentence: "c'est la mauvaise taille" (one choice only)
-    said = {value for name, value in names.items() if f" {name} " in f" {norm} "}
+    said = _named(norm, names)
     if len(said) == 1:
         return said.pop()
     if said:

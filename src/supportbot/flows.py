@@ -22,6 +22,7 @@ from supportbot.fields import (
     MIME_KINDS,
     DateParser,
     FieldError,
+    choice_named_in,
     parse_choice,
     parse_email,
     parse_order_number,
@@ -154,7 +155,9 @@ class FlowRunner:
 
     # -- navigation ---------------------------------------------------------
 
-    def start(self, flow: Flow, lang: str) -> tuple[dict[str, Any], list[Reply]]:
+    def start(self, flow: Flow, lang: str, said: str = "") -> tuple[dict[str, Any], list[Reply]]:
+        """A new run of ``flow``; ``said`` is the message that started it, whose plain
+        answers to choice questions are taken ("jamais reçu" answers "what happened")."""
         state: dict[str, Any] = {
             "id": flow.id,
             "step": None,
@@ -163,11 +166,14 @@ class FlowRunner:
             "files": {},
             "notes": [],
         }
+        if said:
+            state["said"] = said[:500]
         replies = [Reply(text(lang, "flow_start", title=flow.title.get(lang)))]
         if flow.intro:
             replies.append(Reply(flow.intro.get(lang)))
         first = self._next_step(flow, state, None)
         state["step"] = first.id if first else CONFIRM
+        replies += self._prefill(flow, state, lang)
         replies.append(self.prompt(flow, state, lang))
         return state, replies
 
@@ -193,7 +199,30 @@ class FlowRunner:
         state["history"].append(current)
         nxt = self._next_step(flow, state, current)
         state["step"] = nxt.id if nxt else CONFIRM
-        return [self.prompt(flow, state, lang)]
+        return [*self._prefill(flow, state, lang), self.prompt(flow, state, lang)]
+
+    def _prefill(self, flow: Flow, state: dict[str, Any], lang: str) -> list[Reply]:
+        """Choice questions the starting message already answered: noted, said, skipped."""
+        said = state.get("said")
+        notes: list[Reply] = []
+        while said and state["step"] != CONFIRM:
+            step = flow.step(state["step"])
+            if step.type is not FieldType.CHOICE or step.stop_if or step.rule:
+                break
+            if step.id in state["answers"] or step.id in state.get("corrected", []):
+                break
+            value = choice_named_in(said, step.choices)
+            if value is None:
+                break
+            state["answers"][step.id] = value
+            shown = self.display(step, state, lang)
+            notes.append(Reply(text(lang, "prefilled", label=step.label.get(lang), value=shown)))
+            if step.notice_if is not None and value in step.notice_if.values:
+                notes.append(Reply(step.notice_if.message.get(lang)))
+            state["history"].append(step.id)
+            nxt = self._next_step(flow, state, step.id)
+            state["step"] = nxt.id if nxt else CONFIRM
+        return notes
 
     def prompt(self, flow: Flow, state: dict[str, Any], lang: str) -> Reply:
         """The current question (or the summary), with its buttons."""
@@ -332,6 +361,7 @@ class FlowRunner:
             return [Reply(text(lang, "at_first_step")), self.prompt(flow, state, lang)]
         previous = state["history"].pop()
         state["step"] = previous
+        state.setdefault("corrected", []).append(previous)  # never prefilled again
         state["answers"].pop(previous, None)
         state["files"].pop(previous, None)
         return [self.prompt(flow, state, lang)]

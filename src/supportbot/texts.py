@@ -34,6 +34,10 @@ TEXTS: dict[str, tuple[str, str]] = {
     ),
     "lang_set": ("D'accord, je vous réponds en français.", "OK, I will answer in English."),
     "lang_choose": ("Choisissez votre langue :", "Choose your language:"),
+    "prefilled": (
+        "J'ai noté « {label} » : {value} (« retour » pour le corriger).",
+        'I noted "{label}": {value} ("back" to change it).',
+    ),
     "flow_continue": ("Reprenons votre demande là où nous en étions :", "Back to your request:"),
     "acknowledged": (
         "Avec plaisir ! Je reste là si vous avez une autre question.",
