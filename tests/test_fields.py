@@ -85,6 +85,7 @@ def test_dates_refused(typed: str, key: str) -> None:
         ("hier à 14h30", "2026-11-23T14:30"),
         ("lundi vers 9 h 15", "2026-11-23T09:15"),
         ("22h", "2026-11-23T22:00"),  # not yet 22:00 today: last night
+        ("il y a 3h", "2026-11-24T12:30"),  # a duration, not three o'clock
     ],
 )
 def test_date_and_time(typed: str, expected: str) -> None:

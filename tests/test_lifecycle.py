@@ -11,6 +11,7 @@ from supportbot.agents import AgentDesk
 from supportbot.app import build_desk
 from supportbot.engine import Engine
 from supportbot.jobs import Jobs
+from supportbot.messages import IncomingFile
 from supportbot.stats import compute_stats, group_similar
 from supportbot.tickets import InvalidTransition
 
@@ -277,3 +278,20 @@ def test_a_customer_coming_back_on_a_closed_request_reaches_it(
     desk.close(ref, "Sam")
     clock.now += timedelta(days=8)
     assert "trop longtemps" in chat.say(f"{ref} encore un souci")
+
+
+def test_an_old_closed_request_never_holds_the_customers_messages(
+    chat: Chat, engine: Engine, desk: AgentDesk, clock: Clock, tmp_path
+) -> None:  # type: ignore[no-untyped-def]
+    ref = human_ticket(chat)
+    desk.close(ref, "Sam")
+    clock.now += timedelta(days=6)
+    desk.reply(ref, "Sam", "Un dernier mot : le colis est bien reparti.")  # after closing
+    outbox(engine)
+    program = tmp_path / "photo.png"
+    program.write_bytes(b"MZ" + b"\x00" * 100)
+    refused = IncomingFile(name="photo.png", mime="application/octet-stream", size=102)
+    assert "n'est pas accepté" in chat.say(files=(refused,))
+    assert desk.show(ref).status == "closed"  # a refused file reopens nothing
+    clock.now += timedelta(days=2)  # closed 8 days ago: too late to reopen
+    assert "Mon compte > Commandes" in chat.say("ou est ma facture")  # the FAQ, not a wall

@@ -23,10 +23,10 @@ def handed_off(chat: Chat) -> str:
 def test_a_claimed_message_is_not_given_to_a_second_sender(chat: Chat, engine: Engine) -> None:
     ref = handed_off(chat)
     build_desk(engine).reply(ref, "lea", "Bonjour !")
-    first = engine.outbox.claim_all("test", "alice")
-    assert [r.text for _, r in first] == [f"[{ref}] Bonjour !"]
-    assert engine.outbox.claim_all("test", "alice") == []  # another worker sweeping now
-    engine.outbox.mark_delivered([ident for ident, _ in first])
+    first = engine.outbox.claim_next("test", "alice")
+    assert first is not None and first[1].text == f"[{ref}] Bonjour !"
+    assert engine.outbox.claim_next("test", "alice") is None  # another worker sweeping now
+    engine.outbox.mark_delivered([first[0]])
     assert engine.outbox.take("test", "alice") == []
 
 
@@ -35,13 +35,13 @@ def test_a_sender_that_dies_before_confirming_leaves_it_to_be_sent_again(
 ) -> None:
     ref = handed_off(chat)
     build_desk(engine).reply(ref, "lea", "Votre colis est reparti.")
-    assert len(engine.outbox.claim_all("test", "alice")) == 1  # ... then the sender dies
+    assert engine.outbox.claim_next("test", "alice") is not None  # ... then the sender dies
     clock.now += timedelta(minutes=3)  # the claim lapses
-    [(ident, again)] = engine.outbox.claim_all("test", "alice")
-    assert "reparti" in again.text
-    engine.outbox.mark_delivered([ident])
+    again = engine.outbox.claim_next("test", "alice")
+    assert again is not None and "reparti" in again[1].text
+    engine.outbox.mark_delivered([again[0]])
     clock.now += timedelta(minutes=3)
-    assert engine.outbox.claim_all("test", "alice") == []
+    assert engine.outbox.claim_next("test", "alice") is None
 
 
 def test_a_reply_waits_for_a_customer_who_is_away(chat: Chat, engine: Engine) -> None:

@@ -100,11 +100,10 @@ class AgentDesk:
                 ticket = self.tickets.get(db, reference)
                 if key is not None and self._applied(db, ticket, key):
                     return replace(TicketView.of(ticket), repeated=True)
-                known = {id(event) for event in ticket.events}
+                before = len(ticket.events)
                 action(db, ticket)
                 if key is not None:  # on the action's first event (each writes at least one)
-                    written = [e for e in ticket.events if id(e) not in known]
-                    written[0].key = key
+                    ticket.events[before].key = key
                 db.flush()
                 return TicketView.of(ticket)
         except IntegrityError:

@@ -55,8 +55,9 @@ def build_engine(
     matcher = matcher or build_matcher(content, settings)
     dates = DateParser(timezone=settings.timezone)
     dates.warm_up()
+    tickets = build_tickets(settings, clock)
     runner = FlowRunner(
-        calendar=settings.calendar(),
+        calendar=tickets.calendar,  # one business calendar for the flows and the tickets
         dates=dates,
         files=FileStore(settings.files_dir),
         clock=clock,
@@ -67,7 +68,7 @@ def build_engine(
         content=content,
         matcher=matcher,
         sessions=build_store(settings),
-        tickets=build_tickets(settings, clock),
+        tickets=tickets,
         runner=runner,
         clock=clock,
         default_language=settings.default_language,

@@ -7,7 +7,6 @@ through the ticket service; a customer only ever reaches their own tickets.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -21,17 +20,20 @@ from supportbot.flows import FlowRunner, say_moment
 from supportbot.messages import Action, Inbound, NotifyAgents, Reply
 from supportbot.store import Customer, Ticket
 from supportbot.texts import text
-from supportbot.tickets import CUSTOMER, NewAttachment, TicketService, TicketStatus
+from supportbot.tickets import CUSTOMER, REFERENCE, NewAttachment, TicketService, TicketStatus
 
 TICKETS_PER_DAY = 5
 
 
 def awaiting_ticket(
-    customer_id: ColumnElement[int], since: ColumnElement[datetime]
+    customer_id: ColumnElement[int],
+    since: ColumnElement[datetime],
+    reopenable_since: ColumnElement[datetime],
 ) -> ScalarSelect[int]:
     """The id of the customer's ticket their next message answers, if any (latest first):
-    one waiting for information, or an open one an agent wrote to since ``since``
-    (a reply, a question, a proposal: the customer answers it in the chat).
+    one waiting for information, or one an agent wrote to since ``since`` (a reply, a
+    question, a proposal: the customer answers it in the chat), open or closed after
+    ``reopenable_since`` (the answer reopens it) and written to after its closing.
 
     Read with the conversation (see ``Engine``): every free message needs it.
     """
@@ -46,7 +48,10 @@ def awaiting_ticket(
                     # open, or closed and written to by an agent since (they expect an answer)
                     or_(
                         Ticket.status != TicketStatus.CLOSED.value,
-                        Ticket.agent_wrote_at > Ticket.closed_at,
+                        and_(
+                            Ticket.agent_wrote_at > Ticket.closed_at,
+                            Ticket.closed_at >= reopenable_since,
+                        ),
                     ),
                 ),
             ),
@@ -59,7 +64,6 @@ def awaiting_ticket(
 
 # How long after an agent last wrote the customer's messages still go to that ticket.
 AGENT_CONVERSATION = timedelta(days=7)
-_REFERENCE = re.compile(r"\bSAV-\d{4}-[A-Z0-9]{5}\b", re.IGNORECASE)
 _FILE_KEYS = ("kind", "name", "mime", "size", "file_id", "file_unique_id", "checksum", "path")
 
 
@@ -152,7 +156,7 @@ class CustomerCases:
     def _addressed_ticket(self, message: str) -> Ticket | None:
         """The ticket a free message belongs to: one of theirs it names ("SAV-2611-ABCDE,
         du nouveau"), the handed-off one, or the one an agent is talking on."""
-        quoted = _REFERENCE.search(message)
+        quoted = REFERENCE.search(message)
         named = self._own(quoted.group().upper()) if quoted else None
         if named is not None:
             return named
@@ -168,11 +172,9 @@ class CustomerCases:
         ticket = self._addressed_ticket(inbound.text)
         if ticket is None:
             return None
-        if ticket.status == TicketStatus.CLOSED.value:
-            # the customer comes back on a closed request: reopened within the window
-            if not self.tickets.can_reopen(ticket):
-                return [Reply(self.t("cannot_reopen", ref=ticket.reference))]
-            self.tickets.change_status(self.db, ticket, TicketStatus.RECEIVED, CUSTOMER)
+        closed = ticket.status == TicketStatus.CLOSED.value
+        if closed and not self.tickets.can_reopen(ticket):
+            return [Reply(self.t("cannot_reopen", ref=ticket.reference))]
         replies: list[Action] = []
         accepted: list[NewAttachment] = []
         for incoming in inbound.files:
@@ -186,6 +188,8 @@ class CustomerCases:
         body = inbound.text.strip() or names
         if not body:
             return replies
+        if closed:  # the customer comes back on a closed request: reopened, within the window
+            self.tickets.change_status(self.db, ticket, TicketStatus.RECEIVED, CUSTOMER)
         self.tickets.add_customer_message(ticket, body, accepted)
         if ticket.status == TicketStatus.INFO_REQUESTED.value:
             self.tickets.change_status(self.db, ticket, TicketStatus.RECEIVED, CUSTOMER)

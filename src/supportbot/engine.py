@@ -17,6 +17,7 @@ from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from functools import cached_property
 from typing import Any, cast
 
 from sqlalchemy import Table, bindparam, insert, select, update
@@ -26,14 +27,14 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from supportbot.casework import AGENT_CONVERSATION, CustomerCases, awaiting_ticket
 from supportbot.content import Content, FaqEntry
-from supportbot.flows import FlowRunner
+from supportbot.flows import BACK_WORDS, CANCEL_WORDS, FlowRunner
 from supportbot.language import guess_language
 from supportbot.masking import mask_personal_data
 from supportbot.messages import Action, Button, Document, ForgetAgentThreads, Inbound, Reply
 from supportbot.normalise import normalise, strip_accents
 from supportbot.outbox import Outbox
 from supportbot.privacy import agent_threads, delete_files, export_customer, forget_customer
-from supportbot.routing import Router
+from supportbot.routing import Router, intent_of
 from supportbot.store import (
     AnswerEvent,
     AnswerFeedback,
@@ -64,23 +65,8 @@ MESSAGES_PER_MINUTE = 20
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 
-# A question, not an answer: a question mark, or how questions start.
-_QUESTION = re.compile(
-    r"\?\s*$|^(comment|c ?quoi|c'?est quoi|quel(le)?s?|pourquoi|combien|quand|ou est|est[- ]ce|"
-    r"how|what|why|when|where|can i|do i|is it)\b"
-)
-_NAVIGATION = {
-    "annuler",
-    "annule",
-    "cancel",
-    "stop",
-    "back",
-    "go back",
-    "precedent",
-    "revenir",
-    "previous",
-    "retour arriere",
-}
+# "back", "annuler" with nothing in progress ("retour" alone is a question about returns)
+_NAVIGATION = (CANCEL_WORDS | BACK_WORDS) - {"retour"}
 # "ok", "merci", "d'accord"... after an answer: a polite word back, never an FAQ entry.
 _ACKNOWLEDGEMENT = re.compile(
     r"((ok|okay|oki|oui|ouais|yes|yep|d'?accord|dac|daccord|parfait|super|top|genial|cool|"
@@ -171,6 +157,7 @@ class Engine:
             "channel": inbound.channel,
             "chat_id": inbound.chat_id,
             "since": self.clock() - AGENT_CONVERSATION,
+            "reopenable_since": self.clock() - self.tickets.reopen_window,
         }
         row = db.execute(_LOAD_CHAT, params).first()
         if row is None and db.get_bind().dialect.name == "postgresql":
@@ -225,7 +212,9 @@ _LOAD_CHAT = (
         _conversations.c.state,
         _customers.c.language,
         _customers.c.name,
-        awaiting_ticket(_conversations.c.customer_id, bindparam("since")),
+        awaiting_ticket(
+            _conversations.c.customer_id, bindparam("since"), bindparam("reopenable_since")
+        ),
     )
     .join(_customers, _customers.c.id == _conversations.c.customer_id)
     .where(
@@ -276,8 +265,9 @@ class _Turn:
     def lang(self) -> str:
         return str(self.state.get("lang") or self.chat.language or "fr")
 
-    @property
+    @cached_property
     def cases(self) -> CustomerCases:
+        """The customer's tickets for this turn (built on first use, once)."""
         e = self.engine
         return CustomerCases(
             e.tickets,
@@ -459,9 +449,13 @@ class _Turn:
         buttons.append(Button(self.t("btn_menu"), "menu"))
         buttons.append(Button(self.t("btn_helpful"), f"fb:up:{entry.id}"))
         buttons.append(Button(self.t("btn_not_helpful"), f"fb:down:{entry.id}"))
+        return Reply(self._answer_text(entry), tuple(buttons))
+
+    def _answer_text(self, entry: FaqEntry) -> str:
+        """The entry's answer in the customer's language, counted for the statistics."""
         # A list of parameters: no RETURNING of the new id, which nobody needs.
         self.db.execute(_ANSWERED, [{"label": f"faq:{entry.id}", "at": self.engine.clock()}])
-        return Reply(entry.answer.get(self.lang).strip(), tuple(buttons))
+        return entry.answer.get(self.lang).strip()
 
     def _feedback_button(self, payload: str) -> list[Action]:
         """👍/👎 under an FAQ answer; rating and solution buttons go to the customer's cases."""
@@ -493,7 +487,8 @@ class _Turn:
         return Button(content.flows[ident].title.get(self.lang), label)
 
     def _free_text(self, message: str) -> list[Action]:
-        written_in = guess_language(message)
+        folded = normalise(message)
+        written_in = guess_language(folded)
         if written_in is not None and written_in != self.lang:
             self.state["lang"] = written_in  # answered in the language they write in
         plain = strip_accents(message.lower()).strip(" !.?,:)")
@@ -510,7 +505,7 @@ class _Turn:
         result = self.engine.matcher.resolve(message)
         self.state["last_question"] = mask_personal_data(message[:500])
         if result.best is None:
-            if normalise(message):
+            if folded:
                 self.db.add(
                     UnansweredQuestion(
                         text=mask_personal_data(message[:500]),
@@ -594,9 +589,8 @@ class _Turn:
         outcome = runner.handle(flow, flow_state, self.inbound, self.lang)
         if outcome.refused and (entry := self._question_in_flow()) is not None:
             # "c quoi le délai de rétractation ?" at the order number: answer, then go on
-            self.db.execute(_ANSWERED, [{"label": f"faq:{entry.id}", "at": self.engine.clock()}])
             return [
-                Reply(entry.answer.get(self.lang).strip()),
+                Reply(self._answer_text(entry)),
                 Reply(self.t("flow_continue")),
                 runner.prompt(flow, flow_state, self.lang),
             ]
@@ -619,7 +613,7 @@ class _Turn:
     def _question_in_flow(self) -> FaqEntry | None:
         """The FAQ entry a message typed in a flow asks for, when it is clearly a question."""
         message = self.inbound.text.strip()
-        if self.inbound.payload or not _QUESTION.search(strip_accents(message.lower())):
+        if self.inbound.payload or intent_of(message) != "ask":
             return None
         result = self.engine.matcher.resolve(message[:MAX_TEXT])
         best = result.best

@@ -143,8 +143,9 @@ def parse_text(answer: str, min_length: int, max_length: int) -> str:
     return value
 
 
-_EMAIL = re.compile(r"^[a-z0-9._%+'-]+@[a-z0-9-]+(\.[a-z0-9-]+)*\.[a-z]{2,}$")
-_EMAIL_IN_TEXT = re.compile(r"[a-z0-9._%+'-]+@[a-z0-9-]+(?:\.[a-z0-9-]+)*\.[a-z]{2,}")
+_ADDRESS = r"[a-z0-9._%+'-]+@[a-z0-9-]+(?:\.[a-z0-9-]+)*\.[a-z]{2,}"
+_EMAIL = re.compile(f"^{_ADDRESS}$")
+_EMAIL_IN_TEXT = re.compile(_ADDRESS)
 
 
 def parse_email(answer: str) -> str:
@@ -215,6 +216,8 @@ _LAST_WEEKDAY = re.compile(
 _CLOCK_TIME = re.compile(
     r"(?P<day>.*?)\s*(?:\b(?:a|vers|at|around)\s+)?(?P<h>[01]?\d|2[0-3])\s*h\s*(?P<m>[0-5]\d)?"
 )
+# "il y a 3h", "depuis 2h": a duration back from now, for dateparser, not a clock time
+_DURATION = re.compile(r"(il y a|ca fait|depuis|since)\b|.*\b(ago)$")
 # Parts of the day dateparser does not know (issues #459, #573, #1177).
 _DAY_PARTS = {
     "ce matin": (0, time(9)),
@@ -272,7 +275,7 @@ class DateParser:
         norm = normalise(answer).removeprefix("le ").removeprefix("on ").strip()
         if not norm:
             return None
-        clock = _CLOCK_TIME.fullmatch(norm)
+        clock = None if _DURATION.match(norm) else _CLOCK_TIME.fullmatch(norm)
         if clock:  # "10h" is ten o'clock in French, not ten hours ago (dateparser's reading)
             return self._at_time(clock, local_now)
         if norm in _DAY_PARTS:

@@ -30,14 +30,15 @@ from supportbot.fields import (
     parse_tracking,
     parse_yesno,
 )
+from supportbot.masking import mask_personal_data
 from supportbot.messages import Button, Inbound, IncomingFile, Reply
 from supportbot.normalise import normalise
 from supportbot.texts import text
 
 CONFIRM = "__confirm__"
 
-_CANCEL_WORDS = {"annuler", "annule", "cancel", "stop", "abandonner", "laisse tomber"}
-_BACK_WORDS = {"retour", "back", "precedent", "revenir", "go back", "previous"}
+CANCEL_WORDS = {"annuler", "annule", "cancel", "stop", "abandonner", "laisse tomber"}
+BACK_WORDS = {"retour", "back", "precedent", "revenir", "go back", "previous"}
 _SKIP_WORDS = {"passer", "passe", "skip", "suivant", "next", "je sais pas", "aucun", "non merci"}
 _NOTHING_WORDS = {
     "non",
@@ -166,8 +167,8 @@ class FlowRunner:
             "files": {},
             "notes": [],
         }
-        if said:
-            state["said"] = said[:500]
+        if said:  # kept folded and masked: it is only ever matched against choice names
+            state["said"] = normalise(mask_personal_data(said[:500]))
         replies = [Reply(text(lang, "flow_start", title=flow.title.get(lang)))]
         if flow.intro:
             replies.append(Reply(flow.intro.get(lang)))
@@ -290,9 +291,9 @@ class FlowRunner:
 
     def handle(self, flow: Flow, state: dict[str, Any], inbound: Inbound, lang: str) -> FlowOutcome:
         word = inbound.payload or normalise(inbound.text)
-        if word == "cancel" or word in _CANCEL_WORDS:
+        if word == "cancel" or word in CANCEL_WORDS:
             return FlowOutcome([Reply(text(lang, "flow_cancelled"))], finished=True)
-        if word == "back" or word in _BACK_WORDS:
+        if word == "back" or word in BACK_WORDS:
             return FlowOutcome(self._back(flow, state, lang))
         if state["step"] == CONFIRM:
             if word == "confirm" or word in _CONFIRM_WORDS:

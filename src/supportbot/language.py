@@ -20,8 +20,9 @@ _FRENCH_WORDS = (
     "votre vos du des pour avec il elle pas ne et un une ce cette c qu que qui ai suis "
     "bonjour merci svp jai jveux veux sont au aux"
 )
-_ENGLISH = frozenset(_ENGLISH_WORDS.split())
-_FRENCH = frozenset(_FRENCH_WORDS.split())
+# Folded as messages are: normalise drops or expands some words ("merci", "c").
+_ENGLISH = frozenset(normalise(_ENGLISH_WORDS).split())
+_FRENCH = frozenset(normalise(_FRENCH_WORDS).split())
 
 
 def guess_language(message: str) -> str | None:

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from supportbot.messages import Button, Reply
@@ -85,35 +85,6 @@ class Outbox:
         taken: list[Reply] = []
         self.deliver(channel, chat_id, taken.append)
         return taken
-
-    def claim_all(
-        self, channel: str, chat_id: str, lease: timedelta = LEASE
-    ) -> list[tuple[int, Reply]]:
-        """Claim the messages waiting for this chat (agent replies, status changes), oldest first.
-
-        A claimed message is nobody else's for ``lease``; mark each one delivered
-        (``mark_delivered``) once it really went out. A sender that dies before
-        that leaves it to be sent again when the lease ends: nothing is lost.
-        """
-        now = self.clock()
-        with self.sessions.begin() as db:
-            rows = db.scalars(
-                select(OutboxMessage)
-                .where(
-                    OutboxMessage.channel == channel,
-                    OutboxMessage.chat_id == chat_id,
-                    OutboxMessage.delivered_at.is_(None),
-                    or_(
-                        OutboxMessage.claimed_until.is_(None),
-                        OutboxMessage.claimed_until < now,
-                    ),
-                )
-                .order_by(OutboxMessage.id)
-                .with_for_update(skip_locked=True)
-            ).all()
-            for row in rows:
-                row.claimed_until = now + lease
-            return [(r.id, _reply(r)) for r in rows]
 
     def mark_delivered(self, ids: list[int]) -> None:
         if not ids:

@@ -8,6 +8,7 @@ same transaction as the change).
 
 from __future__ import annotations
 
+import re
 import secrets
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -91,6 +92,8 @@ ERASED_PREFIX = "erased-"  # what an erased customer's external id starts with
 
 
 _REF_ALPHABET = "23456789ABCDEFGHJKMNPQRSTVWXYZ"
+# A reference as customers quote it (any case): "SAV-" + year and month + 5 of the alphabet.
+REFERENCE = re.compile(rf"\bSAV-\d{{4}}-[{_REF_ALPHABET}]{{5}}\b", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
