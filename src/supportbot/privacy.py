@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Text, cast, delete, select
+from sqlalchemy import Text, cast, delete, or_, select
 from sqlalchemy.orm import Session
 
 from supportbot.store import (
@@ -125,10 +125,12 @@ def unshared(db: Session, paths: Sequence[Path]) -> list[Path]:
     if not wanted:
         return []
     kept = set(db.scalars(select(Attachment.path).where(Attachment.path.in_(wanted))))
-    for path in set(wanted) - kept:
-        in_flow = select(Conversation.id).where(cast(Conversation.state, Text).contains(path))
-        if db.scalars(in_flow.limit(1)).first() is not None:
-            kept.add(path)
+    loose = sorted(set(wanted) - kept)
+    if loose:  # flows in progress: one pass over the states that mention any of them
+        state_text = cast(Conversation.state, Text)
+        mentions = or_(*(state_text.contains(path) for path in loose))
+        for state in db.scalars(select(state_text).where(mentions)):
+            kept.update(path for path in loose if path in state)
     return [Path(p) for p in wanted if p not in kept]
 
 
