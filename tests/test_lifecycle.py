@@ -23,6 +23,16 @@ def human_ticket(chat: Chat) -> str:
     return next(w.strip(".,()") for w in done.split() if w.startswith("SAV-"))
 
 
+def profile_ticket(chat: Chat) -> str:
+    """An 'other request' about a profile photo, filed; its reference."""
+    chat.press("flow:other-request")
+    chat.say("Profil")
+    chat.say("Ma photo de profil ne change pas.")
+    chat.say("Rien.")
+    chat.say("passer")
+    return next(w.strip(".,") for w in chat.press("confirm").split() if w.startswith("SAV-"))
+
+
 def outbox(engine: Engine, user: str = "alice") -> list[str]:
     return [r.text for r in engine.outbox.take("test", user)]
 
@@ -217,12 +227,7 @@ def test_answer_to_a_request_for_information_lands_on_the_ticket(
     desk: AgentDesk,
     photo,  # type: ignore[no-untyped-def]
 ) -> None:
-    chat.press("flow:other-request")
-    chat.say("Profil")
-    chat.say("Ma photo de profil ne change pas.")
-    chat.say("Rien.")
-    chat.say("passer")
-    ref = next(w.strip(".,") for w in chat.press("confirm").split() if w.startswith("SAV-"))
+    ref = profile_ticket(chat)
     desk.ask(ref, "Sam", "Une capture d'écran ?")
     outbox(engine)
     relayed = chat.send("voici la capture", files=(photo,))
@@ -244,12 +249,7 @@ def test_answer_to_a_request_for_information_lands_on_the_ticket(
 def test_the_customer_answers_an_agent_reply_in_the_chat(
     chat: Chat, engine: Engine, desk: AgentDesk, clock: Clock
 ) -> None:
-    chat.press("flow:other-request")
-    chat.say("Profil")
-    chat.say("Ma photo de profil ne change pas.")
-    chat.say("Rien.")
-    chat.say("passer")
-    ref = next(w.strip(".,") for w in chat.press("confirm").split() if w.startswith("SAV-"))
+    ref = profile_ticket(chat)
     assert "Mon compte > Commandes" in chat.say("ou est ma facture")  # no agent yet: the FAQ
     desk.reply(ref, "Sam", "Quel navigateur utilisez-vous ?")  # no status change
     outbox(engine)

@@ -91,6 +91,11 @@ class CustomerErased(ValueError):
 ERASED_PREFIX = "erased-"  # what an erased customer's external id starts with
 
 
+def is_erased(customer: Customer) -> bool:
+    """The customer erased their data (/forget): nothing can reach them any more."""
+    return customer.external_id.startswith(ERASED_PREFIX)
+
+
 _REF_ALPHABET = "23456789ABCDEFGHJKMNPQRSTVWXYZ"
 # A reference as customers quote it (any case): "SAV-" + year and month + 5 of the alphabet.
 REFERENCE = re.compile(rf"\bSAV-\d{{4}}-[{_REF_ALPHABET}]{{5}}\b", re.IGNORECASE)
@@ -278,7 +283,7 @@ class TicketService:
         ``delivered`` records a message a channel already handed over itself
         (a Telegram copy of the agent's own message), so it is not sent twice.
         """
-        if ticket.customer.external_id.startswith(ERASED_PREFIX):
+        if is_erased(ticket.customer):
             raise CustomerErased(ticket)
         self._add_event(ticket, EventKind.AGENT_MESSAGE, author, body)
         now = self.clock()
@@ -394,7 +399,7 @@ class TicketService:
         delivered: bool = False,
     ) -> None:
         customer = ticket.customer
-        if customer.external_id.startswith(ERASED_PREFIX):
+        if is_erased(customer):
             return  # no one to deliver to (a status change after erasure, a job)
         session.add(
             OutboxMessage(
