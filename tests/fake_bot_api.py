@@ -63,6 +63,7 @@ class FakeBotApi:
     _changed: threading.Condition = field(default_factory=threading.Condition)
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(5000))
     _threads: itertools.count[int] = field(default_factory=lambda: itertools.count(700))
+    held: set[str] = field(default_factory=set)  # methods taken in but never answered
     _server: ThreadingHTTPServer | None = None
 
     def __enter__(self) -> FakeBotApi:
@@ -95,6 +96,7 @@ class FakeBotApi:
         return self
 
     def __exit__(self, *exc: object) -> None:
+        self.answer_all()
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
@@ -113,6 +115,18 @@ class FakeBotApi:
         with self._changed:
             held = {u["update_id"] for u in self.pending}
             self.pending.extend(u for u in updates if u["update_id"] not in held)
+            self._changed.notify_all()
+
+    def hold(self, method: str) -> None:
+        """From now on, calls of ``method`` are recorded (Telegram took them) and left
+        unanswered: the bot waits for an answer that never comes, as when a process
+        is stopped in the middle of a call."""
+        with self._changed:
+            self.held.add(method)
+
+    def answer_all(self) -> None:
+        with self._changed:
+            self.held.clear()
             self._changed.notify_all()
 
     def sent(self, method: str = "sendMessage", chat_id: int | None = None) -> list[ApiCall]:
@@ -144,6 +158,8 @@ class FakeBotApi:
             call = ApiCall(method, params, self._answer(method, params))
             self.calls.append(call)
             self._changed.notify_all()
+            while method in self.held:
+                self._changed.wait()
         return 200, {"ok": True, "result": call.result}
 
     def _updates(self, params: dict[str, Any]) -> list[dict[str, Any]]:

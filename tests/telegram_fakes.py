@@ -417,9 +417,11 @@ class Telegram:
             raise AssertionError(f"handler errors: {self.errors!r}") from self.errors[0]
 
     async def send(self, update: dict[str, Any]) -> list[Call]:
-        """Process one update; the Bot API calls it caused."""
+        """Process one update as the running application does (through its update
+        processor); the Bot API calls it caused."""
         before = len(self.request.calls)
-        await self.app.process_update(Update.de_json(update, self.app.bot))
+        parsed = Update.de_json(update, self.app.bot)
+        await self.app.update_processor.process_update(parsed, self.app.process_update(parsed))
         return self.request.calls[before:]
 
     async def wait_for(self, condition: Callable[[], bool], timeout: float = 5.0) -> None:

@@ -6,11 +6,13 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from sqlalchemy import func, select
 
 from conftest import Chat, Clock
 from supportbot.app import build_desk
 from supportbot.engine import Engine
-from supportbot.messages import Reply
+from supportbot.messages import Inbound, Reply
+from supportbot.store import OutboxMessage, Ticket
 
 
 def handed_off(chat: Chat) -> str:
@@ -90,3 +92,58 @@ def test_a_failed_send_gives_the_message_back_at_once(chat: Chat, engine: Engine
     with pytest.raises(ConnectionError):
         engine.outbox.deliver("test", "alice", network_down)
     assert [r.text for r in engine.outbox.take("test", "alice")] == [f"[{ref}] Bonjour !"]
+
+
+def keyed(text: str, key: str) -> Inbound:
+    return Inbound("test", "alice", "alice", text=text, language="fr", key=key)
+
+
+def test_a_keyed_event_is_applied_once_and_its_replies_wait_in_the_outbox(
+    chat: Chat, engine: Engine
+) -> None:
+    chat.press("flow:human-agent")
+    need = keyed("Ma commande 123456789 est en retard", "update:7")
+    assert engine.handle(need) == []  # the replies are queued with the turn, not returned
+    summary = engine.outbox.take("test", "alice")
+    assert len(summary) == 1 and summary[0].text.startswith("Récapitulatif")
+
+    # The channel crashed before noting the update handled, and delivers it again.
+    assert engine.handle(need) == []
+    assert engine.outbox.take("test", "alice") == []  # applied once, queued once
+
+    confirm = Inbound("test", "alice", "alice", payload="confirm", key="update:8")
+    engine.handle(confirm)
+    engine.handle(confirm)
+    done = [r.text for r in engine.outbox.take("test", "alice")]
+    assert done[0].startswith("Votre demande est enregistrée") and len(done) == 2
+    assert not engine.outbox.take("test", "alice")
+    with engine.sessions() as db:
+        assert db.scalar(select(func.count()).select_from(Ticket)) == 1
+
+
+def test_a_restarted_only_sender_takes_back_the_claims_of_the_process_it_replaces(
+    chat: Chat, engine: Engine
+) -> None:
+    ref = handed_off(chat)
+    desk = build_desk(engine)
+    desk.reply(ref, "lea", "Premier message.")
+    desk.reply(ref, "lea", "Second message.")
+    claimed = engine.outbox.claim_next("test", "alice")
+    assert claimed is not None
+    with engine.sessions.begin() as db:  # held by a process that was killed while sending
+        db.get_one(OutboxMessage, claimed[0]).claimed_by = "gone:1234:0"
+    assert engine.outbox.claim_next("test", "alice") is None  # its claim still runs
+
+    assert engine.outbox.release_orphans("test") == 1
+    assert [r.text for r in engine.outbox.take("test", "alice")] == [
+        f"[{ref}] Premier message.",
+        f"[{ref}] Second message.",
+    ]
+
+
+def test_a_sender_keeps_its_own_claims_when_releasing_orphans(chat: Chat, engine: Engine) -> None:
+    ref = handed_off(chat)
+    build_desk(engine).reply(ref, "lea", "En cours d'envoi.")
+    assert engine.outbox.claim_next("test", "alice") is not None  # this process, sending
+    assert engine.outbox.release_orphans("test") == 0
+    assert engine.outbox.claim_next("test", "alice") is None

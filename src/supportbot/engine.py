@@ -41,6 +41,8 @@ from supportbot.store import (
     Conversation,
     Customer,
     FlowEvent,
+    InboundEvent,
+    OutboxMessage,
     UnansweredQuestion,
 )
 from supportbot.texts import text
@@ -119,6 +121,11 @@ class Engine:
 
         If the database is unreachable the customer is asked to retry and nothing
         is half-stored (the transaction is rolled back as a whole).
+
+        An event with a ``key`` (a channel that may deliver it again, Telegram) is
+        applied once: its replies are queued in the outbox in the same transaction,
+        not returned, and the channel delivers them from there; a second delivery of
+        the key changes nothing and returns nothing.
         """
         try:
             return self._handle(inbound)
@@ -132,6 +139,9 @@ class Engine:
         key = f"{inbound.channel}:{inbound.chat_id}"
         with self._chat_locks[key], self.sessions.begin() as db:
             chat = self._chat(db, inbound, key)
+            if inbound.key is not None and not _first_delivery(db, inbound.key, self.clock()):
+                log.info("event %s of chat %s already taken in", inbound.key, inbound.chat_id)
+                return []  # its replies are in the outbox, sent or waiting
             turn = _Turn(self, db, chat, inbound)
             actions = turn.run()
             if turn.erase:
@@ -142,6 +152,8 @@ class Engine:
                     _SAVE_STATE,
                     {"conv_id": chat.conversation_id, "state": turn.state, "now": self.clock()},
                 )
+            if inbound.key is not None:
+                actions = _queue_replies(db, inbound, actions, self.clock())
         delete_files(erased_files)  # after the commit: the rows are gone for good
         return actions
 
@@ -233,9 +245,52 @@ _SAVE_STATE = (
     .where(_conversations.c.id == bindparam("conv_id"))
     .values(state=bindparam("state"), updated_at=bindparam("now"))
 )
+_inbound_events = cast(Table, InboundEvent.__table__)
+_SEEN = select(_inbound_events.c.key).where(_inbound_events.c.key == bindparam("key"))
+_TAKEN_IN = insert(_inbound_events).values(key=bindparam("key"), at=bindparam("at"))
+_QUEUE = insert(cast(Table, OutboxMessage.__table__)).values(
+    channel=bindparam("channel"),
+    chat_id=bindparam("chat_id"),
+    text=bindparam("text"),
+    buttons=bindparam("buttons"),
+    created_at=bindparam("created_at"),
+)
 _ANSWERED = insert(cast(Table, AnswerEvent.__table__)).values(
     label=bindparam("label"), at=bindparam("at")
 )
+
+
+def _first_delivery(db: Session, key: str, now: datetime) -> bool:
+    """Record an inbound event's key; False when it was already taken in.
+
+    Runs under the chat's lock, so two deliveries of one event never both pass.
+    """
+    if db.execute(_SEEN, {"key": key}).first() is not None:
+        return False
+    db.execute(_TAKEN_IN, {"key": key, "at": now})
+    return True
+
+
+def _queue_replies(
+    db: Session, inbound: Inbound, actions: list[Action], now: datetime
+) -> list[Action]:
+    """The turn's replies go to the outbox, in the turn's transaction; the rest is returned."""
+    replies = [a for a in actions if isinstance(a, Reply)]
+    if replies:
+        db.execute(
+            _QUEUE,
+            [
+                {
+                    "channel": inbound.channel,
+                    "chat_id": inbound.chat_id,
+                    "text": reply.text,
+                    "buttons": [{"label": b.label, "payload": b.payload} for b in reply.buttons],
+                    "created_at": now,
+                }
+                for reply in replies
+            ],
+        )
+    return [a for a in actions if not isinstance(a, Reply)]
 
 
 @dataclass

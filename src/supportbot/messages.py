@@ -38,6 +38,8 @@ class Inbound:
     language: str | None = None
     user_name: str = ""
     files: tuple[IncomingFile, ...] = ()
+    # Set by a channel that may deliver the same event twice (Telegram's update id).
+    key: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,15 +1,20 @@
-"""The outbox: what is sent to customers outside a reply, kept until it is delivered.
+"""The outbox: what is sent to customers, kept until it is delivered.
 
-Agent replies and status notices are written to the store in the same
-transaction as the change that caused them (see ``TicketService``); senders
-(the Telegram channel, the terminal chat) take them from here one at a time, in
-order, and mark each one delivered once the channel took it. A sender that dies
-holds back only the message in flight, until its claim lapses: nothing is lost,
-and only that one message can arrive twice (channels offer no idempotence key).
+Agent replies and status notices (see ``TicketService``), and the engine's
+replies to a keyed event (a Telegram update), are written to the store in the
+same transaction as the change that caused them; senders (the Telegram channel,
+the terminal chat) take them from here one at a time, in order, and mark each
+one delivered once the channel took it. A sender that dies holds back only the
+message in flight, until its claim lapses or the sender that replaces it takes
+it back (``release_orphans``): nothing is lost, and only that one message can
+arrive twice (channels offer no idempotence key).
 """
 
 from __future__ import annotations
 
+import os
+import socket
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -21,6 +26,8 @@ from supportbot.messages import Button, Reply
 from supportbot.store import OutboxMessage
 
 LEASE = timedelta(minutes=1)  # one message's sending, retries and 429 waits included
+# Who holds a claim: this process, as long as it lives.
+PROCESS = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 
 @dataclass
@@ -69,7 +76,30 @@ class Outbox:
             if row is None or (row.claimed_until is not None and row.claimed_until >= now):
                 return None
             row.claimed_until = now + lease
+            row.claimed_by = PROCESS
             return row.id, _reply(row)
+
+    def release_orphans(self, channel: str) -> int:
+        """Give back the claims of senders of ``channel`` that are gone; how many.
+
+        For a process that knows it is the channel's only sender (Telegram allows a
+        single poller): a claim it does not hold was left by a process stopped in
+        the middle of a sending. Whether that message went out is unknown (the
+        channel has no idempotence key); sending it again now beats holding the
+        chat's next messages back until the claim lapses, and beats losing it.
+        """
+        with self.sessions.begin() as db:
+            result = db.execute(
+                update(OutboxMessage)
+                .where(
+                    OutboxMessage.channel == channel,
+                    OutboxMessage.delivered_at.is_(None),
+                    OutboxMessage.claimed_until.is_not(None),
+                    OutboxMessage.claimed_by.is_distinct_from(PROCESS),
+                )
+                .values(claimed_until=None, claimed_by=None)
+            )
+            return int(getattr(result, "rowcount", 0) or 0)
 
     def release(self, ident: int) -> None:
         """Give a claimed message back (its sending failed): the next round sends it."""
@@ -77,7 +107,7 @@ class Outbox:
             db.execute(
                 update(OutboxMessage)
                 .where(OutboxMessage.id == ident, OutboxMessage.delivered_at.is_(None))
-                .values(claimed_until=None)
+                .values(claimed_until=None, claimed_by=None)
             )
 
     def take(self, channel: str, chat_id: str) -> list[Reply]:

@@ -202,6 +202,21 @@ class OutboxMessage(Base):
     delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     # A sender claims a message before sending it: no other sender takes it meanwhile.
     claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    claimed_by: Mapped[str | None] = mapped_column(String(100), nullable=True)
+
+
+class InboundEvent(Base):
+    """An inbound event a channel gave a key (a Telegram update): taken in once.
+
+    Written in the same transaction as the turn it caused, with the replies queued
+    in the outbox: a channel that delivers the same event again after a crash finds
+    it here and only delivers what is still waiting.
+    """
+
+    __tablename__ = "inbound_events"
+
+    key: Mapped[str] = mapped_column(String(120), primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
 
 
 class UnansweredQuestion(Base):

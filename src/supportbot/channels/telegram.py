@@ -3,8 +3,10 @@
 A thin adapter over the engine, with python-telegram-bot 22: each handler turns
 one kind of update into an `Inbound` (or an agent action), runs it, and sends
 what comes back. Updates of one chat are handled in order and different chats
-concurrently (`ChatOrderedProcessor`); a repeated update id is ignored; the
-photos of an album are gathered, in the store, into one answer to the step.
+concurrently (`ChatOrderedProcessor`); each update is stored as it arrives and
+until it is handled (`KeptQueue`: a crash loses none), a repeated one is ignored,
+and the replies go out through the outbox; the photos of an album are gathered,
+in the store, into one answer to the step.
 `build_application` wires it all (tests pass a recording request object in
 place of the network); `run` starts it by polling or behind a webhook.
 """
@@ -45,7 +47,7 @@ from supportbot.app import build_desk, build_engine
 from supportbot.channels import telegram_store as store
 from supportbot.channels.telegram_customers import CustomerChats
 from supportbot.channels.telegram_media import MediaFetcher
-from supportbot.channels.telegram_order import ChatOrderedProcessor
+from supportbot.channels.telegram_order import ChatOrderedProcessor, KeptQueue
 from supportbot.channels.telegram_outbound import CustomerSender
 from supportbot.channels.telegram_templates import (
     BUTTON_PATTERN,
@@ -130,13 +132,34 @@ class Housekeeping:
         self.jobs = jobs
 
     async def skip_repeats(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        """Group -1: a second delivery of an update id stops here."""
-        first = await asyncio.to_thread(
-            store.claim_update, self.engine.sessions, update.update_id, self.engine.clock()
-        )
-        if not first:
+        """Group -1: an update already handled stops here when Telegram delivers it again.
+
+        One whose handling a crash cut short was never recorded (see ``handled``): it
+        goes through again, and the engine, which took its key in with the turn,
+        applies it once and delivers the replies still waiting.
+        """
+        if await asyncio.to_thread(store.was_handled, self.engine.sessions, update.update_id):
             log.info("update %s delivered twice: ignored", update.update_id)
             raise ApplicationHandlerStop
+
+    async def keep(self, update: object) -> bool:
+        """Before an update is queued (and confirmed to Telegram): stored until handled."""
+        if not isinstance(update, Update):
+            return True
+        return await asyncio.to_thread(
+            store.keep_update,
+            self.engine.sessions,
+            update.update_id,
+            update.to_dict(),
+            self.engine.clock(),
+        )
+
+    async def handled(self, update: object) -> None:
+        """After every handler: the update is not to be handled again."""
+        if isinstance(update, Update):
+            await asyncio.to_thread(
+                store.record_handled, self.engine.sessions, update.update_id, self.engine.clock()
+            )
 
     async def sweep_outbox(self, context: ContextTypes.DEFAULT_TYPE) -> None:
         """Deliver messages queued by other tools (terminal agent console, scripts)."""
@@ -194,13 +217,15 @@ def build_application(
     folder, validated here (ContentError when a template is broken).
     """
     token = validate_token(settings.telegram_token)
-    processor = ChatOrderedProcessor(max_concurrent_updates)
+    processor = ChatOrderedProcessor(max_concurrent_updates)  # `handled` is set below
+    queue = KeptQueue()  # and `keep`
     limiter: BaseRateLimiter[Any] = rate_limiter or AIORateLimiter(max_retries=3)
     builder = (
         ApplicationBuilder()
         .token(token)
         .rate_limiter(limiter)
         .concurrent_updates(processor)
+        .update_queue(queue)
         .post_init(_post_init)
     )
     if settings.telegram_base_url:
@@ -230,6 +255,7 @@ def build_application(
         engine, sender, room, Jobs(engine.tickets, engine.sessions, jobs_settings)
     )
     app.bot_data["customers"] = customers
+    processor.handled, queue.keep = chores.handled, chores.keep
 
     private = filters.ChatType.PRIVATE & filters.UpdateType.MESSAGE
     app.add_handler(TypeHandler(Update, chores.skip_repeats), group=-1)
@@ -287,7 +313,7 @@ _IN_ALBUM = _InAlbum(name="in_album")
 
 
 async def _post_init(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
-    """At start: the command menu in both languages, and albums a restart left waiting."""
+    """At start: the command menu in both languages; updates and albums a stop left."""
     for lang, code in (("fr", None), ("en", "en")):
         commands = [BotCommand(key, say(lang, f"cmd_{key}")) for key in COMMAND_KEYS]
         try:
@@ -295,6 +321,13 @@ async def _post_init(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
         except TelegramError as err:
             log.warning("command menu not set (%s): %s", lang, err)
     customers: CustomerChats = app.bot_data["customers"]
+    cut_off = await asyncio.to_thread(store.unhandled_updates, customers.engine.sessions)
+    if cut_off:
+        log.warning("%d update(s) cut off by a stop are handled now", len(cut_off))
+    queue = app.update_queue
+    for data in cut_off:
+        update = Update.de_json(data, app.bot)
+        await (queue.requeue(update) if isinstance(queue, KeptQueue) else queue.put(update))
     pending = await asyncio.to_thread(store.pending_albums, customers.engine.sessions)
     for chat, group in pending:
         customers.schedule_album(app.job_queue, int(chat), group, customers.album_delay)
@@ -315,6 +348,10 @@ def run(
     book = load_replies(settings.content_dir / "replies")  # broken templates stop us here
     engine = build_engine(settings)
     app = build_application(engine, build_desk(engine), settings, book=book)
+    if not webhook_url:  # the only poller Telegram allows: other claims were cut off
+        cut_off = engine.outbox.release_orphans(store.CHANNEL)
+        if cut_off:
+            log.warning("%d message(s) cut off by a stop will be sent again", cut_off)
     try:
         _serve(app, webhook_url, port, secret_token, listen)
     except InvalidToken:

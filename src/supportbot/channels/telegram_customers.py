@@ -70,7 +70,7 @@ class CustomerChats:
         file = await self.media.file_of(context.bot, message)
         files = (file,) if file else ()
         body = message.text or message.caption or ""
-        inbound = self._inbound(user, message.chat_id, body, files=files)
+        inbound = self._inbound(user, message.chat_id, body, files=files, key=_key(update))
         media_ids = (message.message_id,) if files else ()
         await self.serve(context.bot, message.chat_id, inbound, media_ids)
 
@@ -88,7 +88,9 @@ class CustomerChats:
         label = _label_of(message, data) if isinstance(message, Message) else ""
         chat_id = message.chat.id
         await self.flush_albums(context.bot, chat_id)
-        inbound = self._inbound(query.from_user, chat_id, label, payload=payload or data)
+        inbound = self._inbound(
+            query.from_user, chat_id, label, payload=payload or data, key=_key(update)
+        )
         await self.serve(context.bot, chat_id, inbound)
 
     async def on_album_part(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -153,6 +155,7 @@ class CustomerChats:
             language=first.language,
             user_name=first.user_name,
             files=tuple(p.file for p in parts),
+            key=f"telegram-album:{chat_id}:{first.message_id}",
         )
         await self.serve(bot, chat_id, inbound, tuple(p.message_id for p in parts))
 
@@ -172,14 +175,16 @@ class CustomerChats:
             actions = await asyncio.to_thread(self.engine.handle, inbound)
         finally:
             self.media.discard(inbound.files)
-        replies = [a for a in actions if isinstance(a, Reply)]
-        await self.sender.send(bot, chat_id, replies)
+        # The turn's replies wait in the outbox (queued with the turn itself), after
+        # anything queued before them; only a "try again" when the store is down
+        # comes back directly.
+        await self.sender.send(bot, chat_id, [a for a in actions if isinstance(a, Reply)])
+        await self.sender.deliver_outbox(bot, chat_id)
         for document in (a for a in actions if isinstance(a, Document)):
             await bot.send_document(
                 chat_id, document.data, filename=document.name, caption=document.caption[:1024]
             )
         await self._agent_side(bot, actions, chat_id, media_ids)
-        await self.sender.deliver_outbox(bot, chat_id)
 
     async def _agent_side(
         self, bot: Bot, actions: list[Action], chat_id: int, media_ids: tuple[int, ...]
@@ -219,6 +224,7 @@ class CustomerChats:
         body: str,
         payload: str | None = None,
         files: tuple[IncomingFile, ...] = (),
+        key: str | None = None,
     ) -> Inbound:
         return Inbound(
             channel=CHANNEL,
@@ -229,7 +235,13 @@ class CustomerChats:
             language=user.language_code,
             user_name=user.first_name,
             files=files,
+            key=key,
         )
+
+
+def _key(update: Update) -> str:
+    """The engine takes an update in once, however often Telegram delivers it."""
+    return f"telegram-update:{update.update_id}"
 
 
 def _album_key(data: object) -> tuple[int, str]:

@@ -22,6 +22,7 @@ from supportbot.store import (
     Attachment,
     Base,
     Customer,
+    InboundEvent,
     JSONType,
     OutboxMessage,
     Ticket,
@@ -37,12 +38,20 @@ Sessions = sessionmaker[Session]
 
 
 class TelegramUpdate(Base):
-    """An update already taken in: a second delivery of the same id is ignored."""
+    """An update as Telegram delivered it, kept from its arrival until every handler
+    went through it; then only its id stays, so a second delivery is ignored.
+
+    Telegram forgets an update once the next getUpdates (or the webhook's answer)
+    confirmed it, which PTB does before handling it: an update a crash cut off is
+    found here at the next start, and handled then.
+    """
 
     __tablename__ = "telegram_updates"
 
     update_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    data: Mapped[dict[str, Any] | None] = mapped_column(JSONType, nullable=True)
+    handled_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
 
 class TelegramAlbumItem(Base):
@@ -75,20 +84,50 @@ class TelegramPayload(Base):
 # -- duplicate updates ------------------------------------------------------------
 
 
-def claim_update(sessions: Sessions, update_id: int, now: datetime) -> bool:
-    """True the first time an update id is seen, False for a repeated delivery."""
+def keep_update(sessions: Sessions, update_id: int, data: dict[str, Any], now: datetime) -> bool:
+    """Store an arriving update until it is handled; False if it was already here."""
     try:
         with sessions.begin() as db:
-            db.add(TelegramUpdate(update_id=update_id, received_at=now))
+            db.add(TelegramUpdate(update_id=update_id, received_at=now, data=data))
     except IntegrityError:
         return False
     return True
 
 
+def was_handled(sessions: Sessions, update_id: int) -> bool:
+    """Whether every handler already went through this update."""
+    with sessions() as db:
+        row = db.get(TelegramUpdate, update_id)
+        return row is not None and row.handled_at is not None
+
+
+def record_handled(sessions: Sessions, update_id: int, now: datetime) -> None:
+    """Note an update as handled; what it said is dropped (the turn stored what counts)."""
+    with sessions.begin() as db:
+        row = db.get(TelegramUpdate, update_id)
+        if row is None:
+            db.add(TelegramUpdate(update_id=update_id, received_at=now, handled_at=now))
+        else:
+            row.handled_at, row.data = now, None
+
+
+def unhandled_updates(sessions: Sessions) -> list[dict[str, Any]]:
+    """Updates a stop cut off, oldest first."""
+    with sessions() as db:
+        rows = db.scalars(
+            select(TelegramUpdate.data)
+            .where(TelegramUpdate.handled_at.is_(None), TelegramUpdate.data.is_not(None))
+            .order_by(TelegramUpdate.update_id)
+        )
+        return [dict(data) for data in rows if data]
+
+
 def forget_updates(sessions: Sessions, before: datetime) -> int:
-    """Drop old update ids: Telegram never redelivers after a day."""
+    """Drop old update ids and the engine's keys of them: Telegram never redelivers
+    after a day."""
     with sessions.begin() as db:
         result = db.execute(delete(TelegramUpdate).where(TelegramUpdate.received_at < before))
+        db.execute(delete(InboundEvent).where(InboundEvent.at < before))
         return int(getattr(result, "rowcount", 0) or 0)
 
 
