@@ -140,6 +140,14 @@ def test_a_retried_command_with_its_key_is_applied_once(env: dict[str, str], ref
     bob_ref = next(w.strip(".,()") for w in other.split() if w.startswith("SAV-"))
     reused = agent(env, "note", bob_ref, "x", "--key", "job-42", code=1)
     assert "already used for another ticket" in reused
+    # A key is a retry of one request: another action or text with it is a mistake.
+    other_text = agent(env, "reply", ref, "Autre chose.", "--key", "job-42", code=1)
+    assert "already used for another action or text" in other_text
+    assert "already used for another action" in agent(
+        env, "note", ref, "x", "--key", "close-42", code=1
+    )
+    assert "cannot be empty" in agent(env, "reply", ref, "Encore.", "--key", " ", code=1)
+    assert customer(env).count("Autre chose.") == customer(env).count("Encore.") == 0
 
 
 def test_broken_templates_stop_the_agent_commands(env: dict[str, str], tmp_path: Path) -> None:

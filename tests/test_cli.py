@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from conftest import ROOT
 from supportbot.channels.terminal import sniff_mime
 
@@ -107,6 +109,26 @@ def test_eval_command_json(env: dict[str, str]) -> None:
     out = run(["eval", "evals/public.yaml", "--json"], env=env).stdout
     report = json.loads(out)
     assert report["in_scope"] >= 200 and report["out_of_scope"] >= 50
+
+
+@pytest.mark.parametrize(
+    ("args", "says"),
+    [
+        (["tickets", "list", "--status", "bogus"], "'bogus' is not one of 'received'"),
+        (["sla", "--from", "yesterday"], "'yesterday' is not an ISO date"),
+        (["sla", "--from", "2026-11-25T10:00", "--hours", "-3"], "greater than or equal"),
+        (["stats", "--since", "2026-13-01"], "'2026-13-01' is not an ISO date"),
+        (["faq", "gaps", "--since", "hier"], "'hier' is not an ISO date"),
+    ],
+    ids=["status", "sla-from", "sla-hours", "stats-since", "gaps-since"],
+)
+def test_a_mistyped_option_is_a_usage_error_not_a_traceback(
+    env: dict[str, str], args: list[str], says: str
+) -> None:
+    result = run(args, env=env, check=False)
+    assert result.returncode == 2
+    assert says in " ".join(result.stderr.replace("│", " ").split()), result.stderr
+    assert "Traceback" not in result.stderr
 
 
 def test_unknown_ticket(env: dict[str, str]) -> None:

@@ -6,6 +6,7 @@ audit event and queues the customer's notification in the outbox.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
@@ -19,7 +20,8 @@ from supportbot.tickets import OPEN_STATUSES, EventKind, TicketService, TicketSt
 
 
 class KeyInUse(ValueError):
-    """An idempotence key given again for a different ticket: a mistake in the caller."""
+    """An idempotence key that cannot be a retry: empty, or already used for another
+    ticket or another action: a mistake in the caller, refused."""
 
 
 @dataclass(frozen=True)
@@ -88,22 +90,31 @@ class AgentDesk:
         with self.sessions() as db:
             return TicketView.of(self.tickets.get(db, reference))
 
-    def _act(self, reference: str, action: Any, key: str | None = None) -> TicketView:
+    def _act(
+        self, reference: str, action: Any, key: str | None = None, request: str = ""
+    ) -> TicketView:
         """Apply ``action`` to the ticket in one transaction.
 
         With an idempotence ``key`` the action is applied once: the same key again
         (a script retrying after a timeout, two retries racing) changes nothing and
-        returns the ticket as it is, marked ``repeated``.
+        returns the ticket as it is, marked ``repeated``. ``request`` (the action and
+        its text) is kept with the key: the key given with another request, or for
+        another ticket, is a mistake of the caller and refused (``KeyInUse``), never
+        taken for a retry; an empty key is refused too.
         """
+        if key is not None and not key.strip():
+            raise KeyInUse("an idempotence key cannot be empty")
+        fingerprint = hashlib.sha256(request.encode()).hexdigest()[:16]
         try:
             with self.sessions.begin() as db:
                 ticket = self.tickets.get(db, reference)
-                if key is not None and self._applied(db, ticket, key):
+                if key is not None and self._applied(db, ticket, key, fingerprint):
                     return replace(TicketView.of(ticket), repeated=True)
                 before = len(ticket.events)
                 action(db, ticket)
                 if key is not None:  # on the action's first event (each writes at least one)
-                    ticket.events[before].key = key
+                    first = ticket.events[before]
+                    first.key, first.data = key, {**first.data, "request": fingerprint}
                 db.flush()
                 return TicketView.of(ticket)
         except IntegrityError:
@@ -111,19 +122,27 @@ class AgentDesk:
                 raise
             with self.sessions() as db:  # the same key, committed meanwhile by a racing retry
                 ticket = self.tickets.get(db, reference)
-                if self._applied(db, ticket, key):
+                if self._applied(db, ticket, key, fingerprint):
                     return replace(TicketView.of(ticket), repeated=True)
             raise
 
     @staticmethod
-    def _applied(db: Session, ticket: Ticket, key: str) -> bool:
-        owner = db.scalar(select(TicketEvent.ticket_id).where(TicketEvent.key == key))
-        if owner is not None and owner != ticket.id:
+    def _applied(db: Session, ticket: Ticket, key: str, fingerprint: str) -> bool:
+        row = db.execute(
+            select(TicketEvent.ticket_id, TicketEvent.data).where(TicketEvent.key == key)
+        ).first()
+        if row is None:
+            return False
+        if row.ticket_id != ticket.id:
             raise KeyInUse(f"the key {key!r} was already used for another ticket")
-        return owner is not None
+        if (row.data or {}).get("request", fingerprint) != fingerprint:
+            raise KeyInUse(f"the key {key!r} was already used for another action or text")
+        return True
 
     def take(self, reference: str, agent: str, key: str | None = None) -> TicketView:
-        return self._act(reference, lambda db, t: self.tickets.add_note(t, agent, "taken"), key)
+        return self._act(
+            reference, lambda db, t: self.tickets.add_note(t, agent, "taken"), key, "take"
+        )
 
     def reply(
         self,
@@ -135,11 +154,16 @@ class AgentDesk:
     ) -> TicketView:
         """Send ``body`` to the customer; ``delivered`` when the channel already did."""
         return self._act(
-            reference, lambda db, t: self.tickets.reply(db, t, agent, body, delivered), key
+            reference,
+            lambda db, t: self.tickets.reply(db, t, agent, body, delivered),
+            key,
+            f"reply\n{body}",
         )
 
     def note(self, reference: str, agent: str, body: str, key: str | None = None) -> TicketView:
-        return self._act(reference, lambda db, t: self.tickets.add_note(t, agent, body), key)
+        return self._act(
+            reference, lambda db, t: self.tickets.add_note(t, agent, body), key, f"note\n{body}"
+        )
 
     def ask(self, reference: str, agent: str, body: str, key: str | None = None) -> TicketView:
         return self._status(reference, agent, TicketStatus.INFO_REQUESTED, body, key)
@@ -156,5 +180,8 @@ class AgentDesk:
         self, reference: str, agent: str, target: TicketStatus, body: str, key: str | None
     ) -> TicketView:
         return self._act(
-            reference, lambda db, t: self.tickets.change_status(db, t, target, agent, body), key
+            reference,
+            lambda db, t: self.tickets.change_status(db, t, target, agent, body),
+            key,
+            f"{target.value}\n{body}",
         )

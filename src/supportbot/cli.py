@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import sys
-from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -16,8 +15,9 @@ from supportbot.agent_cli import agent_app
 from supportbot.app import build_engine, build_matcher, system_clock
 from supportbot.config import Settings
 from supportbot.content import ContentError, load_content
-from supportbot.faq_cli import add_variant, check_drafts_or_exit, draft, gaps
+from supportbot.faq_cli import add_variant, check_drafts_or_exit, draft, gaps, iso_moment
 from supportbot.store import Ticket
+from supportbot.tickets import TicketStatus
 
 app = typer.Typer(help="supportbot: the 3DWorksPrints support assistant.", no_args_is_help=True)
 faq_app = typer.Typer(help="FAQ content tools.", no_args_is_help=True)
@@ -162,15 +162,12 @@ def db_upgrade() -> None:
 @app.command()
 def sla(
     start: Annotated[str, typer.Option("--from", help="ISO 8601 start, e.g. 2026-12-24T10:00")],
-    hours: Annotated[float, typer.Option("--hours")] = 48.0,
+    hours: Annotated[float, typer.Option("--hours", min=0.01)] = 48.0,
 ) -> None:
     """Print the deadline `hours` business hours after `start` (ISO 8601 with offset)."""
     settings = _settings()
-    calendar = settings.calendar()
-    moment = datetime.fromisoformat(start)
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=calendar.tz)
-    typer.echo(calendar.add(moment, hours).isoformat())
+    moment = iso_moment(start, settings, "--from")
+    typer.echo(settings.calendar().add(moment, hours).isoformat())
 
 
 def _ticket_dict(ticket: Ticket, full: bool = False) -> dict[str, Any]:
@@ -218,7 +215,7 @@ def _ticket_dict(ticket: Ticket, full: bool = False) -> dict[str, Any]:
 
 @tickets_app.command("list")
 def tickets_list(
-    status: Annotated[str | None, typer.Option(help="received, info_requested, ...")] = None,
+    status: Annotated[TicketStatus | None, typer.Option()] = None,
     category: Annotated[str | None, typer.Option()] = None,
     overdue: Annotated[bool, typer.Option("--overdue")] = False,
     as_json: Annotated[bool, typer.Option("--json")] = False,
@@ -309,6 +306,9 @@ def tickets_export(
         except TicketNotFound as err:
             typer.echo(str(err), err=True)
             raise typer.Exit(1) from err
+        except OSError as err:
+            typer.echo(f"cannot write the export into {out}: {err.strerror or err}", err=True)
+            raise typer.Exit(1) from err
     typer.echo(str(folder))
 
 
@@ -357,11 +357,7 @@ def stats(
 
     settings = _settings()
     engine = build_engine(settings, content=_content_or_exit(settings))
-    start = None
-    if since:
-        start = datetime.fromisoformat(since)
-        if start.tzinfo is None:
-            start = start.replace(tzinfo=engine.tickets.calendar.tz)
+    start = iso_moment(since, settings) if since else None
     with engine.sessions() as db:
         result = compute_stats(db, system_clock(), start)
     typer.echo(

@@ -32,14 +32,21 @@ def _content(settings: Settings) -> Content:
         raise typer.Exit(2) from err
 
 
-def _since(value: str | None, settings: Settings) -> datetime | None:
-    if not value:
-        return None
+def iso_moment(value: str, settings: Settings, option: str = "--since") -> datetime:
+    """An ISO 8601 date or moment typed by an operator, in the support's time zone when
+    it has no offset; a clear usage error otherwise."""
     try:
-        start = datetime.fromisoformat(value)
+        moment = datetime.fromisoformat(value)
     except ValueError as err:
-        raise typer.BadParameter(f"{value!r} is not an ISO date", param_hint="--since") from err
-    return start if start.tzinfo else start.replace(tzinfo=ZoneInfo(settings.timezone))
+        example = "2026-11-01 or 2026-11-01T09:30"
+        raise typer.BadParameter(
+            f"{value!r} is not an ISO date (e.g. {example})", param_hint=option
+        ) from err
+    return moment if moment.tzinfo else moment.replace(tzinfo=ZoneInfo(settings.timezone))
+
+
+def _since(value: str | None, settings: Settings) -> datetime | None:
+    return iso_moment(value, settings) if value else None
 
 
 @contextmanager
