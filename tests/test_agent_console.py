@@ -91,7 +91,9 @@ def test_the_whole_handoff_through_the_real_commands(env: dict[str, str], ref: s
     assert f"Nous clôturons votre demande {ref}" in out and "lea, Support 3DWorksPrints" in out
     assert text("fr", "status_closed") in out
     assert text("fr", "rating_question", ref=ref) in out
-    assert customer(env) == ""  # each message is delivered once
+    again = customer(env)  # each message is delivered once; the unanswered rating is
+    assert again.startswith("Toujours en attente de votre choix") and "★★★★★" in again
+    assert "Nous clôturons" not in again  # offered again, not the messages
 
 
 def test_english_customer_gets_the_template_in_english(env: dict[str, str]) -> None:
@@ -148,6 +150,23 @@ def test_a_retried_command_with_its_key_is_applied_once(env: dict[str, str], ref
     )
     assert "cannot be empty" in agent(env, "reply", ref, "Encore.", "--key", " ", code=1)
     assert customer(env).count("Autre chose.") == customer(env).count("Encore.") == 0
+
+
+def test_buttons_shown_in_an_earlier_session_are_offered_again(
+    env: dict[str, str], ref: str
+) -> None:
+    agent(env, "propose", ref, "Nous avons corrigé l'adresse.", "--name", "lea")
+    shown = customer(env)  # the session that shows the proposal ends there
+    assert "[1] Ça me convient" in shown
+    again = customer(env, "1\n")  # a new session: "1" still means the proposal's button
+    assert "Toujours en attente de votre choix" in again
+    assert "Nous avons corrigé l'adresse." in again.split("Toujours en attente")[1]
+    assert json.loads(agent(env, "show", ref, "--json"))["status"] == "closed"
+    assert "[5] ★★★★★" in again  # the rating question came with the closing
+    assert "Merci pour votre note" in customer(env, "5\n")  # the rating, offered again
+    last = json.loads(agent(env, "show", ref, "--json"))["events"][-1]
+    assert (last["kind"], last["text"]) == ("rating", "5")
+    assert "Toujours en attente" not in customer(env)  # answered: offered no more
 
 
 def test_broken_templates_stop_the_agent_commands(env: dict[str, str], tmp_path: Path) -> None:

@@ -16,9 +16,11 @@ from supportbot.stats import compute_stats, group_similar
 from supportbot.tickets import InvalidTransition
 
 
-def human_ticket(chat: Chat) -> str:
+def human_ticket(
+    chat: Chat, need: str = "Ma commande 123456789 est bloquée en production depuis 10 jours"
+) -> str:
     chat.say("/agent")
-    chat.say("Ma commande 123456789 est bloquée en production depuis 10 jours")
+    chat.say(need)
     done = chat.press("confirm")
     return next(w.strip(".,()") for w in done.split() if w.startswith("SAV-"))
 
@@ -72,7 +74,7 @@ def test_notifications_use_the_customer_language(
     desk: AgentDesk,
 ) -> None:
     eve = new_chat("eve", "en")
-    ref = human_ticket(eve)
+    ref = human_ticket(eve, "My order 123456789 has been stuck in production for 10 days")
     desk.ask(ref, "Sam", "Photo please")
     [asked] = outbox(engine, "eve")
     assert "information requested" in asked
@@ -83,6 +85,29 @@ def test_forbidden_transition(chat: Chat, desk: AgentDesk) -> None:
     desk.close(ref, "Sam")
     with pytest.raises(InvalidTransition):
         desk.ask(ref, "Sam", "trop tard")
+
+
+def test_an_agent_follows_up_without_going_back_to_received(chat: Chat, desk: AgentDesk) -> None:
+    ref = human_ticket(chat)
+    desk.propose(ref, "Sam", "Un avoir de 10 €.")
+    assert desk.propose(ref, "Sam", "Un avoir de 15 €, finalement.").status == "solution_proposed"
+    assert desk.ask(ref, "Sam", "Préférez-vous un remboursement ?").status == "info_requested"
+    assert desk.ask(ref, "Sam", "Sur quelle carte ?").status == "info_requested"
+
+
+def test_words_about_a_proposed_solution_go_back_to_the_agent(
+    chat: Chat, engine: Engine, desk: AgentDesk, clock: Clock
+) -> None:
+    ref = human_ticket(chat)
+    desk.propose(ref, "Sam", "Le vendeur a réexpédié.")
+    outbox(engine)
+    assert "Avec plaisir" not in chat.say("merci")  # thanks reach the agent...
+    assert desk.show(ref).status == "solution_proposed"  # ...and change nothing
+    assert ref in chat.say("non ça marche pas, le nouveau suivi est invalide")
+    assert desk.show(ref).status == "received"  # back with the agent, clock running
+    clock.now += timedelta(days=8)
+    Jobs(engine.tickets, engine.sessions).tick()
+    assert desk.show(ref).status == "received"  # no auto-close: the customer answered
 
 
 def test_customer_accepts_or_rejects_a_solution(
@@ -119,7 +144,9 @@ def test_sla_clock_pauses_while_waiting_on_the_customer(
     due = desk.show(ref).due_at
     assert due is not None and due.isoformat() == "2026-11-26T10:00:00+00:00"
     desk.ask(ref, "Sam", "Photo ?")
-    clock.now += timedelta(days=2)  # Thursday: two business days spent waiting
+    clock.now += timedelta(days=1)
+    desk.ask(ref, "Sam", "Et le numéro de suivi ?")  # a follow-up: the pause goes on
+    clock.now += timedelta(days=1)  # Thursday: two business days spent waiting
     chat.say("la voici")
     # 48 business hours were spent waiting: Thursday 11:00 + 48 h -> Monday 30/11 11:00
     new_due = desk.show(ref).due_at
@@ -265,6 +292,8 @@ def test_a_customer_coming_back_on_a_closed_request_reaches_it(
     ref = human_ticket(chat)
     desk.close(ref, "Sam", "C'est réglé.")
     outbox(engine)
+    assert "Avec plaisir" in chat.say("merci beaucoup !")  # thanks reopen nothing
+    assert desk.show(ref).status == "closed" and chat.buttons == []
     # as the closing message asks: quoting the reference reopens it, within the window
     assert ref in chat.say(f"{ref.lower()} j'ai un nouvel élément : le vendeur m'a répondu")
     view = desk.show(ref)

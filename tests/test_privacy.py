@@ -60,8 +60,9 @@ def test_forget_after_confirmation(chat: Chat, engine: Engine, photo) -> None:  
     # the same person writing again is a new customer with no history
     assert "aucune demande" in chat.say("/tickets")
     # an agent cannot write to someone who is gone; closing still works, silently
-    with pytest.raises(CustomerErased):
-        build_desk(engine).reply(ref, "lea", "Bonjour ?")
+    for write in (build_desk(engine).reply, build_desk(engine).ask, build_desk(engine).propose):
+        with pytest.raises(CustomerErased):
+            write(ref, "lea", "Bonjour ?")
     build_desk(engine).close(ref, "lea")
     assert engine.outbox.take("test", "alice") == []
 

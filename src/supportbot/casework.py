@@ -167,12 +167,18 @@ class CustomerCases:
         self.state.pop("handoff", None)
         return None if self.awaiting_id is None else self.db.get(Ticket, self.awaiting_id)
 
-    def relay(self, inbound: Inbound) -> list[Action] | None:
-        """A message for the agent of a ticket goes onto it; None when no ticket is addressed."""
+    def relay(self, inbound: Inbound, reopen: bool = True) -> list[Action] | None:
+        """A message for the agent of a ticket goes onto it; None when no ticket is addressed.
+
+        Without ``reopen`` (a "merci" after the closing message or a proposal) a closed
+        ticket is not addressed and a proposal stays open: thanks never reopen a request.
+        """
         ticket = self._addressed_ticket(inbound.text)
         if ticket is None:
             return None
         closed = ticket.status == TicketStatus.CLOSED.value
+        if closed and not reopen and not inbound.files:
+            return None
         if closed and not self.tickets.can_reopen(ticket):
             return [Reply(self.t("cannot_reopen", ref=ticket.reference))]
         replies: list[Action] = []
@@ -191,7 +197,10 @@ class CustomerCases:
         if closed:  # the customer comes back on a closed request: reopened, within the window
             self.tickets.change_status(self.db, ticket, TicketStatus.RECEIVED, CUSTOMER)
         self.tickets.add_customer_message(ticket, body, accepted)
-        if ticket.status == TicketStatus.INFO_REQUESTED.value:
+        # An answer to a question, or words about a proposed solution ("non, ça ne marche
+        # pas"): back to the agent, and no auto-close for silence. Thanks leave it as is.
+        answered = (TicketStatus.INFO_REQUESTED.value, TicketStatus.SOLUTION_PROPOSED.value)
+        if ticket.status in answered and (reopen or ticket.status != answered[1]):
             self.tickets.change_status(self.db, ticket, TicketStatus.RECEIVED, CUSTOMER)
         ref = ticket.reference
         relayed = body if not names or body == names else f"{body}\n📎 {names}"

@@ -55,7 +55,7 @@ def chat(
     lang: Annotated[str | None, typer.Option(help="fr or en.")] = None,
 ) -> None:
     """Talk to the bot in the terminal (type /quit to leave)."""
-    from supportbot.channels.terminal import TerminalChat
+    from supportbot.channels.terminal import TerminalChat, prompt
 
     settings = _settings()
     content = _content_or_exit(settings)
@@ -65,13 +65,13 @@ def chat(
     terminal = TerminalChat(
         engine, user or "client", lang, interactive=interactive, display_name=user
     )
-    terminal.run(_read_lines(interactive))
+    terminal.run(_read_lines(interactive, prompt(lang)))
 
 
-def _read_lines(interactive: bool) -> Any:
+def _read_lines(interactive: bool, prompt: str) -> Any:
     while True:
         try:
-            line = input("vous> " if interactive else "")
+            line = input(prompt if interactive else "")
         except (EOFError, KeyboardInterrupt):
             return
         yield line

@@ -81,6 +81,12 @@ _GREETING = re.compile(
 )
 
 
+def _is_thanks(message: str) -> bool:
+    """ "ok", "merci", "thanks", 👍: a polite word, never a question."""
+    plain = strip_accents(message.lower()).strip(" !.?,:)")
+    return bool(_ACKNOWLEDGEMENT.fullmatch(plain)) or message.strip() in ("👍", "🙏", "👌")
+
+
 def clean_inbound(inbound: Inbound) -> Inbound:
     """The same event without control characters in what the customer typed."""
     files = tuple(replace(f, name=_CONTROL.sub("", f.name)) for f in inbound.files)
@@ -361,7 +367,7 @@ class _Turn:
             return self._continue_flow(flow_state)
         if payload:
             return self._payload(payload)
-        relayed = self.cases.relay(inbound)
+        relayed = self.cases.relay(inbound, reopen=not _is_thanks(message))
         if relayed is not None:
             return relayed
         if inbound.files:
@@ -543,14 +549,13 @@ class _Turn:
 
     def _free_text(self, message: str) -> list[Action]:
         folded = normalise(message)
-        written_in = guess_language(folded)
-        if written_in is not None and written_in != self.lang:
-            self.state["lang"] = written_in  # answered in the language they write in
+        self._follow_language(message)
         plain = strip_accents(message.lower()).strip(" !.?,:)")
         if _GREETING.fullmatch(plain):
             return [self._welcome()]
-        if _ACKNOWLEDGEMENT.fullmatch(plain) or message.strip() in ("👍", "🙏", "👌"):
-            return [Reply(self.t("acknowledged"), self._menu_buttons())]
+        if _is_thanks(message):
+            # No menu: it would replace buttons still waiting (a rating) in the terminal.
+            return [Reply(self.t("acknowledged"))]
         if plain in _NAVIGATION:  # "back", "annuler" with no request in progress
             return [Reply(self.t("nothing_in_progress"), self._menu_buttons())]
         replies: list[Action] = []
@@ -640,6 +645,8 @@ class _Turn:
                     ),
                 )
             ]
+        if not self.inbound.payload:
+            self._follow_language(self.inbound.text)  # "sorry, I don't speak French"
         step_before = flow_state["step"]
         outcome = runner.handle(flow, flow_state, self.inbound, self.lang)
         if outcome.refused and (entry := self._question_in_flow()) is not None:
@@ -664,6 +671,12 @@ class _Turn:
         elif outcome.finished:
             actions.append(Reply(self.t("menu"), self._menu_buttons()))
         return actions
+
+    def _follow_language(self, message: str) -> None:
+        """Answer in the language the customer writes in, when the message tells it."""
+        written_in = guess_language(message)
+        if written_in is not None and written_in != self.lang:
+            self.state["lang"] = written_in
 
     def _question_in_flow(self) -> FaqEntry | None:
         """The FAQ entry a message typed in a flow asks for, when it is clearly a question."""

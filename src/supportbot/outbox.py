@@ -23,7 +23,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from supportbot.messages import Button, Reply
-from supportbot.store import OutboxMessage
+from supportbot.store import Conversation, OutboxMessage
 
 LEASE = timedelta(minutes=1)  # one message's sending, retries and 429 waits included
 # Who holds a claim: this process, as long as it lives.
@@ -109,6 +109,28 @@ class Outbox:
                 .where(OutboxMessage.id == ident, OutboxMessage.delivered_at.is_(None))
                 .values(claimed_until=None, claimed_by=None)
             )
+
+    def waiting_choice(self, channel: str, chat_id: str) -> Reply | None:
+        """The last message delivered with buttons since the customer last did anything
+        (a proposed solution, a rating), or None: a channel that forgets the buttons it
+        showed (a terminal session that ended) offers them again."""
+        with self.sessions() as db:
+            rows = db.scalars(
+                select(OutboxMessage)
+                .join(
+                    Conversation,
+                    (Conversation.channel == OutboxMessage.channel)
+                    & (Conversation.chat_id == OutboxMessage.chat_id),
+                )
+                .where(
+                    OutboxMessage.channel == channel,
+                    OutboxMessage.chat_id == chat_id,
+                    OutboxMessage.delivered_at > Conversation.updated_at,
+                )
+                .order_by(OutboxMessage.id.desc())
+                .limit(5)
+            )
+            return next((_reply(row) for row in rows if row.buttons), None)
 
     def take(self, channel: str, chat_id: str) -> list[Reply]:
         """The messages waiting for this chat, as delivered to the caller."""

@@ -346,9 +346,10 @@ TEXTS: dict[str, tuple[str, str]] = {
     ),
     "auto_closed": (
         "Sans nouvelles de votre part depuis la solution proposée, la demande {ref} est "
-        "clôturée. Vous pouvez la rouvrir en répondant dans les 7 jours.",
-        "Without news from you since the proposed solution, request {ref} is closed. You can "
-        "reopen it by answering within 7 days.",
+        "clôturée. Pour la rouvrir dans les 7 jours, écrivez-nous en rappelant sa référence "
+        "({ref}).",
+        "Without news from you since the proposed solution, request {ref} is closed. To "
+        "reopen it within 7 days, write to us with its reference ({ref}).",
     ),
     "mydata_caption": (
         "Voici tout ce que je conserve à votre sujet (format JSON) : profil, conversations, "

@@ -44,10 +44,24 @@ TRANSITIONS: dict[TicketStatus, frozenset[TicketStatus]] = {
     TicketStatus.RECEIVED: frozenset(
         {TicketStatus.INFO_REQUESTED, TicketStatus.SOLUTION_PROPOSED, TicketStatus.CLOSED}
     ),
+    # A follow-up question, an amended proposal, a question about the proposal: the
+    # agent keeps the conversation going without first going back to "received".
     TicketStatus.INFO_REQUESTED: frozenset(
-        {TicketStatus.RECEIVED, TicketStatus.SOLUTION_PROPOSED, TicketStatus.CLOSED}
+        {
+            TicketStatus.RECEIVED,
+            TicketStatus.INFO_REQUESTED,
+            TicketStatus.SOLUTION_PROPOSED,
+            TicketStatus.CLOSED,
+        }
     ),
-    TicketStatus.SOLUTION_PROPOSED: frozenset({TicketStatus.RECEIVED, TicketStatus.CLOSED}),
+    TicketStatus.SOLUTION_PROPOSED: frozenset(
+        {
+            TicketStatus.RECEIVED,
+            TicketStatus.INFO_REQUESTED,
+            TicketStatus.SOLUTION_PROPOSED,
+            TicketStatus.CLOSED,
+        }
+    ),
     TicketStatus.CLOSED: frozenset({TicketStatus.RECEIVED}),
 }
 
@@ -304,6 +318,9 @@ class TicketService:
         current = TicketStatus(ticket.status)
         if target not in TRANSITIONS[current]:
             raise InvalidTransition(ticket, target)
+        waits_on_customer = target in (TicketStatus.INFO_REQUESTED, TicketStatus.SOLUTION_PROPOSED)
+        if waits_on_customer and author not in (CUSTOMER, SYSTEM) and is_erased(ticket.customer):
+            raise CustomerErased(ticket)  # a question or a proposal nobody can answer
         now = self.clock()
         if current is TicketStatus.CLOSED and not self.can_reopen(ticket):
             raise InvalidTransition(ticket, target)
@@ -344,7 +361,8 @@ class TicketService:
     ) -> None:
         """Pause the SLA clock while waiting on the customer; push the due time on resume."""
         if target is TicketStatus.INFO_REQUESTED:
-            ticket.paused_at = now
+            if current is not TicketStatus.INFO_REQUESTED:  # a follow-up keeps the pause
+                ticket.paused_at = now
         elif current is TicketStatus.INFO_REQUESTED and ticket.paused_at is not None:
             if ticket.due_at is not None:
                 waited = self.calendar.elapsed(ticket.paused_at, now)

@@ -27,7 +27,14 @@ from supportbot.normalise import normalise
 log = logging.getLogger(__name__)
 
 CHANNEL = "terminal"
-PROMPT = "vous> "
+PROMPTS = {"fr": "vous> ", "en": "you> "}
+
+
+def prompt(language: str | None) -> str:
+    """What the input line starts with, in the customer's language (French by default)."""
+    return PROMPTS.get(language or "fr", PROMPTS["fr"])
+
+
 _MAGIC = {
     b"\xff\xd8\xff": "image/jpeg",
     b"\x89PNG": "image/png",
@@ -61,6 +68,12 @@ TERMINAL_HELP = {
 }
 
 
+REMINDER = {
+    "fr": "Toujours en attente de votre choix, pour « {excerpt} » :",
+    "en": "Still waiting for your choice, for “{excerpt}”:",
+}
+
+
 class TerminalChat:
     def __init__(
         self,
@@ -82,6 +95,7 @@ class TerminalChat:
         self.interactive = interactive
         self.poll_seconds = poll_seconds
         self.buttons: tuple[Button, ...] = ()
+        self._offers = 0  # delivered messages that came with buttons
         # One chat, one thing at a time: the typed line or the outbox poll.
         self._lock = threading.RLock()
         self._stop = threading.Event()
@@ -109,6 +123,7 @@ class TerminalChat:
             return self.engine.outbox.deliver(CHANNEL, self.user, self._show_one) > 0
 
     def _show_one(self, reply: Reply) -> None:
+        self._offers += bool(reply.buttons)
         self.show([reply])
 
     def show(self, actions: Iterable[Action]) -> None:
@@ -126,6 +141,13 @@ class TerminalChat:
                 self.buttons = action.buttons
             print(file=self.out)
         self.out.flush()
+
+    def _remind(self, waiting: Reply) -> None:
+        """Buttons of a message shown in an earlier session, numbered again."""
+        lang = "en" if self.language == "en" else "fr"
+        last = waiting.text.strip().splitlines()[-1]  # the agent's words, under the status
+        excerpt = last if len(last) <= 80 else last[:77] + "..."
+        self.show([Reply(REMINDER[lang].format(excerpt=excerpt), waiting.buttons)])
 
     def _save(self, document: Document) -> None:
         """A file for the user: written next to them, its path shown (no clobbering)."""
@@ -181,9 +203,13 @@ class TerminalChat:
 
     def run(self, lines: Iterable[str]) -> None:
         self._stop.clear()
-        self.deliver()
+        waiting = self.engine.outbox.waiting_choice(CHANNEL, self.user)
+        self._offers = 0
         # Interactive users get the welcome; scripts only see a resumed flow, if any.
+        # Then what waits for them, last: its buttons are the ones a number presses.
         self.send("/start" if self.interactive else "/resume")
+        if waiting is not None and not self._offers:  # buttons shown in an earlier session
+            self._remind(waiting)
         poller = threading.Thread(target=self._poll_loop, name="outbox-poll", daemon=True)
         if self.interactive:
             poller.start()
@@ -211,7 +237,7 @@ class TerminalChat:
                         self.show([reply])
 
                     if self.engine.outbox.deliver(CHANNEL, self.user, show_one):
-                        self.out.write(PROMPT)
+                        self.out.write(prompt(self.language))
                         self.out.flush()
             except SQLAlchemyError as err:
                 # What was not marked delivered is shown again on the next round.
