@@ -97,7 +97,8 @@ def test_the_whole_handoff_through_the_real_commands(env: dict[str, str], ref: s
 
 
 def test_english_customer_gets_the_template_in_english(env: dict[str, str]) -> None:
-    out = run("supportbot.cli", ["chat", "--user", "eve", "--lang", "en"], env, HANDOFF).stdout
+    handoff = "/agent\nI cannot change the delivery address\n1\n"
+    out = run("supportbot.cli", ["chat", "--user", "eve", "--lang", "en"], env, handoff).stdout
     ref = next(w.strip(".,()") for w in out.split() if w.startswith("SAV-"))
     preview = agent(env, "template", ref, "seller-first", "--preview", "--name", "tom")
     assert preview.startswith("Hello eve,") and "My account > Orders" in preview

@@ -20,7 +20,7 @@ def test_english_question_gets_english_answer(new_chat) -> None:  # type: ignore
 
 def test_unrelated_question_is_not_answered_at_random(chat: Chat) -> None:
     answer = chat.say("quelle est la recette de la blanquette de veau")
-    assert "pas sûr d'avoir compris" in answer
+    assert "sort de ce que couvre le Support" in answer  # like "une recette de gateau"
     assert "requests" in chat.buttons and "flow:human-agent" in chat.buttons
     assert "Quel type de demande" in chat.press("requests")  # "Ouvrir une demande": which one
     assert {"flow:order-problem", "flow:return-refund", "flow:other-request"} <= set(chat.buttons)
@@ -90,3 +90,28 @@ def test_tickets_list_uses_the_customers_language(new_chat) -> None:  # type: ig
     eve.press("confirm")
     listing = eve.say("/tickets")
     assert "Talk to a person · received" in listing  # the flow's English title, not the French
+
+
+def test_small_talk_gets_an_honest_answer_never_a_random_entry(chat: Chat) -> None:
+    for bot in ("vous etes un robot ?", "t'es un bot ou un humain", "est-ce un humain ?"):
+        assert "assistant automatique" in chat.say(bot), bot
+        assert chat.buttons == ["flow:human-agent", "menu"]
+    for angry in ("vous etes nuls", "vous êtes des voleurs !", "c'est n'importe quoi"):
+        assert "désolé" in chat.say(angry) and "flow:human-agent" in chat.buttons, angry
+    assert "Bonjour" in chat.say("alors ?") and "Bonjour" in chat.say("il y a quelqu'un ?")
+    assert chat.say("are you a robot?").startswith("I am the 3DWorksPrints Support's")
+
+
+def test_a_question_marked_out_of_scope_is_said_to_be_so(chat: Chat) -> None:
+    for question in ("devenir vendeur", "annuler ma commande", "mot de passe oublié"):
+        assert "sort de ce que couvre le Support" in chat.say(question), question
+    assert "pas sûr d'avoir compris" in chat.say("zorglub flarp")  # not understood is not that
+
+
+def test_where_is_my_request_lists_the_customers_own(chat: Chat) -> None:
+    assert "quatre étapes" in chat.say("ou en est ma demande ?")  # none yet: the FAQ
+    chat.press("flow:human-agent")
+    chat.say("Une question sur mon compte")
+    ref = next(w.strip(".,()") for w in chat.press("confirm").split() if w.startswith("SAV-"))
+    chat.press("menu")  # leaves the agent's conversation (see the next test)
+    assert f"• {ref} · Parler à un conseiller · reçue" in chat.say("ou en est ma demande ?")

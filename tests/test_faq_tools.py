@@ -70,7 +70,8 @@ def root(tmp_path: Path) -> Path:
 def seeded(engine: Engine, new_chat: Callable[..., Chat]) -> Engine:
     """Questions the bot cannot answer, and one answer a customer disliked."""
     for i, question in enumerate([*RESIN, *PROMO]):
-        assert "pas sûr d'avoir compris" in new_chat(f"asker{i}").say(question)
+        answer = new_chat(f"asker{i}").say(question)  # not understood, or not covered
+        assert "pas sûr d'avoir compris" in answer or "sort de ce que couvre" in answer
     unhappy = new_chat("unhappy")
     assert "facture" in unhappy.say(DISLIKED).lower()
     unhappy.press("fb:down:invoice")

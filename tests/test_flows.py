@@ -318,3 +318,31 @@ def test_ticket_due_in_business_hours(engine: Engine) -> None:
 def test_new_chat_helper(new_chat: Callable[..., Chat]) -> None:
     bob = new_chat("bob")
     assert "Bonjour bob" in bob.say("/start")
+
+
+@pytest.mark.parametrize(
+    "asks", ["je veux parler a un humain", "/agent", "payload:flow:human-agent"]
+)
+def test_asking_for_a_person_mid_flow_hands_over_what_was_said(
+    chat: Chat, engine: Engine, asks: str
+) -> None:
+    chat.say("probleme commande")
+    chat.say("123456789")
+    said = (
+        chat.press(asks.removeprefix("payload:")) if asks.startswith("payload:") else chat.say(asks)
+    )
+    assert "Je vous passe à un conseiller" in said
+    assert "Problème avec une commande · Numéro de commande : 123456789" in said
+    done = chat.press("confirm")
+    ref = next(w.strip(".,()") for w in done.split() if w.startswith("SAV-"))
+    assert "Je transmets à un conseiller" in done
+    view = build_desk(engine).show(ref)
+    assert view.category == "human" and view.order_number == "123456789"
+
+
+def test_a_request_for_a_person_knows_the_order_it_names(chat: Chat, engine: Engine) -> None:
+    chat.say("/agent")
+    chat.say("Ma commande 123 456 789 est bloquée depuis 10 jours")
+    done = chat.press("confirm")
+    ref = next(w.strip(".,()") for w in done.split() if w.startswith("SAV-"))
+    assert build_desk(engine).show(ref).order_number == "123456789"

@@ -324,3 +324,19 @@ def test_an_old_closed_request_never_holds_the_customers_messages(
     assert desk.show(ref).status == "closed"  # a refused file reopens nothing
     clock.now += timedelta(days=2)  # closed 8 days ago: too late to reopen
     assert "Mon compte > Commandes" in chat.say("ou est ma facture")  # the FAQ, not a wall
+
+
+def test_the_menu_steps_aside_from_the_agent_until_they_write_again(
+    chat: Chat, engine: Engine, desk: AgentDesk, clock: Clock
+) -> None:
+    ref = human_ticket(chat)
+    assert ref in chat.say("Et aussi, le colis est lourd")  # to the agent
+    assert f"rappelez la référence {ref}" in chat.say("/menu")
+    assert "Mon compte > Commandes" in chat.say("ou est ma facture")  # the assistant now
+    assert ref in chat.say(f"{ref} : une précision")  # naming the ticket reaches it
+    chat.press("menu")
+    clock.now += timedelta(minutes=5)
+    desk.reply(ref, "Sam", "Quel poids ?")  # the agent writes again...
+    outbox(engine)
+    assert ref in chat.say("environ 3 kg")  # ...and the answer goes to them
+    assert desk.show(ref).events[-1][3] == "environ 3 kg"

@@ -67,7 +67,10 @@ def ticket(engine: Engine, ref: str) -> Ticket:
 async def hand_off(tg: Telegram, who: Person = ALICE) -> tuple[str, int]:
     """/agent, a one-line summary, confirm: the ticket's reference and its topic."""
     await tg.send(tg.updates.text(who, "/agent"))
-    await tg.send(tg.updates.text(who, "Je n'arrive pas à modifier mon adresse de livraison"))
+    need = {"en": "I cannot change my delivery address"}.get(
+        who.language_code or "fr", "Je n'arrive pas à modifier mon adresse de livraison"
+    )  # written in their language: the chat follows the language they write in
+    await tg.send(tg.updates.text(who, need))
     calls = await tg.send(tg.updates.press(who, "confirm", "Confirmer et envoyer"))
     found = REF.search(texts(calls, who.id))
     assert found, texts(calls)

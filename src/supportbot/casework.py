@@ -7,6 +7,7 @@ through the ticket service; a customer only ever reaches their own tickets.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -16,6 +17,7 @@ from sqlalchemy import ColumnElement, ScalarSelect, and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from supportbot.content import AttachmentKind, Flow
+from supportbot.fields import FieldError, parse_order_number
 from supportbot.flows import FlowRunner, say_moment
 from supportbot.messages import Action, Inbound, NotifyAgents, Reply
 from supportbot.store import Customer, Ticket
@@ -119,15 +121,24 @@ class CustomerCases:
             (str(answers[k]) for k in ("summary", "subject", "description") if k in answers), ""
         )
         subject = f"{flow.title.fr} — {summary}" if summary else flow.title.fr
+        if "order_number" not in answers and summary:
+            # "ma commande 123456789 est bloquée": the ticket knows its order (merging,
+            # templates, the agent's card) even when no step asked for it
+            with contextlib.suppress(FieldError):
+                answers["order_number"] = parse_order_number(summary, self.runner.order_pattern)
         ticket, merged = self.tickets.create(
             self.db, self.customer, flow, answers, files, subject[:300], self.lang
         )
         card = "\n".join(self._card(ticket, flow, flow_state))
         if merged:
-            return [
+            merged_into: list[Action] = [
                 Reply(self.t("ticket_merged", order=ticket.order_number, ref=ticket.reference)),
                 NotifyAgents(ticket.reference, f"+\n{card}"),
             ]
+            if flow.ticket and flow.ticket.handoff:  # a person asked for, on that ticket
+                self.state["handoff"] = ticket.reference
+                merged_into.append(Reply(self.t("handoff_started", ref=ticket.reference)))
+            return merged_into
         due = ticket.due_at.astimezone(self.tickets.calendar.tz) if ticket.due_at else None
         due_words = say_moment(due, self.lang) if due else "-"
         actions: list[Action] = [
@@ -165,7 +176,24 @@ class CustomerCases:
         if ticket is not None and ticket.status != TicketStatus.CLOSED.value:
             return ticket
         self.state.pop("handoff", None)
-        return None if self.awaiting_id is None else self.db.get(Ticket, self.awaiting_id)
+        awaiting = None if self.awaiting_id is None else self.db.get(Ticket, self.awaiting_id)
+        aside = self.state.get("aside_at")
+        if awaiting is not None and aside is not None:
+            wrote = awaiting.agent_wrote_at
+            if wrote is None or wrote <= datetime.fromisoformat(aside):
+                return None  # they went back to the menu since the agent last wrote
+        return awaiting
+
+    def step_aside(self) -> str | None:
+        """Back to the menu: the next messages go to the assistant until an agent writes
+        again or they name the ticket. The reference they were talking on, if any."""
+        ref = self.state.pop("handoff", None)
+        if ref is None and self.awaiting_id is not None:
+            awaiting = self.db.get(Ticket, self.awaiting_id)
+            ref = awaiting.reference if awaiting is not None else None
+        if ref is not None:
+            self.state["aside_at"] = self.tickets.clock().isoformat()
+        return str(ref) if ref is not None else None
 
     def relay(self, inbound: Inbound, reopen: bool = True) -> list[Action] | None:
         """A message for the agent of a ticket goes onto it; None when no ticket is addressed.

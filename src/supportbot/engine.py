@@ -49,6 +49,7 @@ from supportbot.texts import text
 from supportbot.tickets import TicketService
 
 MAX_TEXT = 4000
+HUMAN_FLOW = "human-agent"  # the catalog's flow that hands a conversation to a person
 CHAT_LOCK_NAMESPACE = 0x5B01  # advisory-lock namespace of per-chat serialisation
 log = logging.getLogger(__name__)
 LANGS = ("fr", "en")
@@ -74,6 +75,27 @@ _ACKNOWLEDGEMENT = re.compile(
     r"((ok|okay|oki|oui|ouais|yes|yep|d'?accord|dac|daccord|parfait|super|top|genial|cool|"
     r"ca marche|entendu|compris|tres bien|bien recu|nickel|great|perfect|got it|fine|"
     r"merci|mercii+|merci beaucoup|merci bien|thanks|thank you|thx|ty|mci)[ ,!.]*){1,3}"
+)
+_ANYONE_THERE = re.compile(
+    r"(vous etes la|t es la|tu es la|il y a quelqu ?un|y a quelqu ?un|ya quelqu ?un|allo|"
+    r"are you there|anyone there|is anyone there|alors|et alors|bon alors|hello)"
+)
+_ABOUT_BOT = re.compile(
+    r"\b(vous etes|etes vous|tu es|t es|es tu|c est|est ce|suis je en train de parler a|"
+    r"je parle a|are you|r u|is this|am i talking to)\b"
+    r"( un| une| a| an)? (robot|bot|chatbot|ia|ai|machine|vrai humain|humain|human|real person|"
+    r"vraie personne|personne reelle)\b"
+)
+_DISPLEASED = re.compile(
+    r"\b(vous etes|c est|t es|tu es|quel|quelle|you are|this is)( vraiment| trop| des| une| un)? "
+    r"(nul|nuls|nulle|naze|voleurs|escrocs|arnaqueurs|incompetents|inadmissible|honteux|"
+    r"scandaleux|n importe quoi|useless|a joke|ridiculous|pathetic)\b"
+)
+_MY_REQUESTS = re.compile(
+    r"\b(ou en (est|sont)|statut|suivi|avancement|nouvelles|suivre|voir|status of|where is|"
+    r"what about|any news on|update on)( de| du| on| of)? (ma|mes|mon|my) (demande|demandes|"
+    r"ticket|tickets|reclamation|reclamations|dossier|dossiers|requete|request|requests|case)\b"
+    r"|^(mes|mon|my) (demandes|tickets|ticket|dossier|requests)$"
 )
 _GREETING = re.compile(
     r"(bonjour|bonsoir|salut|coucou|hello|hi|hey|yo|bjr|slt|cc|bonjour a vous|good morning|"
@@ -392,7 +414,7 @@ class _Turn:
                 ]
             return [self._welcome()] if command == "/start" else []
         if command == "/menu":
-            return [self._menu()]
+            return self._back_to_menu()
         if command in ("/help", "/aide"):
             return [Reply(self.t("help"), self._menu_buttons())]
         if command == "/lang":
@@ -405,7 +427,10 @@ class _Turn:
                 return [Reply(self.t("nothing_to_cancel"), self._menu_buttons())]
             return [Reply(self.t("flow_cancelled"), self._menu_buttons())]
         if command == "/agent":
-            return self._start_flow("human-agent")
+            current = self.state.get("flow")
+            if current is not None and current["id"] != HUMAN_FLOW:
+                return self._continue_flow(current)  # handed over with what was said
+            return self._start_flow(HUMAN_FLOW)
         if command == "/tickets":
             return [self.cases.listing() or Reply(self.t("tickets_none"), self._menu_buttons())]
         if command in ("/mydata", "/mesdonnees"):
@@ -455,6 +480,13 @@ class _Turn:
         name = f" {self.chat.name}" if self.chat.name else ""
         return Reply(self.t("welcome", name=name), self._menu_buttons())
 
+    def _back_to_menu(self) -> list[Action]:
+        """The menu; a conversation with an agent steps aside (the next questions are for
+        the assistant, as "Pour une autre question : /menu" promised)."""
+        aside = self.cases.step_aside()
+        note = [Reply(self.t("handoff_paused", ref=aside))] if aside else []
+        return [*note, self._menu()]
+
     def _menu(self) -> Reply:
         return Reply(self.t("menu"), self._menu_buttons())
 
@@ -487,7 +519,7 @@ class _Turn:
             buttons.append(Button(self.t("btn_menu"), "menu"))
             return [Reply(self.t("theme_menu", theme=title), tuple(buttons))]
         if kind == "menu":
-            return [self._menu()]
+            return self._back_to_menu()
         if kind == "requests":  # "Ouvrir une demande": which one
             buttons = [
                 Button(flow.title.get(self.lang), f"flow:{flow_id}")
@@ -551,8 +583,18 @@ class _Turn:
         folded = normalise(message)
         self._follow_language(message)
         plain = strip_accents(message.lower()).strip(" !.?,:)")
-        if _GREETING.fullmatch(plain):
+        spoken = " ".join(re.findall(r"[a-z0-9]+", plain))  # "t'es" -> "t es"
+        if _GREETING.fullmatch(plain) or _ANYONE_THERE.fullmatch(spoken):
             return [self._welcome()]
+        if _MY_REQUESTS.search(spoken) and (listing := self.cases.listing()) is not None:
+            return [listing]  # "où en est ma demande ?": theirs, not the FAQ's steps
+        short = len(spoken.split()) <= 8  # longer, it says more: the matcher reads it
+        if short and _DISPLEASED.search(spoken):  # neither an FAQ entry nor a lecture
+            human = Button(self.t("btn_human"), "flow:human-agent")
+            return [Reply(self.t("displeased"), (human, Button(self.t("btn_menu"), "menu")))]
+        if short and _ABOUT_BOT.search(spoken):  # "vous êtes un robot ?": honest, and a human
+            human = Button(self.t("btn_human"), "flow:human-agent")
+            return [Reply(self.t("about_bot"), (human, Button(self.t("btn_menu"), "menu")))]
         if _is_thanks(message):
             # No menu: it would replace buttons still waiting (a rating) in the terminal.
             return [Reply(self.t("acknowledged"))]
@@ -573,7 +615,8 @@ class _Turn:
                         at=self.engine.clock(),
                     )
                 )
-            return [*replies, Reply(self.t("not_understood"), self._menu_buttons())]
+            why = "out_of_scope" if result.out_of_scope else "not_understood"
+            return [*replies, Reply(self.t(why), self._menu_buttons())]
         if result.ambiguous:
             options = [self._label_button(m.label) for m in result.candidates[:2]]
             options.append(Button(self.t("btn_none"), "nomatch"))
@@ -628,6 +671,8 @@ class _Turn:
         runner = self.engine.runner
         if self.inbound.payload == "resume":
             return [runner.prompt(flow, flow_state, self.lang)]
+        if flow.id != HUMAN_FLOW and self._wants_a_person():
+            return self._hand_over(flow, flow_state)
         if self.inbound.payload and self.inbound.payload.split(":")[0] in {
             "faq",
             "flow",
@@ -671,6 +716,37 @@ class _Turn:
         elif outcome.finished:
             actions.append(Reply(self.t("menu"), self._menu_buttons()))
         return actions
+
+    def _wants_a_person(self) -> bool:
+        """The human button, /agent, or "je veux parler à un humain" typed at any step."""
+        payload = self.inbound.payload
+        if payload is not None:
+            return payload == f"flow:{HUMAN_FLOW}"
+        message = self.inbound.text.strip()
+        if message.lower().split("@")[0] == "/agent":
+            return True
+        best = self.engine.matcher.resolve(message[:MAX_TEXT]).best
+        return best is not None and best.label == f"flow:{HUMAN_FLOW}" and best.score >= 40
+
+    def _hand_over(self, flow: Any, flow_state: dict[str, Any]) -> list[Action]:
+        """A person asked for in the middle of a request: what they said so far becomes
+        the summary for the agent, nothing is typed twice."""
+        runner = self.engine.runner
+        said = [flow.title.get(self.lang)]
+        for step_id in flow_state.get("history", []):
+            if step_id in flow_state.get("answers", {}):
+                step = flow.step(step_id)
+                shown = runner.display(step, flow_state, self.lang)
+                said.append(f"{step.label.get(self.lang)} : {shown}")
+        self._flow_event(flow_state, "ended")
+        self.state.pop("flow", None)
+        self._start_flow(HUMAN_FLOW)
+        human = self.engine.content.flows[HUMAN_FLOW]
+        summary = " · ".join(said)[:2000]
+        answer = replace(self.inbound, text=summary, payload=None, files=())
+        outcome = runner.handle(human, self.state["flow"], answer, self.lang)
+        self._flow_event(self.state["flow"], "step")
+        return [Reply(self.t("handoff_from_flow")), *outcome.replies]
 
     def _follow_language(self, message: str) -> None:
         """Answer in the language the customer writes in, when the message tells it."""

@@ -77,6 +77,7 @@ class Resolution:
     best: Match | None
     candidates: tuple[Match, ...]
     ambiguous: bool = False
+    out_of_scope: bool = False  # best matched what the content marks as not covered
 
     @property
     def alternatives(self) -> tuple[Match, ...]:

@@ -49,7 +49,7 @@ class Router:
         candidates = tuple(m for m in result.candidates if m.label != OUT_OF_SCOPE)
         best = result.best
         if best is None or best.label == OUT_OF_SCOPE:
-            return Resolution(None, candidates[:limit])
+            return Resolution(None, candidates[:limit], out_of_scope=best is not None)
         chosen = self._by_intent(text, best, candidates[:3])
         if chosen is not None:
             others = tuple(m for m in candidates if m is not chosen)

@@ -49,6 +49,28 @@ TEXTS: dict[str, tuple[str, str]] = {
         "I am not sure I understood, and I would rather not answer at random. "
         "You can rephrase, browse the topics, open a request or talk to a human.",
     ),
+    "out_of_scope": (
+        "Je n'ai pas de réponse fiable à cette question : elle sort de ce que couvre le "
+        "Support (par exemple les frais de livraison, la vente sur la plateforme, les "
+        "promotions). Pour un souci sur une commande, ouvrez une demande ; un conseiller "
+        "peut aussi vous orienter.",
+        "I have no reliable answer to that: it is outside what Support covers (shipping "
+        "prices, selling on the platform, promotions, for example). For a problem with an "
+        "order, open a request; an agent can also point you in the right direction.",
+    ),
+    "displeased": (
+        "Je suis désolé que votre expérience ne soit pas bonne. Dites-moi en quelques mots ce "
+        "qui ne va pas, ou demandez un conseiller : il reprendra votre situation.",
+        "I am sorry your experience is not a good one. Tell me in a few words what is wrong, "
+        "or ask for an agent: they will look into your situation.",
+    ),
+    "about_bot": (
+        "Je suis l'assistant automatique du Support 3DWorksPrints : je réponds aux questions "
+        "courantes et je prépare vos demandes. Un conseiller humain peut prendre le relais à "
+        "tout moment.",
+        "I am the 3DWorksPrints Support's automated assistant: I answer common questions "
+        "and prepare your requests. A human agent can take over at any time.",
+    ),
     "did_you_mean": ("Vous voulez dire :", "Did you mean:"),
     "empty_message": (
         "Je n'ai reçu aucun texte. Écrivez votre question, ou tapez /menu.",
@@ -162,6 +184,16 @@ TEXTS: dict[str, tuple[str, str]] = {
         "I am passing you to an agent (request {ref}). Write here: your messages reach "
         "them, and their answers will show up in this conversation.",
     ),
+    "handoff_from_flow": (
+        "Je vous passe à un conseiller, avec ce que vous m'avez déjà indiqué :",
+        "I am handing you over to an agent, with what you already told me:",
+    ),
+    "handoff_paused": (
+        "Vos prochains messages iront à l'assistant. Pour écrire de nouveau au conseiller, "
+        "rappelez la référence {ref}.",
+        "Your next messages go to the assistant. To write to the agent again, mention the "
+        "reference {ref}.",
+    ),
     "handoff_relayed": (
         "Message transmis au conseiller ({ref}). Pour une autre question : /menu",
         "Message passed to the agent ({ref}). For another question: /menu",
@@ -185,12 +217,15 @@ TEXTS: dict[str, tuple[str, str]] = {
         "but the marketplace's 30-day commercial window applies to eligible items.",
     ),
     "eligibility_expired": (
-        "Vous avez reçu l'article {ago} : c'est au-delà du délai légal de "
-        "14 jours et de la fenêtre commerciale de 30 jours. Vous pouvez quand même envoyer "
-        "votre demande ; la décision revient au vendeur.",
-        "You received the item {ago}: that is beyond both the legal 14-day period "
-        "and the 30-day commercial window. You can still send your request; the decision "
-        "belongs to the seller.",
+        "Vous avez reçu l'article {ago} : c'est au-delà du délai légal de rétractation "
+        "de 14 jours et de la fenêtre commerciale de 30 jours. Ces délais ne concernent pas "
+        "un article défectueux ou non conforme : dans ce cas, indiquez-le comme motif, "
+        "le vendeur reste tenu par les garanties légales. Dans tous les cas, votre demande "
+        "peut être envoyée.",
+        "You received the item {ago}: that is beyond both the legal 14-day withdrawal "
+        "period and the 30-day commercial window. These periods do not cover a defective "
+        "or non-conforming item: if that is the case, give it as the reason, the seller "
+        "remains bound by the legal guarantees. Either way, your request can be sent.",
     ),
     "seller_wait": (
         "Le vendeur dispose de 48 h ouvrées pour répondre à votre dernier message. Sans "
