@@ -346,3 +346,13 @@ def test_a_request_for_a_person_knows_the_order_it_names(chat: Chat, engine: Eng
     done = chat.press("confirm")
     ref = next(w.strip(".,()") for w in done.split() if w.startswith("SAV-"))
     assert build_desk(engine).show(ref).order_number == "123456789"
+
+
+def test_a_customer_stuck_on_a_question_is_offered_a_person(chat: Chat) -> None:
+    chat.say("colis pas recu")
+    assert "flow:human-agent" not in chat.buttons and "nécessaire" in chat.say("je sais pas")
+    stuck = chat.say("je trouve pas mon numero de commande")
+    assert "« Parler à un humain » transmet" in stuck and "flow:human-agent" in chat.buttons
+    assert "Je vous passe à un conseiller" in chat.press("flow:human-agent")
+    assert "C'est annulé" in chat.say("quitter")  # one of the ways people say "stop"
+    assert "Mon compte > Commandes" in chat.say("ou est ma facture")

@@ -144,3 +144,15 @@ def test_forget_keeps_a_file_another_customer_sent_too(  # type: ignore[no-untyp
     carol.send("/forget")
     carol.press("forget:yes")
     assert not stored.exists()  # nobody needs it any more
+
+
+def test_a_card_number_never_reaches_a_ticket(chat: Chat, engine: Engine) -> None:
+    chat.say("/agent")
+    warned = chat.say("ma CB 4970 1012 3456 7890 a été débitée deux fois")
+    assert "masqué le numéro de carte" in warned and "•••• 7890" in warned
+    ref = next(w.strip(".,()") for w in chat.press("confirm").split() if w.startswith("SAV-"))
+    assert "masqué" in chat.say("l'autre carte : 4111111111111111")
+    events = " ".join(e[3] for e in build_desk(engine).show(ref).events)
+    assert "•••• 7890" in events and "•••• 1111" in events
+    assert "4970 1012" not in events and "4111111111111111" not in events
+    assert "masqué" not in chat.say("ma commande 123456789 et le suivi 12345678901234")

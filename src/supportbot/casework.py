@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from supportbot.content import AttachmentKind, Flow
 from supportbot.fields import FieldError, parse_order_number
 from supportbot.flows import FlowRunner, say_moment
+from supportbot.masking import mask_card_numbers
 from supportbot.messages import Action, Inbound, NotifyAgents, Reply
 from supportbot.store import Customer, Ticket
 from supportbot.texts import text
@@ -219,7 +220,10 @@ class CustomerCases:
             record = self.runner.store_file(incoming)
             accepted.append(NewAttachment(step="message", **{k: record[k] for k in _FILE_KEYS}))
         names = ", ".join(a.name for a in accepted)
-        body = inbound.text.strip() or names
+        typed, hidden = mask_card_numbers(inbound.text.strip())
+        if hidden:
+            replies.append(Reply(self.t("card_masked")))
+        body = typed or names
         if not body:
             return replies
         if closed:  # the customer comes back on a closed request: reopened, within the window

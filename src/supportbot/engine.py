@@ -701,6 +701,16 @@ class _Turn:
                 Reply(self.t("flow_continue")),
                 runner.prompt(flow, flow_state, self.lang),
             ]
+        misses = flow_state.get("misses", 0) + 1 if outcome.refused else 0
+        flow_state["misses"] = misses
+        if misses >= 2 and outcome.replies and not outcome.finished:
+            # Stuck on a question: a person can take over with what was already said.
+            *before, prompt = outcome.replies
+            human = Button(self.t("btn_human"), f"flow:{HUMAN_FLOW}")
+            return [
+                *before,
+                Reply(f"{prompt.text}\n{self.t('stuck_offer')}", (*prompt.buttons, human)),
+            ]
         if outcome.submit and (count := self.cases.daily_limit_reached()):
             return [Reply(self.t("ticket_limit", count=count))]  # the flow stays at its summary
         actions: list[Action] = list(outcome.replies)

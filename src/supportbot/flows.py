@@ -30,14 +30,26 @@ from supportbot.fields import (
     parse_tracking,
     parse_yesno,
 )
-from supportbot.masking import mask_personal_data
+from supportbot.masking import mask_card_numbers, mask_personal_data
 from supportbot.messages import Button, Inbound, IncomingFile, Reply
 from supportbot.normalise import normalise
 from supportbot.texts import text
 
 CONFIRM = "__confirm__"
 
-CANCEL_WORDS = {"annuler", "annule", "cancel", "stop", "abandonner", "laisse tomber"}
+CANCEL_WORDS = {
+    "annuler",
+    "annule",
+    "cancel",
+    "stop",
+    "abandonner",
+    "laisse tomber",
+    "quitter",
+    "arreter",
+    "arrete",
+    "exit",
+    "quit",
+}
 BACK_WORDS = {"retour", "back", "precedent", "revenir", "go back", "previous"}
 _SKIP_WORDS = {"passer", "passe", "skip", "suivant", "next", "je sais pas", "aucun", "non merci"}
 _NOTHING_WORDS = {
@@ -308,7 +320,8 @@ class FlowRunner:
         if word == "skip" or word in _SKIP_WORDS:
             if not optional:
                 return FlowOutcome(
-                    [Reply(text(lang, "cannot_skip")), self.prompt(flow, state, lang)]
+                    [Reply(text(lang, "cannot_skip")), self.prompt(flow, state, lang)],
+                    refused=True,
                 )
             state["answers"].pop(step.id, None)
             return FlowOutcome(self._advance(flow, state, lang))
@@ -324,8 +337,14 @@ class FlowRunner:
         except FieldError as err:
             refusal = self._refusal(step, err, lang)
             return FlowOutcome([Reply(refusal), self.prompt(flow, state, lang)], refused=True)
+        hidden = False
+        if step.type is FieldType.TEXT:  # never a card number in a ticket
+            value, hidden = mask_card_numbers(value)
         state["answers"][step.id] = value
-        return self._after_answer(flow, step, state, value, lang)
+        outcome = self._after_answer(flow, step, state, value, lang)
+        if hidden:
+            outcome.replies.insert(0, Reply(text(lang, "card_masked")))
+        return outcome
 
     def _after_answer(
         self, flow: Flow, step: Step, state: dict[str, Any], value: Any, lang: str

@@ -184,6 +184,19 @@ TEXTS: dict[str, tuple[str, str]] = {
         "I am passing you to an agent (request {ref}). Write here: your messages reach "
         "them, and their answers will show up in this conversation.",
     ),
+    "card_masked": (
+        "Par sécurité, j'ai masqué le numéro de carte bancaire (seuls les 4 derniers chiffres "
+        "sont gardés). Ne communiquez jamais votre numéro de carte : le Support ne le demande "
+        "jamais.",
+        "For your security, I masked the card number (only the last 4 digits are kept). Never "
+        "share your card number: Support never asks for it.",
+    ),
+    "stuck_offer": (
+        "Vous n'avez pas cette information ? « Parler à un humain » transmet à un conseiller "
+        "ce que vous avez déjà indiqué.",
+        'You do not have this information? "Talk to a human" passes what you already told '
+        "me to an agent.",
+    ),
     "handoff_from_flow": (
         "Je vous passe à un conseiller, avec ce que vous m'avez déjà indiqué :",
         "I am handing you over to an agent, with what you already told me:",
