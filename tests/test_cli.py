@@ -132,6 +132,7 @@ def test_a_mistyped_option_is_a_usage_error_not_a_traceback(
 
 
 def test_unknown_ticket(env: dict[str, str]) -> None:
+    run(["db", "upgrade"], env=env)  # a store, with no such ticket in it
     result = run(["tickets", "show", "SAV-0000-XXXXX"], env=env, check=False)
     assert result.returncode == 1 and "no ticket" in result.stderr
     result = run(["tickets", "set", "SAV-0000-XXXXX", "bogus"], env=env, check=False)
@@ -177,3 +178,14 @@ def test_an_attached_file_is_judged_by_its_bytes_not_its_name(tmp_path: Path) ->
     real.write_bytes(b"%PDF-1.7\n" + b"\x00" * 100)
     assert sniff_mime(fake) == "application/octet-stream"
     assert sniff_mime(real) == "application/pdf"
+
+
+def test_operator_commands_never_create_an_empty_store(env: dict[str, str], tmp_path: Path) -> None:
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    env.pop("SUPPORTBOT_DATABASE_URL")  # the default: ./var/supportbot.db, from where it runs
+    for args in (["tickets", "list"], ["stats"], ["agent", "list"]):
+        result = run(args, env=env, check=False, cwd=elsewhere)
+        assert result.returncode == 1, args
+        assert f"no database at {elsewhere}/var/supportbot.db" in result.stderr, args
+    assert not (elsewhere / "var").exists()

@@ -340,3 +340,23 @@ def test_the_menu_steps_aside_from_the_agent_until_they_write_again(
     outbox(engine)
     assert ref in chat.say("environ 3 kg")  # ...and the answer goes to them
     assert desk.show(ref).events[-1][3] == "environ 3 kg"
+
+
+def test_the_dispute_file_tells_the_whole_story_and_keeps_notes_inside(
+    chat: Chat, engine: Engine, desk: AgentDesk, tmp_path
+) -> None:  # type: ignore[no-untyped-def]
+    from supportbot.export import export_ticket
+
+    ref = human_ticket(chat)
+    desk.note(ref, "Sam", "client pressé, vendeur injoignable")
+    desk.ask(ref, "Sam", "Avez-vous des photos ?")
+    chat.say("Oui :\nle carton était ouvert\net l'objet fendu")
+    desk.propose(ref, "Sam", "Un avoir de 15 €.")
+    with engine.sessions() as db:
+        folder = export_ticket(engine.tickets.get(db, ref), tmp_path, engine.tickets.calendar.tz)
+    summary = (folder / "summary.md").read_text(encoding="utf-8")
+    assert "- Créé le : 24/11/2026 11:00" in summary  # Paris time, as agents read it
+    assert "statut · Sam : received → info_requested · Avez-vous des photos ?" in summary
+    assert "info_requested → received" in summary  # the customer's answer moved it back
+    assert "message du client · alice : Oui :\n  le carton était ouvert\n  et l'objet" in summary
+    assert "client pressé" not in summary  # an internal note stays inside

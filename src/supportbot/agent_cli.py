@@ -25,7 +25,7 @@ from supportbot.agent_console import (
     ticket_row,
 )
 from supportbot.agents import AgentDesk, TicketView
-from supportbot.app import build_agent_desk
+from supportbot.app import build_agent_desk, missing_database
 from supportbot.config import Settings
 from supportbot.content import ContentError
 from supportbot.replies import ReplyBook, load_replies
@@ -65,7 +65,21 @@ class _Desk:
 def _open_desk() -> _Desk:
     """The desk on the configured store, and the validated templates (exit 2 if broken)."""
     settings = Settings()
-    return _Desk(build_agent_desk(settings), _book(settings))
+    book = _book(settings)
+    no_store_or_exit(settings)
+    return _Desk(build_agent_desk(settings), book)
+
+
+def no_store_or_exit(settings: Settings) -> None:
+    """Exit 1, saying where it looked, when the configured SQLite file does not exist."""
+    missing = missing_database(settings)
+    if missing is not None:
+        typer.echo(
+            f"error: no database at {missing}: nothing was ever stored there. Run this "
+            "where the chat or the bot runs, or set SUPPORTBOT_DATABASE_URL.",
+            err=True,
+        )
+        raise typer.Exit(1)
 
 
 def _book(settings: Settings) -> ReplyBook:

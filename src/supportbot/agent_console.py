@@ -18,12 +18,16 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from supportbot.agents import AgentDesk, KeyInUse, TicketView
 from supportbot.replies import ReplyBook, ReplyTemplate, TemplateValues, UnknownTemplate
-from supportbot.tickets import OPEN_STATUSES, CustomerErased, InvalidTransition, TicketNotFound
+from supportbot.tickets import (
+    CustomerErased,
+    InvalidTransition,
+    TicketNotFound,
+    TicketStatus,
+)
 
 log = logging.getLogger(__name__)
 
 AGENT_ERRORS = (TicketNotFound, InvalidTransition, UnknownTemplate, KeyInUse, CustomerErased)
-_OPEN = {status.value for status in OPEN_STATUSES}
 _EVENT_LABELS = {
     "created": "request",
     "customer_message": "customer",
@@ -50,7 +54,10 @@ quit                 leave"""
 
 
 def is_overdue(view: TicketView, now: datetime) -> bool:
-    return view.status in _OPEN and view.due_at is not None and view.due_at < now
+    """Past its due time while the Support has it: not while waiting on the customer
+    (the clock is paused) or on their verdict on a proposed solution."""
+    received = view.status == TicketStatus.RECEIVED.value
+    return received and view.due_at is not None and view.due_at < now
 
 
 def ticket_row(view: TicketView, tz: tzinfo, now: datetime) -> str:

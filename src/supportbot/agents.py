@@ -53,12 +53,12 @@ class TicketView:
             order_number=ticket.order_number,
             due_at=ticket.due_at,
             fields=dict(ticket.fields),
-            events=tuple((e.at, e.kind, e.author, _event_text(e)) for e in ticket.events),
+            events=tuple((e.at, e.kind, e.author, event_text(e)) for e in ticket.events),
             attachments=tuple((a.name, a.mime, a.path) for a in ticket.attachments),
         )
 
 
-def _event_text(event: TicketEvent) -> str:
+def event_text(event: TicketEvent) -> str:
     """A status change says from what to what, before its message if any; a request added
     to the ticket (same order) shows what the customer answered in it."""
     if event.kind == EventKind.MERGED.value:

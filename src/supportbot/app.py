@@ -5,8 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import TYPE_CHECKING
 
+from sqlalchemy import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from supportbot.agents import AgentDesk
@@ -91,6 +93,16 @@ def build_tickets(
         sla_hours=settings.sla_hours,
         reopen_window=timedelta(days=settings.reopen_days),
     )
+
+
+def missing_database(settings: Settings) -> Path | None:
+    """The SQLite file the settings name, when it does not exist: commands that only read
+    or act on what is stored say so rather than create an empty store and find nothing."""
+    url = make_url(settings.database_url)
+    if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
+        return None
+    path = Path(url.database)
+    return None if path.exists() else path.resolve()
 
 
 def build_agent_desk(settings: Settings, clock: Callable[[], datetime] = system_clock) -> AgentDesk:

@@ -11,7 +11,7 @@ import typer
 import yaml
 from pydantic import ValidationError
 
-from supportbot.agent_cli import agent_app
+from supportbot.agent_cli import agent_app, no_store_or_exit
 from supportbot.app import build_engine, build_matcher, system_clock
 from supportbot.config import Settings
 from supportbot.content import ContentError, load_content
@@ -223,6 +223,7 @@ def tickets_list(
 ) -> None:
     """List tickets (soonest due first)."""
     settings = _settings()
+    no_store_or_exit(settings)
     engine = build_engine(settings, content=_content_or_exit(settings))
     with engine.sessions() as db:
         rows = engine.tickets.search(
@@ -247,6 +248,7 @@ def tickets_show(reference: str, as_json: Annotated[bool, typer.Option("--json")
     from supportbot.tickets import TicketNotFound
 
     settings = _settings()
+    no_store_or_exit(settings)
     engine = build_engine(settings, content=_content_or_exit(settings))
     with engine.sessions() as db:
         try:
@@ -278,6 +280,7 @@ def tickets_set(
         raise typer.Exit(1)
     target = TicketStatus(status)
     settings = _settings()
+    no_store_or_exit(settings)
     engine = build_engine(settings, content=_content_or_exit(settings))
     try:
         with engine.sessions.begin() as db:
@@ -299,10 +302,12 @@ def tickets_export(
     from supportbot.tickets import TicketNotFound
 
     settings = _settings()
+    no_store_or_exit(settings)
     engine = build_engine(settings, content=_content_or_exit(settings))
     with engine.sessions() as db:
         try:
-            folder = export_ticket(engine.tickets.get(db, reference), out)
+            ticket = engine.tickets.get(db, reference)
+            folder = export_ticket(ticket, out, engine.tickets.calendar.tz)
         except TicketNotFound as err:
             typer.echo(str(err), err=True)
             raise typer.Exit(1) from err
@@ -356,8 +361,9 @@ def stats(
     from supportbot.stats import compute_stats
 
     settings = _settings()
-    engine = build_engine(settings, content=_content_or_exit(settings))
     start = iso_moment(since, settings) if since else None
+    no_store_or_exit(settings)
+    engine = build_engine(settings, content=_content_or_exit(settings))
     with engine.sessions() as db:
         result = compute_stats(db, system_clock(), start)
     typer.echo(

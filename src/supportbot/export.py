@@ -7,12 +7,31 @@ number, message history, photos, tracking and every proof.
 from __future__ import annotations
 
 import shutil
+from datetime import UTC, datetime, tzinfo
 from pathlib import Path
 
+from supportbot.agents import event_text
 from supportbot.store import Ticket
+from supportbot.tickets import EventKind
+
+# What the file tells: no internal notes (agents' own words), no job bookkeeping.
+_LEFT_OUT = {EventKind.NOTE.value, EventKind.JOB.value}
+_KINDS = {
+    EventKind.CREATED.value: "demande créée",
+    EventKind.STATUS.value: "statut",
+    EventKind.CUSTOMER_MESSAGE.value: "message du client",
+    EventKind.AGENT_MESSAGE.value: "message du Support",
+    EventKind.MERGED.value: "demande ajoutée",
+    EventKind.RATING.value: "note du client",
+}
 
 
-def export_ticket(ticket: Ticket, out: Path) -> Path:
+def export_ticket(ticket: Ticket, out: Path, tz: tzinfo = UTC) -> Path:
+    """The ticket's file under ``out``; times in ``tz`` (the support's time zone)."""
+
+    def when(moment: datetime | None) -> str:
+        return f"{moment.astimezone(tz):%d/%m/%Y %H:%M}" if moment else "-"
+
     folder = out / ticket.reference
     files = folder / "attachments"
     files.mkdir(parents=True, exist_ok=True)
@@ -22,8 +41,8 @@ def export_ticket(ticket: Ticket, out: Path) -> Path:
         f"- Catégorie : {ticket.category} · priorité {ticket.priority} · statut {ticket.status}",
         f"- Client : {ticket.customer.name or ticket.customer.external_id}",
         f"- Numéro de commande : {ticket.order_number or '-'}",
-        f"- Créé le : {ticket.created_at.isoformat()}",
-        f"- Échéance : {ticket.due_at.isoformat() if ticket.due_at else '-'}",
+        f"- Créé le : {when(ticket.created_at)}",
+        f"- Échéance : {when(ticket.due_at)}",
         "",
         "## Informations recueillies",
         "",
@@ -33,7 +52,11 @@ def export_ticket(ticket: Ticket, out: Path) -> Path:
         "",
     ]
     for event in ticket.events:
-        lines.append(f"- {event.at.isoformat()} · {event.kind} · {event.author}: {event.text}")
+        if event.kind in _LEFT_OUT:
+            continue
+        body = event_text(event).replace("\n", "\n  ")  # a message's lines stay in its item
+        kind = _KINDS.get(event.kind, event.kind)
+        lines.append(f"- {when(event.at)} · {kind} · {event.author or '?'} : {body}".rstrip(" :"))
     lines += ["", "## Pièces jointes", ""]
     for index, attachment in enumerate(ticket.attachments, 1):
         name = f"{index:02d}-{Path(attachment.name).name or 'fichier'}"
