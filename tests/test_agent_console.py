@@ -8,6 +8,7 @@ from __future__ import annotations
 import io
 import json
 import queue
+import re
 import subprocess
 import sys
 import threading
@@ -19,9 +20,11 @@ from typing import Any
 import pytest
 
 from conftest import ROOT
+from supportbot.agent_console import AgentConsole
 from supportbot.app import build_desk
 from supportbot.channels.terminal import TerminalChat
 from supportbot.engine import Engine
+from supportbot.replies import load_replies
 from supportbot.texts import text
 
 HANDOFF = "/agent\nJe n'arrive pas à changer l'adresse de livraison\n1\n"
@@ -313,3 +316,34 @@ def _wait_until(probe: Any, seconds: float) -> Any:
             return value
         time.sleep(0.05)
     raise AssertionError(f"nothing within {seconds}s")
+
+
+def test_console_shows_customers_writing_on_other_tickets(engine: Engine, new_chat: Any) -> None:
+    refs = {}
+    for user in ("alice", "bob"):
+        chat = new_chat(user)
+        for line in HANDOFF.splitlines():
+            shown = chat.say(line) if not line.isdigit() else chat.press("confirm")
+        refs[user] = _ref_in(shown)
+    out = io.StringIO()
+    book = load_replies(ROOT / "replies")
+    console = AgentConsole(build_desk(engine), book, "lea", out, poll_seconds=0.05)
+    typed: queue.Queue[str | None] = queue.Queue()
+
+    def keyboard() -> Iterator[str]:
+        while (line := typed.get()) is not None:
+            yield line
+
+    session = threading.Thread(target=console.run, args=(keyboard(),), daemon=True)
+    session.start()
+    typed.put(f"open {refs['alice']}")
+    _wait_until(lambda: "conversation:" in out.getvalue(), 10)
+    new_chat("bob").say("Toujours rien reçu")  # on the other ticket
+    _wait_until(
+        lambda: f"{refs['bob']} [" in out.getvalue() and "Toujours rien" in out.getvalue(), 10
+    )
+    typed.put("list")
+    _wait_until(lambda: re.search(rf"\*\s+{refs['bob']}", out.getvalue()), 10)  # waits for us
+    assert not re.search(rf"\*\s+{refs['alice']}", out.getvalue())
+    typed.put(None)
+    session.join(timeout=5)

@@ -19,7 +19,10 @@ from sqlalchemy.exc import SQLAlchemyError
 from supportbot.agents import AgentDesk, KeyInUse, TicketView
 from supportbot.replies import ReplyBook, ReplyTemplate, TemplateValues, UnknownTemplate
 from supportbot.tickets import (
+    CUSTOMER,
+    SYSTEM,
     CustomerErased,
+    EventKind,
     InvalidTransition,
     TicketNotFound,
     TicketStatus,
@@ -53,6 +56,19 @@ help                 this help
 quit                 leave"""
 
 
+# Not words to the customer: notes, jobs, ratings (status changes: see _spoken).
+_BOOKKEEPING = {EventKind.NOTE.value, EventKind.JOB.value, EventKind.RATING.value}
+
+
+def _spoken(event: tuple[datetime, str, str, str]) -> bool:
+    """Words exchanged with the customer: messages, and an agent's status change (a
+    question, a proposal); not the status a customer's message moved."""
+    _, kind, author, _ = event
+    if kind == EventKind.STATUS.value:
+        return author not in (CUSTOMER, SYSTEM)
+    return kind not in _BOOKKEEPING
+
+
 def is_overdue(view: TicketView, now: datetime) -> bool:
     """Past its due time while the Support has it: not while waiting on the customer
     (the clock is paused) or on their verdict on a proposed solution."""
@@ -60,9 +76,16 @@ def is_overdue(view: TicketView, now: datetime) -> bool:
     return received and view.due_at is not None and view.due_at < now
 
 
+def customer_wrote_last(view: TicketView) -> bool:
+    """The customer's message is the latest word: they wait for the Support."""
+    said = [e for e in view.events if _spoken(e)]
+    return bool(said) and said[-1][1] == EventKind.CUSTOMER_MESSAGE.value
+
+
 def ticket_row(view: TicketView, tz: tzinfo, now: datetime) -> str:
     due = f"{view.due_at.astimezone(tz):%d/%m %H:%M}" if view.due_at else "-"
     flag = "!" if is_overdue(view, now) else " "
+    flag += "*" if customer_wrote_last(view) else " "
     return (
         f"{flag} {view.reference}  {view.status:<17} due {due}  {view.customer}  "
         f"{view.subject[:60]}"
@@ -173,6 +196,8 @@ class AgentConsole:
     _seen: int = field(default=0, init=False)
     _listed: list[str] = field(default_factory=list, init=False)
     _known: set[str] = field(default_factory=set, init=False)
+    # events already seen on each listed ticket: a customer's new message is announced
+    _counts: dict[str, int] = field(default_factory=dict, init=False)
     _lines: Iterator[str] = field(default_factory=lambda: iter(()), init=False)
     _lock: threading.RLock = field(default_factory=threading.RLock, init=False)
     _stop: threading.Event = field(default_factory=threading.Event, init=False)
@@ -256,11 +281,12 @@ class AgentConsole:
         now = self.now()
         self._listed = [v.reference for v in views]
         self._known |= set(self._listed)
+        self._counts.update({v.reference: len(v.events) for v in views})
         if not views:
             self.say("no open tickets")
             return
         self.say(
-            f"{len(views)} open ticket(s), overdue (!) first:",
+            f"{len(views)} open ticket(s), overdue (!) first; * the customer wrote last:",
             *(f"{i:>3} {ticket_row(v, self.tz, now)}" for i, v in enumerate(views, 1)),
         )
 
@@ -365,12 +391,26 @@ class AgentConsole:
             self._announce([f"{ref} " + event_line(e, self.tz) for e in fresh])
 
     def _poll_new_tickets(self) -> None:
+        """New tickets, and customers' messages on tickets other than the one open."""
         views = self.desk.open_tickets()
         now = self.now()
-        new = [v for v in views if v.reference not in self._known]
+        lines = [
+            "new ticket: " + ticket_row(v, self.tz, now).strip()
+            for v in views
+            if v.reference not in self._known
+        ]
+        for view in views:
+            before = self._counts.get(view.reference, len(view.events))
+            if view.reference in self._known and view.reference != self.current:
+                lines += [
+                    f"{view.reference} {event_line(e, self.tz)}"
+                    for e in view.events[before:]
+                    if e[1] == EventKind.CUSTOMER_MESSAGE.value
+                ]
+            self._counts[view.reference] = len(view.events)
         self._known |= {v.reference for v in views}
-        if new:
-            self._announce(["new ticket: " + ticket_row(v, self.tz, now).strip() for v in new])
+        if lines:
+            self._announce(lines)
 
     def _announce(self, lines: list[str]) -> None:
         """Print while the agent may be typing: clear the prompt's line, then show it again."""
