@@ -360,3 +360,12 @@ def test_the_dispute_file_tells_the_whole_story_and_keeps_notes_inside(
     assert "info_requested → received" in summary  # the customer's answer moved it back
     assert "message du client · alice : Oui :\n  le carton était ouvert\n  et l'objet" in summary
     assert "client pressé" not in summary  # an internal note stays inside
+
+
+def test_taking_a_ticket_names_who_handles_it(chat: Chat, desk: AgentDesk) -> None:
+    ref = human_ticket(chat)
+    assert desk.show(ref).assignee is None
+    assert desk.take(ref, "Ann").assignee == "Ann"
+    assert desk.take(ref, "Tom").assignee == "Tom"  # a colleague takes over...
+    assert desk.show(ref).events[-1][2:] == ("Tom", "taken over from Ann")  # ...and it shows
+    assert desk.take(ref, "Tom").events[-1][3] == "taken (already theirs)"

@@ -86,8 +86,9 @@ def ticket_row(view: TicketView, tz: tzinfo, now: datetime) -> str:
     due = f"{view.due_at.astimezone(tz):%d/%m %H:%M}" if view.due_at else "-"
     flag = "!" if is_overdue(view, now) else " "
     flag += "*" if customer_wrote_last(view) else " "
+    taken = f"[{view.assignee}]  " if view.assignee else ""
     return (
-        f"{flag} {view.reference}  {view.status:<17} due {due}  {view.customer}  "
+        f"{flag} {view.reference}  {view.status:<17} due {due}  {taken}{view.customer}  "
         f"{view.subject[:60]}"
     )
 
@@ -111,6 +112,7 @@ def ticket_card(view: TicketView, tz: tzinfo, now: datetime) -> list[str]:
         f"subject:  {view.subject}",
         f"order:    {view.order_number or '-'}",
         f"due:      {due}",
+        f"taken by: {view.assignee or 'nobody yet'}",
     ]
     if view.fields:
         lines.append("fields:")
@@ -133,6 +135,7 @@ def ticket_dict(view: TicketView, now: datetime, full: bool = True) -> dict[str,
         "subject": view.subject,
         "customer": view.customer,
         "order_number": view.order_number,
+        "assignee": view.assignee,
         "due_at": view.due_at.isoformat() if view.due_at else None,
         "overdue": is_overdue(view, now),
     }

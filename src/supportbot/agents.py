@@ -36,6 +36,7 @@ class TicketView:
     customer: str
     order_number: str | None
     due_at: datetime | None
+    assignee: str | None
     fields: dict[str, Any]
     events: tuple[tuple[datetime, str, str, str], ...]
     attachments: tuple[tuple[str, str, str | None], ...]
@@ -52,6 +53,7 @@ class TicketView:
             customer=ticket.customer.name or ticket.customer.external_id,
             order_number=ticket.order_number,
             due_at=ticket.due_at,
+            assignee=ticket.assignee,
             fields=dict(ticket.fields),
             events=tuple((e.at, e.kind, e.author, event_text(e)) for e in ticket.events),
             attachments=tuple((a.name, a.mime, a.path) for a in ticket.attachments),
@@ -140,9 +142,7 @@ class AgentDesk:
         return True
 
     def take(self, reference: str, agent: str, key: str | None = None) -> TicketView:
-        return self._act(
-            reference, lambda db, t: self.tickets.add_note(t, agent, "taken"), key, "take"
-        )
+        return self._act(reference, lambda db, t: self.tickets.take(t, agent), key, "take")
 
     def reply(
         self,

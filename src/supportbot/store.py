@@ -135,6 +135,7 @@ class Ticket(Base):
     # The last time an agent wrote to the customer: their next messages go to this ticket.
     agent_wrote_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     rating: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    assignee: Mapped[str | None] = mapped_column(String(100), nullable=True)  # who took it
     agent_thread_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
 
     customer: Mapped[Customer] = relationship()

@@ -289,6 +289,16 @@ class TicketService:
     def add_note(self, ticket: Ticket, author: str, body: str) -> None:
         self._add_event(ticket, EventKind.NOTE, author, body)
 
+    def take(self, ticket: Ticket, agent: str) -> None:
+        """``agent`` handles the ticket from now on; taking it over from a colleague says
+        so in the history (their name stays there)."""
+        before = ticket.assignee
+        if before == agent:
+            return self.add_note(ticket, agent, "taken (already theirs)")
+        self.add_note(ticket, agent, f"taken over from {before}" if before else "taken")
+        ticket.assignee = agent
+        return None
+
     def reply(
         self, session: Session, ticket: Ticket, author: str, body: str, delivered: bool = False
     ) -> None:

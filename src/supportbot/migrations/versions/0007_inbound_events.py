@@ -1,5 +1,5 @@
 """Inbound events taken in, by key: a turn is applied once however often it is delivered;
-who holds an outbox claim; Telegram updates kept until handled.
+who holds an outbox claim; Telegram updates kept until handled; who took a ticket.
 
 Revision ID: 0007
 Revises: 0006
@@ -45,9 +45,13 @@ def upgrade() -> None:
             sa.Column("handled_at", supportbot.store.UTCDateTime(timezone=True), nullable=True)
         )
     op.execute("UPDATE telegram_updates SET handled_at = received_at")  # all were handled
+    with op.batch_alter_table("tickets", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("assignee", sa.String(length=100), nullable=True))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("tickets", schema=None) as batch_op:
+        batch_op.drop_column("assignee")
     with op.batch_alter_table("telegram_updates", schema=None) as batch_op:
         batch_op.drop_column("handled_at")
         batch_op.drop_column("data")
