@@ -189,3 +189,9 @@ def test_operator_commands_never_create_an_empty_store(env: dict[str, str], tmp_
         assert result.returncode == 1, args
         assert f"no database at {elsewhere}/var/supportbot.db" in result.stderr, args
     assert not (elsewhere / "var").exists()
+
+
+def test_asking_or_proposing_through_tickets_set_needs_the_words(env: dict[str, str]) -> None:
+    for status, what in (("info_requested", "question"), ("solution_proposed", "proposed")):
+        result = run(["tickets", "set", "SAV-2611-ABCDE", status], env=env, check=False)
+        assert result.returncode == 1 and f"needs the {what}" in result.stderr

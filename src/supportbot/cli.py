@@ -279,6 +279,10 @@ def tickets_set(
         typer.echo(f"unknown status {status!r}: one of {valid}", err=True)
         raise typer.Exit(1)
     target = TicketStatus(status)
+    if target in (TicketStatus.INFO_REQUESTED, TicketStatus.SOLUTION_PROPOSED) and not message:
+        what = "question" if target is TicketStatus.INFO_REQUESTED else "proposed solution"
+        typer.echo(f"{status} needs the {what} for the customer: --message TEXT", err=True)
+        raise typer.Exit(1)
     settings = _settings()
     no_store_or_exit(settings)
     engine = build_engine(settings, content=_content_or_exit(settings))

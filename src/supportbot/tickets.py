@@ -346,14 +346,15 @@ class TicketService:
             ticket, EventKind.STATUS, author, message, {"from": current.value, "to": target.value}
         )
         lang = ticket.language
-        notice = text(
-            lang,
-            "status_changed",
-            ref=ticket.reference,
-            status=text(lang, f"status_{target.value}"),
-        )
-        body = f"{notice}\n{message}".strip()
-        self._send(session, ticket, body, self._status_buttons(ticket, target))
+        if author != CUSTOMER:  # the customer's own move is answered in the chat itself
+            notice = text(
+                lang,
+                "status_changed",
+                ref=ticket.reference,
+                status=text(lang, f"status_{target.value}"),
+            )
+            body = f"{notice}\n{message}".strip()
+            self._send(session, ticket, body, self._status_buttons(ticket, target))
         if target is TicketStatus.CLOSED:
             buttons = [
                 {"label": "★" * n, "payload": f"rate:{ticket.reference}:{n}"} for n in range(1, 6)
