@@ -49,6 +49,16 @@ PARSER = DateParser()
         ("yesterday", "2026-11-23"),
         ("last monday", "2026-11-23"),
         ("Nov 12", "2026-11-12"),
+        # as people say them (NOW is Tuesday 24/11/2026)
+        ("le 12", "2026-11-12"),
+        ("Le 1er", "2026-11-01"),
+        ("le 30", "2026-10-30"),  # the 30th still to come this month: last month's
+        ("y a 3 jours", "2026-11-21"),
+        ("ya 2 semaines", "2026-11-10"),
+        ("ça fait 3 jours", "2026-11-21"),
+        ("la semaine passée", "2026-11-17"),
+        ("mardi 17", "2026-11-17"),
+        ("le 12 novembre dernier", "2026-11-12"),
     ],
 )
 def test_dates_people_type(typed: str, expected: str) -> None:
@@ -111,6 +121,7 @@ def test_later_today_is_in_the_future() -> None:
         ("c'est la 123456789 du 12/11", "123456789"),
         ("CMD123456789", "123456789"),
         ("la commande 123 456 789 svp", "123456789"),
+        ("ma commande 123456789, suivi 6A12345678901", "123456789"),  # not the tracking
     ],
 )
 def test_order_numbers(typed: str, expected: str) -> None:
@@ -127,6 +138,8 @@ def test_order_numbers(typed: str, expected: str) -> None:
         "123456 et 654321",
         "0000000",
         "la 123456789 ou 987654321",
+        "6A12345678901",  # a tracking number pasted at the wrong question
+        "XX123456789FR",
     ],
 )
 def test_bad_order_numbers(typed: str) -> None:

@@ -356,3 +356,22 @@ def test_a_customer_stuck_on_a_question_is_offered_a_person(chat: Chat) -> None:
     assert "Je vous passe à un conseiller" in chat.press("flow:human-agent")
     assert "C'est annulé" in chat.say("quitter")  # one of the ways people say "stop"
     assert "Mon compte > Commandes" in chat.say("ou est ma facture")
+
+
+def test_the_order_named_in_the_first_message_is_not_asked_again(chat: Chat) -> None:
+    started = chat.say("ma commande 123456789 est arrivée abîmée")
+    assert "J'ai noté « Numéro de commande » : 123456789" in started
+    assert "Quel est votre numéro de commande" not in started
+    assert "Quel est votre numéro de commande" in chat.say("retour")  # corrected if wrong
+
+
+def test_no_photo_or_not_yet_skips_an_optional_step(chat: Chat) -> None:
+    chat.press("flow:return-refund")
+    for answer in ("123456789", "hier"):
+        chat.say(answer)
+    chat.press(chat.buttons[0])  # a reason
+    steps = []
+    while "Récapitulatif" not in (said := chat.say("pas encore renvoyé")) and len(steps) < 6:
+        steps.append(said)
+    assert "Récapitulatif" in said
+    assert not any("ne semble pas valide" in s for s in steps)

@@ -156,3 +156,13 @@ def test_a_card_number_never_reaches_a_ticket(chat: Chat, engine: Engine) -> Non
     assert "•••• 7890" in events and "•••• 1111" in events
     assert "4970 1012" not in events and "4111111111111111" not in events
     assert "masqué" not in chat.say("ma commande 123456789 et le suivi 12345678901234")
+
+
+def test_forget_can_be_confirmed_in_words(chat: Chat, new_chat) -> None:  # type: ignore[no-untyped-def]
+    chat.say("/forget")
+    assert "rien n'a été effacé" in chat.say("non")
+    chat.say("/forget")
+    assert "Mon compte > Commandes" in chat.say("ou est ma facture")  # not an answer to it
+    assert "effacées" not in chat.say("oui")  # the question is no longer pending
+    chat.say("/forget")
+    assert "effacées" in chat.say("oui, effacez tout")

@@ -8,6 +8,7 @@ lock per chat on SQLite, which has a single writer anyway).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import re
@@ -27,6 +28,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from supportbot.casework import AGENT_CONVERSATION, CustomerCases, awaiting_ticket
 from supportbot.content import Content, FaqEntry
+from supportbot.fields import FieldError, parse_yesno
 from supportbot.flows import BACK_WORDS, CANCEL_WORDS, FlowRunner
 from supportbot.language import guess_language
 from supportbot.masking import mask_personal_data
@@ -377,8 +379,12 @@ class _Turn:
             return [Reply(self.t("rate_limited"))]
         if message.startswith("/"):
             return self._command(message)
+        pending_forget = self.state.pop("forget_pending", False)
         if inbound.payload in ("forget:yes", "forget:no"):
             return self._forget(inbound.payload == "forget:yes")
+        if pending_forget and not inbound.payload:  # "oui" typed instead of the button
+            with contextlib.suppress(FieldError):
+                return self._forget(parse_yesno(message) == "yes")
         payload = inbound.payload
         if payload and payload.startswith("lang:"):
             return self._set_language(payload.removeprefix("lang:"))
@@ -442,6 +448,7 @@ class _Turn:
                 Button(self.t("btn_forget_yes"), "forget:yes"),
                 Button(self.t("btn_forget_no"), "forget:no"),
             )
+            self.state["forget_pending"] = True
             return [Reply(self.t("forget_confirm"), buttons)]
         return [Reply(self.t("unknown_command", command=command))]
 

@@ -159,6 +159,7 @@ def parse_email(answer: str) -> str:
     return value
 
 
+_GLUED = re.compile(r"(?:commande|cmd|cde|order|no|n)?(\d+)")
 _ORDER_WORDS = re.compile(r"\b(commande|cmd|cde|order|numero|number|num|no|n)\b|#|°|:")
 
 
@@ -169,7 +170,10 @@ def parse_order_number(answer: str, pattern: str) -> str:
     compact = re.sub(r"[\s._/-]+", "", _ORDER_WORDS.sub(" ", text))
     if re.fullmatch(pattern, compact, flags=re.IGNORECASE):
         return _real_order(compact.upper())
-    found = {n for n in re.findall(r"\d+", text) if re.fullmatch(pattern, n)}
+    # Digits glued to letters are another code (a tracking number "6A12345678901",
+    # "XX123456789FR"), unless the letters say "order" ("CMD123456789", "n123456789").
+    numbers = (_GLUED.fullmatch(token) for token in re.findall(r"[a-z0-9]+", text))
+    found = {m.group(1) for m in numbers if m and re.fullmatch(pattern, m.group(1))}
     if not found:  # grouped digits inside a sentence: "la commande 123 456 789 du 12/11"
         grouped = (re.sub(r"\D", "", g) for g in re.findall(r"\d+(?:[ .-]\d+)+", text))
         found = {n for n in grouped if re.fullmatch(pattern, n)}
@@ -272,6 +276,10 @@ class DateParser:
         return found
 
     def _read(self, answer: str, local_now: datetime) -> datetime | None:
+        answer = _spoken_date(answer)
+        day_only = re.fullmatch(r"le (\d{1,2})(?:er)?", answer.lower().strip())
+        if day_only:  # "le 12": this month's, or last month's when still to come
+            return _day_of_month(int(day_only[1]), local_now)
         norm = normalise(answer).removeprefix("le ").removeprefix("on ").strip()
         if not norm:
             return None
@@ -334,6 +342,38 @@ class DateParser:
     def warm_up(self) -> None:
         """dateparser's first call costs ~150 ms; pay it at start-up, not on a customer."""
         dateparser.parse("12/11/2026", languages=["fr", "en"], settings={"DATE_ORDER": "DMY"})
+
+
+_MONTHS = "janvier|fevrier|mars|avril|mai|juin|juillet|aout|septembre|octobre|novembre|decembre"
+_DAYS = "lundi|mardi|mercredi|jeudi|vendredi|samedi|dimanche"
+# How people say dates that the readers below do not know, said the way they do.
+_SPOKEN: tuple[tuple[re.Pattern[str], str], ...] = (
+    (re.compile(r"^(?:y a|ya|y'a|ca fait|cela fait)\b"), "il y a"),  # "ya 2 semaines"
+    (re.compile(r"\bsemaine passee\b"), "semaine derniere"),
+    (re.compile(rf"\b({_MONTHS}) dernier\b"), r"\1"),  # "le 12 novembre dernier"
+    (re.compile(rf"^(?:le )?(?:{_DAYS}) (\d{{1,2}})(?:er)?$"), r"le \1"),  # "mardi 17"
+)
+
+
+def _spoken_date(answer: str) -> str:
+    """``answer`` rewritten when it says a date in one of those ways, else unchanged."""
+    plain = strip_accents(answer.lower()).strip()
+    rewritten = plain
+    for pattern, replacement in _SPOKEN:
+        rewritten = pattern.sub(replacement, rewritten)
+    return rewritten if rewritten != plain else answer
+
+
+def _day_of_month(day: int, local_now: datetime) -> datetime | None:
+    month_start = local_now.replace(day=1, hour=12, minute=0, second=0, microsecond=0)
+    for start in (month_start, (month_start - timedelta(days=1)).replace(day=1)):
+        try:
+            found = start.replace(day=day)
+        except ValueError:
+            continue  # no 31st this month
+        if found.date() <= local_now.date():
+            return found
+    return None
 
 
 def format_date(value: date | datetime, lang: str, *, with_time: bool = False) -> str:

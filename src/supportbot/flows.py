@@ -8,6 +8,7 @@ the final summary; creating the ticket is left to the caller.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import shutil
 from collections.abc import Callable
@@ -69,6 +70,16 @@ _NOTHING_WORDS = {
     "i don t have one",
     "no tracking",
     "n a",
+    "pas encore renvoye",
+    "pas encore envoye",
+    "pas encore expedie",
+    "pas de photo",
+    "pas de photos",
+    "aucune photo",
+    "je n ai pas de photo",
+    "no photo",
+    "no photos",
+    "not yet",
 }
 _DONE_WORDS = {"termine", "fini", "c est tout", "done", "finished", "that s all", "ok", "oui"}
 _CONFIRM_WORDS = {
@@ -181,6 +192,8 @@ class FlowRunner:
         }
         if said:  # kept folded and masked: it is only ever matched against choice names
             state["said"] = normalise(mask_personal_data(said[:500]))
+            with contextlib.suppress(FieldError):  # and the order it names, if one
+                state["said_order"] = parse_order_number(said[:500], self.order_pattern)
         replies = [Reply(text(lang, "flow_start", title=flow.title.get(lang)))]
         if flow.intro:
             replies.append(Reply(flow.intro.get(lang)))
@@ -215,16 +228,21 @@ class FlowRunner:
         return [*self._prefill(flow, state, lang), self.prompt(flow, state, lang)]
 
     def _prefill(self, flow: Flow, state: dict[str, Any], lang: str) -> list[Reply]:
-        """Choice questions the starting message already answered: noted, said, skipped."""
+        """Questions the starting message already answered (a choice it names, the order
+        number it gives): noted, said, skipped."""
         said = state.get("said")
         notes: list[Reply] = []
         while said and state["step"] != CONFIRM:
             step = flow.step(state["step"])
-            if step.type is not FieldType.CHOICE or step.stop_if or step.rule:
+            if step.stop_if or step.rule:
                 break
             if step.id in state["answers"] or step.id in state.get("corrected", []):
                 break
-            value = choice_named_in(said, step.choices)
+            value: str | None = None
+            if step.type is FieldType.CHOICE:
+                value = choice_named_in(said, step.choices)
+            elif step.type is FieldType.ORDER_NUMBER:
+                value = state.get("said_order")
             if value is None:
                 break
             state["answers"][step.id] = value
@@ -311,7 +329,8 @@ class FlowRunner:
             if word == "confirm" or word in _CONFIRM_WORDS:
                 return FlowOutcome(finished=True, submit=True)
             return FlowOutcome(
-                [Reply(text(lang, "confirm_expected")), self.prompt(flow, state, lang)]
+                [Reply(text(lang, "confirm_expected")), self.prompt(flow, state, lang)],
+                refused=True,  # a question typed at the summary is answered (engine)
             )
         step = flow.step(state["step"])
         optional = self._is_optional(step, state)
