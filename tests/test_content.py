@@ -131,10 +131,18 @@ def test_broken_yaml_names_the_file_and_line(tree: Path) -> None:
     assert any("'dispute-process'" in p and "'dispute' is not a flow id" in p for p in found)
 
 
+def test_an_emptied_file_is_a_problem_not_fewer_entries(tree: Path) -> None:
+    (tree / "faq" / "orders.yaml").write_text("", encoding="utf-8")
+    (tree / "flows" / "dispute.yaml").write_text("# nothing left\n", encoding="utf-8")
+    found = problems(tree)
+    assert "orders.yaml: the file is empty" in found
+    assert "dispute.yaml: the file is empty" in found
+
+
 def test_flow_condition_on_unknown_step(tree: Path) -> None:
     edit(tree / "flows" / "order-problem.yaml", "field: problem_kind", "field: nothing")
     [problem] = problems(tree)
-    assert "order-problem.yaml" in problem and "photos.required_when" in problem
+    assert "order-problem.yaml" in problem and "photos.when" in problem  # the first one
 
 
 def test_flow_stop_value_not_a_choice(tree: Path) -> None:

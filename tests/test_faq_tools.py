@@ -211,10 +211,10 @@ def test_draft_answer_from_a_ticket(
             ticket_answer(db, "SAV-NOPE")
     desk = build_desk(seeded)
     desk.reply(reference, "lea", "Pas encore, écrivez à lea@example.com.")
-    desk.reply(reference, "lea", "Oui, en résine : voyez la commande 123456789.")
+    desk.reply(reference, "lea", "Bonjour Claire, oui, en résine : voyez la commande 123456789.")
     with seeded.sessions() as db:
         answer = ticket_answer(db, reference.lower())
-    assert answer == ("fr", "Oui, en résine : voyez la commande <numéro>.")
+    assert answer == ("fr", "Bonjour <nom>, oui, en résine : voyez la commande <numéro>.")
     text = render_draft(gaps_of(seeded, ranker)[0], seeded.content, "resine", answer)
     entry = FaqFile.model_validate(yaml.safe_load(text)).entries[0]
     assert entry.answer.fr == answer[1] and entry.answer.en == "TODO: translate the fr answer"
@@ -279,7 +279,14 @@ def test_add_variant_refuses_duplicates_and_unknown_ids(root: Path) -> None:
         faq_tools.add_variant(root, "invoic", "une question neuve")
     with pytest.raises(FaqToolError, match="no words"):
         faq_tools.add_variant(root, "invoice", " ?! ")
+    served = Matcher.from_pairs(load_content(root).pairs())
+    with pytest.raises(FaqToolError, match="answered by faq:order-status today"):
+        faq_tools.add_variant(root, "invoice", "ou est ma commande", matcher=served)
     assert {p: p.read_bytes() for p in files} == files
+    forced = faq_tools.add_variant(
+        root, "invoice", "ou est ma commande", matcher=served, force=True
+    )
+    assert forced.entry_id == "invoice"  # the operator insisted
 
 
 def test_add_variant_keeps_flow_lists_and_crlf(root: Path) -> None:

@@ -359,7 +359,7 @@ def test_a_customer_stuck_on_a_question_is_offered_a_person(chat: Chat) -> None:
 
 
 def test_the_order_named_in_the_first_message_is_not_asked_again(chat: Chat) -> None:
-    started = chat.say("ma commande 123456789 est arrivée abîmée")
+    started = chat.say("je veux signaler un problème avec ma commande 123456789")
     assert "J'ai noté « Numéro de commande » : 123456789" in started
     assert "Quel est votre numéro de commande" not in started
     assert "Quel est votre numéro de commande" in chat.say("retour")  # corrected if wrong
@@ -375,3 +375,10 @@ def test_no_photo_or_not_yet_skips_an_optional_step(chat: Chat) -> None:
         steps.append(said)
     assert "Récapitulatif" in said
     assert not any("ne semble pas valide" in s for s in steps)
+
+
+def test_a_parcel_that_never_came_is_not_asked_for_photos(chat: Chat) -> None:
+    for answer in ("colis jamais recu", "123456789", "12/11", "passer"):
+        chat.say(answer)
+    summary = chat.say("le colis devait arriver le 15 et rien depuis")
+    assert "Récapitulatif" in summary and "photos" not in summary.lower()

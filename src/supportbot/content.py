@@ -232,14 +232,23 @@ def load_out_of_scope(path: Path, problems: list[Problem]) -> tuple[str, ...]:
 
 def _read_yaml(path: Path, problems: list[Problem]) -> Any:
     try:
-        return yaml.safe_load(path.read_text(encoding="utf-8"))
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}" if mark is not None else ""
-        problems.append(Problem(path.name, "", where, f"invalid YAML: {exc}"))
+        where = f", line {mark.line + 1} column {mark.column + 1}" if mark is not None else ""
+        what = (
+            " ".join(str(p) for p in (getattr(exc, "context", None), exc.problem) if p)
+            if (isinstance(exc, yaml.MarkedYAMLError))
+            else str(exc)
+        )
+        problems.append(Problem(path.name, "", "", f"invalid YAML{where}: {what}"))
+        return None
     except OSError as exc:
         problems.append(Problem(path.name, "", "", f"cannot read: {exc}"))
-    return None
+        return None
+    if raw is None:  # an emptied file would silently take its entries away
+        problems.append(Problem(path.name, "", "", "the file is empty"))
+    return raw
 
 
 def _validation_problems(

@@ -156,16 +156,24 @@ def add_variant(
     lang: Annotated[
         str | None, typer.Option("--lang", help="fr or en (guessed from TEXT if omitted).")
     ] = None,
+    force: Annotated[
+        bool, typer.Option("--force", help="Add it even if another entry answers it today.")
+    ] = False,
 ) -> None:
-    """Add a phrasing to an FAQ entry, in place in its YAML file (refuses duplicates)."""
+    """Add a phrasing to an FAQ entry, in place in its YAML file (refuses duplicates, and
+    a phrasing another entry clearly answers today unless --force)."""
     if lang is not None and lang not in ("fr", "en"):
         raise typer.BadParameter("must be fr or en", param_hint="--lang")
     from supportbot import faq_tools
+    from supportbot.matching import Matcher
 
     settings = Settings()
-    _content(settings)
+    content = _content(settings)
+    ranker = Matcher.from_pairs(content.pairs())
     try:
-        added = faq_tools.add_variant(settings.content_dir, entry_id, text, lang)
+        added = faq_tools.add_variant(
+            settings.content_dir, entry_id, text, lang, matcher=ranker, force=force
+        )
     except faq_tools.FaqToolError as err:
         raise _fail(err) from err
     typer.echo(f"{added.path.name}: {added.entry_id} +{added.language} {added.text!r}")

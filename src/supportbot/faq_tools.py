@@ -62,6 +62,11 @@ class Ranker(Protocol):
     def rank(self, text: str, limit: int = 5) -> list[Match]: ...
 
 
+# A phrasing that scores this much for another entry (or a flow) is answered by it
+# today: well above the serving threshold (15), so a vague phrasing is not blocked.
+TAKEN_SCORE = 25.0
+
+
 class FaqToolError(Exception):
     """A request these tools refuse; the message says why."""
 
@@ -228,6 +233,9 @@ def ticket_answer(db: Session, reference: str) -> tuple[str, str]:
     if not messages:
         raise FaqToolError(f"ticket {ticket.reference} has no agent message to take")
     text = mask_personal_data(messages[-1].strip())
+    name = (ticket.customer.name or "").strip()
+    if len(name) >= 2:  # "Bonjour Dan," in a reply is nobody's name in an FAQ answer
+        text = re.sub(rf"\b{re.escape(name)}\b", "<nom>", text, flags=re.IGNORECASE)
     lang = ticket.language if ticket.language in LANGUAGES else guess_language(text)
     return lang, text
 
@@ -377,8 +385,19 @@ class VariantAdded:
     text: str
 
 
-def add_variant(root: Path, entry_id: str, text: str, lang: str | None = None) -> VariantAdded:
-    """Append a masked phrasing to an entry by editing its YAML text; undone if content breaks."""
+def add_variant(
+    root: Path,
+    entry_id: str,
+    text: str,
+    lang: str | None = None,
+    matcher: Ranker | None = None,
+    force: bool = False,
+) -> VariantAdded:
+    """Append a masked phrasing to an entry by editing its YAML text; undone if content breaks.
+
+    With ``matcher`` (the served one), a phrasing that clearly asks for another entry
+    today is refused unless ``force``: added here, it would take that question away.
+    """
     text = _clean(text)
     if not normalise(text):
         raise FaqToolError("nothing to add: the text has no words")
@@ -390,6 +409,15 @@ def add_variant(root: Path, entry_id: str, text: str, lang: str | None = None) -
     owner = _phrasings(content).get(normalise(text))
     if owner is not None:
         raise FaqToolError(f"{text!r} is already a phrasing of {owner}")
+    best = matcher.rank(text, limit=1) if matcher is not None and not force else []
+    taken = bool(best) and best[0].label.startswith(("faq:", "flow:"))
+    taken = taken and best[0].score >= TAKEN_SCORE
+    if taken and best[0].label != f"faq:{entry_id}":
+        raise FaqToolError(
+            f"{text!r} is answered by {best[0].label} today (score {best[0].score:.0f}): "
+            f"added to {entry_id} it would take that question away; add it there, "
+            "rephrase it, or pass --force"
+        )
     lang = lang or guess_language(text)
     for path in sorted((root / "faq").glob("*.yaml")):
         original = path.read_bytes()
