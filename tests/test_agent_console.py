@@ -130,6 +130,7 @@ def test_errors_go_to_stderr_with_exit_code_1(env: dict[str, str], ref: str) -> 
     missing = agent(env, "template", ref, "no-such-template", code=1)
     assert "no reply template named 'no-such-template'" in missing and "mediation" in missing
     assert "empty" in agent(env, "note", ref, "  ", code=1)
+    assert "empty" in agent(env, "reply", ref, "\u200b", code=1)  # invisible is empty
 
 
 def test_a_retried_command_with_its_key_is_applied_once(env: dict[str, str], ref: str) -> None:

@@ -369,3 +369,17 @@ def test_taking_a_ticket_names_who_handles_it(chat: Chat, desk: AgentDesk) -> No
     assert desk.take(ref, "Tom").assignee == "Tom"  # a colleague takes over...
     assert desk.show(ref).events[-1][2:] == ("Tom", "taken over from Ann")  # ...and it shows
     assert desk.take(ref, "Tom").events[-1][3] == "taken (already theirs)"
+
+
+def test_the_agents_deadline_alert_is_in_french_and_true(
+    new_chat, engine: Engine, desk: AgentDesk, clock: Clock
+) -> None:  # type: ignore[no-untyped-def]
+    ref = human_ticket(new_chat("eve", "en"), "My order 123456789 is stuck")
+    due = desk.show(ref).due_at
+    assert due is not None
+    desk.reply(ref, "Sam", "Looking into it.")
+    clock.now = due - timedelta(hours=1)
+    alerts = [a.text for a in Jobs(engine.tickets, engine.sessions).tick()]
+    [near] = [a for a in alerts if "échéance proche" in a]
+    assert "jeudi 26 novembre" in near  # the agents' language, not the customer's
+    assert "aucune réponse" not in near  # Sam answered

@@ -7,6 +7,7 @@ reference, template or a forbidden status change goes to stderr with exit code 1
 from __future__ import annotations
 
 import json
+import re
 import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -150,10 +151,11 @@ def _print_json(data: Any) -> None:
 
 
 def _needs_text(text: str) -> str:
-    if not text.strip():
+    visible = re.sub(r"[\u200b\u2060\ufeff]", "", text).strip()  # zero-width
+    if not visible:
         typer.echo("error: the text is empty", err=True)
         raise typer.Exit(1)
-    return text.strip()
+    return visible
 
 
 @agent_app.command("list")

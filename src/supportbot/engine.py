@@ -66,8 +66,9 @@ MESSAGES_PER_MINUTE = 20
 
 
 # C0 controls but tab and newline, DEL and C1 controls: never meaningful in a chat, and
-# PostgreSQL refuses NUL in text and JSON.
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+# PostgreSQL refuses NUL in text and JSON; invisible zero-width characters, which would
+# make an empty message look written.
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b\u2060\ufeff]")
 
 
 # "back", "annuler" with nothing in progress ("retour" alone is a question about returns)

@@ -72,10 +72,12 @@ class Jobs:
             service.notify(
                 db, ticket, text(ticket.language, "interim", ref=ticket.reference, due=due)
             )
+            # For the agents, in French (the agent side's language), whatever the customer's.
+            when = say_moment(ticket.due_at.astimezone(cal.tz), "fr")
+            silent = ", aucune réponse encore" if ticket.first_response_at is None else ""
             alerts.append(
                 NotifyAgents(
-                    ticket.reference,
-                    f"⏰ {ticket.reference} : échéance proche ({due}), aucune réponse encore.",
+                    ticket.reference, f"⏰ {ticket.reference} : échéance proche ({when}){silent}."
                 )
             )
         if now >= ticket.due_at and service.mark_job(ticket, "overdue", key):
