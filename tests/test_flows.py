@@ -382,3 +382,16 @@ def test_a_parcel_that_never_came_is_not_asked_for_photos(chat: Chat) -> None:
         chat.say(answer)
     summary = chat.say("le colis devait arriver le 15 et rien depuis")
     assert "Récapitulatif" in summary and "photos" not in summary.lower()
+
+
+def test_changing_ones_mind_mid_flow_is_offered_with_the_order_kept(chat: Chat) -> None:
+    chat.say("probleme commande")
+    chat.say("123456789")
+    offer = chat.say("en fait je veux plutot faire un retour")  # at "what is the problem"
+    assert "« Retour ou remboursement »" in offer
+    assert chat.buttons == ["switch:return-refund", "resume"]
+    assert "Quel est le problème" in chat.press("resume")  # nothing done behind their back
+    chat.say("en fait je veux plutot faire un retour")
+    switched = chat.press("switch:return-refund")
+    assert "J'ai noté « Numéro de commande » : 123456789" in switched
+    assert "À quelle date avez-vous reçu l'article" in switched

@@ -636,7 +636,7 @@ class _Turn:
 
     # -- flows -----------------------------------------------------------------
 
-    def _start_flow(self, flow_id: str, said: str = "") -> list[Action]:
+    def _start_flow(self, flow_id: str, said: str = "", order: str | None = None) -> list[Action]:
         flow = self.engine.content.flows[flow_id]
         current = self.state.get("flow")
         runner = self.engine.runner
@@ -663,7 +663,7 @@ class _Turn:
                     self._menu_buttons(),
                 )
             ]
-        flow_state, replies = runner.start(flow, self.lang, said)
+        flow_state, replies = runner.start(flow, self.lang, said, order=order)
         flow_state["run"] = uuid.uuid4().hex
         self.state["flow"] = flow_state
         self._flow_event(flow_state, "started")
@@ -681,6 +681,9 @@ class _Turn:
             return [runner.prompt(flow, flow_state, self.lang)]
         if flow.id != HUMAN_FLOW and self._wants_a_person():
             return self._hand_over(flow, flow_state)
+        switch = (self.inbound.payload or "").removeprefix("switch:")
+        if switch in self.engine.content.flows and switch != flow.id:
+            return self._switch_flow(flow_state, switch)
         if self.inbound.payload and self.inbound.payload.split(":")[0] in {
             "faq",
             "flow",
@@ -709,6 +712,14 @@ class _Turn:
                 Reply(self.t("flow_continue")),
                 runner.prompt(flow, flow_state, self.lang),
             ]
+        if outcome.refused and (other := self._other_flow_wanted(flow)) is not None:
+            # "en fait je veux plutôt faire un retour": offered, never done behind their back
+            title = other.title.get(self.lang)
+            buttons = (
+                Button(self.t("btn_switch", title=title), f"switch:{other.id}"),
+                Button(self.t("btn_resume"), "resume"),
+            )
+            return [Reply(self.t("switch_offer", title=title), buttons)]
         misses = flow_state.get("misses", 0) + 1 if outcome.refused else 0
         flow_state["misses"] = misses
         if misses >= 2 and outcome.replies and not outcome.finished:
@@ -734,6 +745,27 @@ class _Turn:
         elif outcome.finished:
             actions.append(Reply(self.t("menu"), self._menu_buttons()))
         return actions
+
+    def _other_flow_wanted(self, flow: Any) -> Any | None:
+        """Another request the refused answer clearly asks for, or None."""
+        message = self.inbound.text.strip()
+        if self.inbound.payload or not message:
+            return None
+        result = self.engine.matcher.resolve(message[:MAX_TEXT])
+        best = result.best
+        if best is None or result.ambiguous or best.score < 30:
+            return None
+        kind, _, ident = best.label.partition(":")
+        if kind != "flow" or ident in (flow.id, HUMAN_FLOW):
+            return None
+        return self.engine.content.flows[ident]
+
+    def _switch_flow(self, flow_state: dict[str, Any], flow_id: str) -> list[Action]:
+        """The request they meant instead; the order number already given goes along."""
+        order = flow_state.get("answers", {}).get("order_number")
+        self._flow_event(flow_state, "ended")
+        self.state.pop("flow", None)
+        return self._start_flow(flow_id, order=order if isinstance(order, str) else None)
 
     def _wants_a_person(self) -> bool:
         """The human button, /agent, or "je veux parler à un humain" typed at any step."""

@@ -179,9 +179,12 @@ class FlowRunner:
 
     # -- navigation ---------------------------------------------------------
 
-    def start(self, flow: Flow, lang: str, said: str = "") -> tuple[dict[str, Any], list[Reply]]:
+    def start(
+        self, flow: Flow, lang: str, said: str = "", order: str | None = None
+    ) -> tuple[dict[str, Any], list[Reply]]:
         """A new run of ``flow``; ``said`` is the message that started it, whose plain
-        answers to choice questions are taken ("jamais reçu" answers "what happened")."""
+        answers to choice questions are taken ("jamais reçu" answers "what happened"),
+        ``order`` an order number already given (in a request they switched from)."""
         state: dict[str, Any] = {
             "id": flow.id,
             "step": None,
@@ -194,6 +197,8 @@ class FlowRunner:
             state["said"] = normalise(mask_personal_data(said[:500]))
             with contextlib.suppress(FieldError):  # and the order it names, if one
                 state["said_order"] = parse_order_number(said[:500], self.order_pattern)
+        if order:
+            state["said_order"] = order
         replies = [Reply(text(lang, "flow_start", title=flow.title.get(lang)))]
         if flow.intro:
             replies.append(Reply(flow.intro.get(lang)))
@@ -230,16 +235,16 @@ class FlowRunner:
     def _prefill(self, flow: Flow, state: dict[str, Any], lang: str) -> list[Reply]:
         """Questions the starting message already answered (a choice it names, the order
         number it gives): noted, said, skipped."""
-        said = state.get("said")
+        said = state.get("said", "")
         notes: list[Reply] = []
-        while said and state["step"] != CONFIRM:
+        while (said or state.get("said_order")) and state["step"] != CONFIRM:
             step = flow.step(state["step"])
             if step.stop_if or step.rule:
                 break
             if step.id in state["answers"] or step.id in state.get("corrected", []):
                 break
             value: str | None = None
-            if step.type is FieldType.CHOICE:
+            if step.type is FieldType.CHOICE and said:
                 value = choice_named_in(said, step.choices)
             elif step.type is FieldType.ORDER_NUMBER:
                 value = state.get("said_order")

@@ -191,6 +191,13 @@ TEXTS: dict[str, tuple[str, str]] = {
         "For your security, I masked the card number (only the last 4 digits are kept). Never "
         "share your card number: Support never asks for it.",
     ),
+    "switch_offer": (
+        "Vous voulez plutôt faire une autre demande, « {title} » ? La demande en cours "
+        "sera abandonnée (le numéro de commande est gardé).",
+        'Would you rather make another request, "{title}"? The current one will be '
+        "dropped (the order number is kept).",
+    ),
+    "btn_switch": ("Passer à « {title} »", 'Switch to "{title}"'),
     "stuck_offer": (
         "Vous n'avez pas cette information ? « Parler à un humain » transmet à un conseiller "
         "ce que vous avez déjà indiqué.",
