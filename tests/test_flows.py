@@ -103,7 +103,7 @@ def test_a_question_asked_in_a_flow_is_answered_then_the_flow_goes_on(chat: Chat
     assert "Je n'ai pas reconnu ce choix" in chat.say("banane")  # not a question: asked again
 
 
-def test_back_goes_to_previous_question_and_forgets_its_answer(chat: Chat) -> None:
+def test_back_goes_to_previous_question_and_a_new_answer_replaces_it(chat: Chat) -> None:
     chat.press("flow:return-refund")
     chat.say("123456789")
     back = chat.say("retour")
@@ -115,6 +115,21 @@ def test_back_goes_to_previous_question_and_forgets_its_answer(chat: Chat) -> No
     chat.say("passer")  # return tracking
     summary = chat.say("passer")  # description
     assert "987654321" in summary and "123456789" not in summary
+
+
+def test_correcting_one_answer_from_the_summary_keeps_the_others(chat: Chat) -> None:
+    for line in ("qqn s'est connecté à mon compte", "a@b.fr", "hier soir"):
+        chat.say(line)
+    assert "Récapitulatif" in chat.say("j'ai reçu une alerte de connexion")
+    chat.say("retour")
+    back = chat.say("retour")
+    assert "Réponse actuelle : 23/11/2026 20:00" in back and "keep" in chat.buttons
+    assert "Réponse actuelle : a@b.fr" in chat.say("retour")
+    summary = chat.say("emma@gmail.com")  # the one to fix: the rest is still there
+    assert "Récapitulatif" in summary and "emma@gmail.com" in summary
+    assert "alerte de connexion" in summary and "a@b.fr" not in summary
+    chat.say("retour")
+    assert "Récapitulatif" in chat.press("keep")  # kept as it was
 
 
 def test_cancel_at_any_time_creates_nothing(chat: Chat, engine: Engine) -> None:

@@ -229,6 +229,11 @@ class FlowRunner:
         current = state["step"]
         state["history"].append(current)
         nxt = self._next_step(flow, state, current)
+        kept = state.get("kept", [])
+        while nxt is not None and nxt.id in kept and nxt.id in state["answers"] and not nxt.rule:
+            kept.remove(nxt.id)  # answered before going back: still the answer
+            state["history"].append(nxt.id)
+            nxt = self._next_step(flow, state, nxt.id)
         state["step"] = nxt.id if nxt else CONFIRM
         return [*self._prefill(flow, state, lang), self.prompt(flow, state, lang)]
 
@@ -278,6 +283,10 @@ class FlowRunner:
             count = len(state["files"].get(step.id, []))
             if count >= max(step.min_count, 1):
                 buttons.append(Button(text(lang, "btn_done"), "done"))
+        if step.id in state["answers"] and step.type is not FieldType.ATTACHMENTS:
+            shown = self.display(step, state, lang)  # back on an answered question
+            body += "\n" + text(lang, "current_answer", value=shown)
+            buttons.append(Button(text(lang, "btn_keep"), "keep"))
         if self._is_optional(step, state):
             body += "\n" + text(lang, "optional_hint")
             buttons.append(Button(text(lang, "btn_skip"), "skip"))
@@ -338,6 +347,8 @@ class FlowRunner:
                 refused=True,  # a question typed at the summary is answered (engine)
             )
         step = flow.step(state["step"])
+        if word == "keep" and step.id in state["answers"]:  # back here, and it was right
+            return self._after_answer(flow, step, state, state["answers"][step.id], lang)
         optional = self._is_optional(step, state)
         if optional and step.type is not FieldType.YESNO and word in _NOTHING_WORDS:
             word = "skip"  # "pas de suivi", "j'en ai pas": nothing to give for an optional step
@@ -401,13 +412,16 @@ class FlowRunner:
         return text(lang, f"eligibility_{verdict}", ago=text(lang, ago, days=days))
 
     def _back(self, flow: Flow, state: dict[str, Any], lang: str) -> list[Reply]:
+        """One question back, its answer shown; the answers after it are kept, so that
+        correcting one answer from the summary does not mean typing the others again."""
         if not state["history"]:
             return [Reply(text(lang, "at_first_step")), self.prompt(flow, state, lang)]
         previous = state["history"].pop()
+        kept = state.setdefault("kept", [])
+        if state["step"] != CONFIRM and state["step"] in state["answers"]:
+            kept.append(state["step"])
         state["step"] = previous
         state.setdefault("corrected", []).append(previous)  # never prefilled again
-        state["answers"].pop(previous, None)
-        state["files"].pop(previous, None)
         return [self.prompt(flow, state, lang)]
 
     def _parse(self, step: Step, raw: str) -> Any:

@@ -191,6 +191,11 @@ TEXTS: dict[str, tuple[str, str]] = {
         "For your security, I masked the card number (only the last 4 digits are kept). Never "
         "share your card number: Support never asks for it.",
     ),
+    "current_answer": (
+        "Réponse actuelle : {value}. Tapez la nouvelle, ou gardez-la.",
+        "Current answer: {value}. Type the new one, or keep it.",
+    ),
+    "btn_keep": ("Garder", "Keep"),
     "switch_offer": (
         "Vous voulez plutôt faire une autre demande, « {title} » ? La demande en cours "
         "sera abandonnée (le numéro de commande est gardé).",
