@@ -410,3 +410,11 @@ def test_changing_ones_mind_mid_flow_is_offered_with_the_order_kept(chat: Chat) 
     switched = chat.press("switch:return-refund")
     assert "J'ai noté « Numéro de commande » : 123456789" in switched
     assert "À quelle date avez-vous reçu l'article" in switched
+
+
+def test_a_long_story_keeps_its_beginning_instead_of_being_thrown_away(chat: Chat) -> None:
+    chat.press("flow:human-agent")
+    story = "Le colis est arrivé ouvert et la figurine était cassée. " * 60  # ~3,400
+    kept = chat.say(story)
+    assert "j'en garde les 2000 premiers" in kept and "Récapitulatif" in kept
+    assert "Le colis est arrivé ouvert" in kept

@@ -367,18 +367,23 @@ class FlowRunner:
                 [Reply(text(lang, "answer_expected")), self.prompt(flow, state, lang)]
             )
         raw = inbound.payload.removeprefix("choice:") if inbound.payload else inbound.text
+        notes: list[Reply] = []
         try:
             value = self._parse(step, raw)
         except FieldError as err:
-            refusal = self._refusal(step, err, lang)
-            return FlowOutcome([Reply(refusal), self.prompt(flow, state, lang)], refused=True)
-        hidden = False
+            if err.key != "bad_text_long":
+                refusal = self._refusal(step, err, lang)
+                return FlowOutcome([Reply(refusal), self.prompt(flow, state, lang)], refused=True)
+            # A long story is not thrown away: its beginning is kept, the rest can follow.
+            value = " ".join(raw.split())[: step.max_length].rsplit(" ", 1)[0]
+            notes.append(Reply(text(lang, "text_cut", **err.values)))
         if step.type is FieldType.TEXT:  # never a card number in a ticket
             value, hidden = mask_card_numbers(value)
+            if hidden:
+                notes.insert(0, Reply(text(lang, "card_masked")))
         state["answers"][step.id] = value
         outcome = self._after_answer(flow, step, state, value, lang)
-        if hidden:
-            outcome.replies.insert(0, Reply(text(lang, "card_masked")))
+        outcome.replies[:0] = notes
         return outcome
 
     def _after_answer(

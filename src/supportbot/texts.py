@@ -269,6 +269,12 @@ TEXTS: dict[str, tuple[str, str]] = {
         "C'est trop long : {max} caractères au plus (vous en avez écrit {length}).",
         "That is too long: {max} characters at most (you wrote {length}).",
     ),
+    "text_cut": (
+        "Votre texte est long ({length} caractères) : j'en garde les {max} premiers. Une fois "
+        "la demande créée, envoyez la suite ici en rappelant sa référence (SAV-…).",
+        "Your text is long ({length} characters): I keep the first {max}. Once the request is "
+        "created, send the rest here with its reference (SAV-…).",
+    ),
     "bad_choice": (
         "Je n'ai pas reconnu ce choix. Choisissez parmi : {choices}.",
         "I did not recognise that choice. Choose from: {choices}.",
