@@ -418,3 +418,19 @@ def test_a_long_story_keeps_its_beginning_instead_of_being_thrown_away(chat: Cha
     kept = chat.say(story)
     assert "j'en garde les 2000 premiers" in kept and "Récapitulatif" in kept
     assert "Le colis est arrivé ouvert" in kept
+
+
+def test_a_photo_sent_early_is_kept_for_the_photo_question(
+    chat: Chat, engine: Engine, photo
+) -> None:  # type: ignore[no-untyped-def]
+    for line in ("Mon colis est arrivé cassé", "123456789", "hier", "passer"):
+        chat.say(line)
+    early = chat.say(files=(photo,))  # at the description, before the photos question
+    assert "je garde ce fichier pour la question « Photos ou vidéos » (1 en tout)" in early
+    assert "Décrivez le problème" in early  # the current question comes back
+    chat.say("La figurine est arrivée cassée en deux.")
+    assert "done" in chat.buttons  # the photos question already has its file
+    chat.say("terminé")
+    chat.press("confirm")
+    [ticket] = tickets(engine)
+    assert len(ticket.attachments) == 1

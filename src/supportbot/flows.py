@@ -363,9 +363,8 @@ class FlowRunner:
         if step.type is FieldType.ATTACHMENTS:
             return self._attachments(flow, step, state, inbound, word, lang)
         if inbound.files and not inbound.text:
-            return FlowOutcome(
-                [Reply(text(lang, "answer_expected")), self.prompt(flow, state, lang)]
-            )
+            early = self._keep_for_later(flow, state, inbound, lang)
+            return FlowOutcome([*early, self.prompt(flow, state, lang)])
         raw = inbound.payload.removeprefix("choice:") if inbound.payload else inbound.text
         notes: list[Reply] = []
         try:
@@ -498,6 +497,37 @@ class FlowRunner:
         else:
             replies.append(self.prompt(flow, state, lang))
         return FlowOutcome(replies)
+
+    def _keep_for_later(
+        self, flow: Flow, state: dict[str, Any], inbound: Inbound, lang: str
+    ) -> list[Reply]:
+        """Files sent before the question that asks for them: kept for that question
+        (checked as it will check them) rather than refused and sent again later."""
+        ids = [s.id for s in flow.steps]
+        later = next(
+            (
+                s
+                for s in flow.steps[ids.index(state["step"]) + 1 :]
+                if s.type is FieldType.ATTACHMENTS
+            ),
+            None,
+        )
+        if later is None:
+            return [Reply(text(lang, "answer_expected"))]
+        stored: list[dict[str, Any]] = state["files"].setdefault(later.id, [])
+        replies: list[Reply] = []
+        for incoming in inbound.files:
+            problem = self.check_file(later.kinds, incoming, lang)
+            if problem:
+                replies.append(Reply(problem))
+            elif len(stored) < later.max_count:
+                record = self.store_file(incoming)
+                if not any(r["checksum"] == record["checksum"] for r in stored):
+                    stored.append(record)
+        if stored:
+            label = later.label.get(lang)
+            replies.append(Reply(text(lang, "attach_kept", count=len(stored), step=label)))
+        return replies
 
     def check_file(
         self, kinds: tuple[AttachmentKind, ...], incoming: IncomingFile, lang: str

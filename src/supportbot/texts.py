@@ -269,6 +269,11 @@ TEXTS: dict[str, tuple[str, str]] = {
         "C'est trop long : {max} caractères au plus (vous en avez écrit {length}).",
         "That is too long: {max} characters at most (you wrote {length}).",
     ),
+    "attach_kept": (
+        "Bien reçu : je garde ce fichier pour la question « {step} » ({count} en tout). "
+        "Répondons d'abord à celle-ci :",
+        'Got it: I keep this file for the "{step}" question ({count} in all). First, this one:',
+    ),
     "text_cut": (
         "Votre texte est long ({length} caractères) : j'en garde les {max} premiers. Une fois "
         "la demande créée, envoyez la suite ici en rappelant sa référence (SAV-…).",
