@@ -62,7 +62,8 @@ def test_order_problem_damaged_parcel_to_ticket(chat: Chat, engine: Engine, phot
 def test_answers_people_give_that_are_not_the_expected_shape(chat: Chat, photo) -> None:  # type: ignore[no-untyped-def]
     assert "Aucune demande n'est en cours" in chat.say("back")  # nothing to go back to
     chat.press("flow:order-problem")
-    assert "réponse écrite" in chat.say(files=(photo,))  # a file where a number is expected
+    kept = chat.say(files=(photo,))  # a file where a number is expected: kept for later
+    assert "je garde ce fichier" in kept and "numéro de commande" in kept
     chat.say("c'est la commande 123456789")
     chat.press("choice:damaged")
     chat.say("hier")
