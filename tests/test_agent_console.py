@@ -326,6 +326,7 @@ def test_console_shows_customers_writing_on_other_tickets(engine: Engine, new_ch
         for line in HANDOFF.splitlines():
             shown = chat.say(line) if not line.isdigit() else chat.press("confirm")
         refs[user] = _ref_in(shown)
+    build_desk(engine).reply(refs["alice"], "lea", "Je regarde.")  # alice is answered
     out = io.StringIO()
     book = load_replies(ROOT / "replies")
     console = AgentConsole(build_desk(engine), book, "lea", out, poll_seconds=0.05)

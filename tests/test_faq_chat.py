@@ -66,6 +66,7 @@ def test_the_answer_follows_the_language_the_customer_writes_in(chat: Chat) -> N
     assert "Mon compte > Commandes" in chat.say("ou est ma facture svp")
     assert chat.say("thanks!").startswith("You are welcome")  # short, but clear
     assert chat.say("merci").startswith("Avec plaisir")
+    assert not chat.say("ça me va").startswith("I am")  # "me" is French too
 
 
 def test_a_flow_follows_the_language_the_customer_writes_in(chat: Chat) -> None:
@@ -100,6 +101,8 @@ def test_small_talk_gets_an_honest_answer_never_a_random_entry(chat: Chat) -> No
         assert "désolé" in chat.say(angry) and "flow:human-agent" in chat.buttons, angry
     assert "Bonjour" in chat.say("alors ?") and "Bonjour" in chat.say("il y a quelqu'un ?")
     assert chat.say("are you a robot?").startswith("I am the 3DWorksPrints Support's")
+    assert "assistant automatique" not in chat.say("c'est une machine à laver")  # a thing
+    assert "assistant automatique" not in chat.say("mais vous êtes un robot en fait")
 
 
 def test_a_question_marked_out_of_scope_is_said_to_be_so(chat: Chat) -> None:

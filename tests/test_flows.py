@@ -435,3 +435,20 @@ def test_a_photo_sent_early_is_kept_for_the_photo_question(
     chat.press("confirm")
     [ticket] = tickets(engine)
     assert len(ticket.attachments) == 1
+
+
+def test_a_phone_number_or_a_date_is_never_taken_for_the_order(chat: Chat) -> None:
+    started = chat.say("mon colis n'est jamais arrivé, appelez-moi au 06 12 34 56 78")
+    assert "J'ai noté « Numéro de commande »" not in started
+    assert "Quel est votre numéro de commande" in started
+
+
+def test_handing_over_keeps_the_photos_already_sent(chat: Chat, engine: Engine, photo) -> None:  # type: ignore[no-untyped-def]
+    for line in ("Mon colis est arrivé cassé", "123456789", "hier", "passer"):
+        chat.say(line)
+    chat.say("La figurine est arrivée cassée en deux.")
+    chat.say(files=(photo,))  # at the photos question
+    assert "Je vous passe à un conseiller" in chat.say("je veux parler a un humain")
+    chat.press("confirm")
+    [ticket] = tickets(engine)
+    assert ticket.category == "human" and len(ticket.attachments) == 1

@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 from conftest import Chat, Clock
 from supportbot.app import build_desk
 from supportbot.engine import Engine
+from supportbot.jobs import Jobs
 from supportbot.messages import Inbound, Reply
 from supportbot.store import OutboxMessage, Ticket
 
@@ -147,3 +148,29 @@ def test_a_sender_keeps_its_own_claims_when_releasing_orphans(chat: Chat, engine
     assert engine.outbox.claim_next("test", "alice") is not None  # this process, sending
     assert engine.outbox.release_orphans("test") == 0
     assert engine.outbox.claim_next("test", "alice") is None
+
+
+def test_a_keyed_turn_s_reply_comes_before_the_notices_it_caused(
+    chat: Chat, engine: Engine
+) -> None:
+    ref = handed_off(chat)
+    build_desk(engine).propose(ref, "lea", "Un avoir de 10 €.")
+    engine.outbox.take("test", "alice")
+    engine.handle(Inbound("test", "alice", "alice", payload=f"solution:yes:{ref}", key="u:9"))
+    texts = [r.text for r in engine.outbox.take("test", "alice")]
+    assert texts[0].startswith("Merci") and "Comment évaluez-vous" in texts[-1], texts
+
+
+def test_delivered_messages_are_not_kept_forever(chat: Chat, engine: Engine, clock: Clock) -> None:
+    ref = handed_off(chat)
+    build_desk(engine).reply(ref, "lea", "Votre adresse : 12 rue des Lilas.")
+    build_desk(engine).reply(ref, "lea", "Pas encore lu.")
+    first = engine.outbox.claim_next("test", "alice")
+    assert first is not None
+    engine.outbox.mark_delivered([first[0]])  # the second one is never read
+    clock.now += timedelta(days=31)
+    Jobs(engine.tickets, engine.sessions).tick()
+    with engine.sessions() as db:
+        left = db.scalars(select(OutboxMessage.text)).all()
+    assert f"[{ref}] Pas encore lu." in left  # the undelivered one waits on
+    assert not any("Lilas" in t for t in left)  # the delivered one is gone

@@ -165,4 +165,15 @@ def test_forget_can_be_confirmed_in_words(chat: Chat, new_chat) -> None:  # type
     assert "Mon compte > Commandes" in chat.say("ou est ma facture")  # not an answer to it
     assert "effacées" not in chat.say("oui")  # the question is no longer pending
     chat.say("/forget")
+    chat.say("/start")  # another command in between: the question is no longer pending
+    assert "effacées" not in chat.say("oui")
+    chat.say("/forget")
     assert "effacées" in chat.say("oui, effacez tout")
+
+
+def test_a_yes_in_a_flow_answers_the_flow_not_a_forgotten_forget(chat: Chat) -> None:
+    chat.press("flow:dispute")
+    chat.say("123456789")  # "Avez-vous déjà écrit au vendeur ?" (yes/no)
+    chat.say("/forget")
+    answered = chat.say("oui")
+    assert "effacées" not in answered and "?" in answered  # the flow's next question

@@ -318,6 +318,19 @@ def test_a_5xx_from_telegram_is_retried(tg: Telegram) -> None:
     play(scenario)
 
 
+def test_a_message_telegram_refuses_never_blocks_the_ones_after_it(tg: Telegram) -> None:
+    async def scenario() -> None:
+        async with tg.running():
+            tg.request.fail("sendMessage", 400, "Bad Request: can't parse entities")
+            refused = await tg.send(tg.updates.text(ALICE, "/start"))
+            assert len(sent_to(refused, ALICE.id)) == 1  # tried once: trying again changes nothing
+            answered = await tg.send(tg.updates.text(ALICE, "ou est ma facture"))
+            assert "Mon compte > Commandes" in texts(answered, ALICE.id)
+            assert "Bonjour" not in texts(answered, ALICE.id)  # the refused one is not retried
+
+    play(scenario)
+
+
 def test_a_duplicate_update_is_ignored(tg: Telegram) -> None:
     async def scenario() -> None:
         async with tg.running():

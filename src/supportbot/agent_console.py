@@ -79,7 +79,8 @@ def is_overdue(view: TicketView, now: datetime) -> bool:
 def customer_wrote_last(view: TicketView) -> bool:
     """The customer's message is the latest word: they wait for the Support."""
     said = [e for e in view.events if _spoken(e)]
-    return bool(said) and said[-1][1] == EventKind.CUSTOMER_MESSAGE.value
+    theirs = (EventKind.CUSTOMER_MESSAGE, EventKind.CREATED, EventKind.MERGED)  # a request
+    return bool(said) and said[-1][1] in {kind.value for kind in theirs}
 
 
 def ticket_row(view: TicketView, tz: tzinfo, now: datetime) -> str:

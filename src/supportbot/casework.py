@@ -7,7 +7,6 @@ through the ticket service; a customer only ever reaches their own tickets.
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -17,7 +16,6 @@ from sqlalchemy import ColumnElement, ScalarSelect, and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from supportbot.content import AttachmentKind, Flow
-from supportbot.fields import FieldError, parse_order_number
 from supportbot.flows import FlowRunner, say_moment
 from supportbot.masking import mask_card_numbers
 from supportbot.messages import Action, Inbound, NotifyAgents, Reply
@@ -122,11 +120,10 @@ class CustomerCases:
             (str(answers[k]) for k in ("summary", "subject", "description") if k in answers), ""
         )
         subject = f"{flow.title.fr} — {summary}" if summary else flow.title.fr
-        if "order_number" not in answers and summary:
-            # "ma commande 123456789 est bloquée": the ticket knows its order (merging,
-            # templates, the agent's card) even when no step asked for it
-            with contextlib.suppress(FieldError):
-                answers["order_number"] = parse_order_number(summary, self.runner.order_pattern)
+        # "ma commande 123456789 est bloquée": the ticket knows its order (merging,
+        # templates, the agent's card) even when no step asked for it
+        if "order_number" not in answers and (order := self.runner.order_named_in(summary)):
+            answers["order_number"] = order
         ticket, merged = self.tickets.create(
             self.db, self.customer, flow, answers, files, subject[:300], self.lang
         )
@@ -200,14 +197,16 @@ class CustomerCases:
         """A message for the agent of a ticket goes onto it; None when no ticket is addressed.
 
         Without ``reopen`` (a "merci" after the closing message or a proposal) a closed
-        ticket is not addressed and a proposal stays open: thanks never reopen a request.
+        ticket or a proposed solution is not addressed: thanks never reopen a request nor
+        break the silence the auto-close waits for.
         """
         ticket = self._addressed_ticket(inbound.text)
         if ticket is None:
             return None
         closed = ticket.status == TicketStatus.CLOSED.value
-        if closed and not reopen and not inbound.files:
-            return None
+        waiting_verdict = ticket.status == TicketStatus.SOLUTION_PROPOSED.value
+        if (closed or waiting_verdict) and not reopen and not inbound.files:
+            return None  # "merci": a polite word here; the proposal's buttons say the rest
         if closed and not self.tickets.can_reopen(ticket):
             return [Reply(self.t("cannot_reopen", ref=ticket.reference))]
         replies: list[Action] = []
@@ -232,7 +231,7 @@ class CustomerCases:
         # An answer to a question, or words about a proposed solution ("non, ça ne marche
         # pas"): back to the agent, and no auto-close for silence. Thanks leave it as is.
         answered = (TicketStatus.INFO_REQUESTED.value, TicketStatus.SOLUTION_PROPOSED.value)
-        if ticket.status in answered and (reopen or ticket.status != answered[1]):
+        if ticket.status in answered:
             self.tickets.change_status(self.db, ticket, TicketStatus.RECEIVED, CUSTOMER)
         ref = ticket.reference
         relayed = body if not names or body == names else f"{body}\n📎 {names}"

@@ -83,10 +83,10 @@ _ANYONE_THERE = re.compile(
     r"(vous etes la|t es la|tu es la|il y a quelqu ?un|y a quelqu ?un|ya quelqu ?un|allo|"
     r"are you there|anyone there|is anyone there|alors|et alors|bon alors|hello)"
 )
-_ABOUT_BOT = re.compile(
-    r"\b(vous etes|etes vous|tu es|t es|es tu|c est|est ce|suis je en train de parler a|"
-    r"je parle a|are you|r u|is this|am i talking to)\b"
-    r"( un| une| a| an)? (robot|bot|chatbot|ia|ai|machine|vrai humain|humain|human|real person|"
+_ABOUT_BOT = re.compile(  # matched at the start: "c'est une machine à laver" is not it
+    r"(vous etes|etes vous|tu es|t es|es tu|c est|est ce|suis je en train de parler a|"
+    r"je parle a|are you|r u|is this|am i talking to)"
+    r"( un| une| a| an)? (robot|bot|chatbot|vrai humain|humain|human|real person|"
     r"vraie personne|personne reelle)\b"
 )
 _DISPLEASED = re.compile(
@@ -175,6 +175,11 @@ class Engine:
                 return []  # its replies are in the outbox, sent or waiting
             turn = _Turn(self, db, chat, inbound)
             actions = turn.run()
+            if inbound.key is not None and not turn.erase:
+                # The turn's replies first, then the notices it queued (a rating question
+                # after "Merci, je clôture"): inserted before those are flushed.
+                with db.no_autoflush:
+                    actions = _queue_replies(db, inbound, actions, self.clock())
             if turn.erase:
                 erased_files = forget_customer(db, turn.customer)
             else:
@@ -183,7 +188,7 @@ class Engine:
                     _SAVE_STATE,
                     {"conv_id": chat.conversation_id, "state": turn.state, "now": self.clock()},
                 )
-            if inbound.key is not None:
+            if inbound.key is not None and turn.erase:  # the erasure emptied the outbox first
                 actions = _queue_replies(db, inbound, actions, self.clock())
         delete_files(erased_files)  # after the commit: the rows are gone for good
         return actions
@@ -378,12 +383,14 @@ class _Turn:
         message = inbound.text.strip()
         if self._too_fast():
             return [Reply(self.t("rate_limited"))]
+        # "/forget" asks yes or no; the next message answers it, or it is no longer asked
+        pending_forget = self.state.pop("forget_pending", False)
         if message.startswith("/"):
             return self._command(message)
-        pending_forget = self.state.pop("forget_pending", False)
         if inbound.payload in ("forget:yes", "forget:no"):
             return self._forget(inbound.payload == "forget:yes")
-        if pending_forget and not inbound.payload:  # "oui" typed instead of the button
+        in_flow = self.state.get("flow") is not None
+        if pending_forget and not inbound.payload and not in_flow:  # "oui" for the button
             with contextlib.suppress(FieldError):
                 return self._forget(parse_yesno(message) == "yes")
         payload = inbound.payload
@@ -600,7 +607,7 @@ class _Turn:
         if short and _DISPLEASED.search(spoken):  # neither an FAQ entry nor a lecture
             human = Button(self.t("btn_human"), "flow:human-agent")
             return [Reply(self.t("displeased"), (human, Button(self.t("btn_menu"), "menu")))]
-        if short and _ABOUT_BOT.search(spoken):  # "vous êtes un robot ?": honest, and a human
+        if short and _ABOUT_BOT.match(spoken):  # "vous êtes un robot ?": honest, and a human
             human = Button(self.t("btn_human"), "flow:human-agent")
             return [Reply(self.t("about_bot"), (human, Button(self.t("btn_menu"), "menu")))]
         if _is_thanks(message):
@@ -702,7 +709,7 @@ class _Turn:
                 )
             ]
         if not self.inbound.payload:
-            self._follow_language(self.inbound.text)  # "sorry, I don't speak French"
+            self._follow_language(self.inbound.text, short=False)  # "sorry, I don't speak French"
         step_before = flow_state["step"]
         outcome = runner.handle(flow, flow_state, self.inbound, self.lang)
         if outcome.refused and (entry := self._question_in_flow()) is not None:
@@ -791,6 +798,7 @@ class _Turn:
         self._flow_event(flow_state, "ended")
         self.state.pop("flow", None)
         self._start_flow(HUMAN_FLOW)
+        self.state["flow"]["files"] = dict(flow_state.get("files", {}))  # photos go along
         human = self.engine.content.flows[HUMAN_FLOW]
         summary = " · ".join(said)[:2000]
         answer = replace(self.inbound, text=summary, payload=None, files=())
@@ -798,9 +806,9 @@ class _Turn:
         self._flow_event(self.state["flow"], "step")
         return [Reply(self.t("handoff_from_flow")), *outcome.replies]
 
-    def _follow_language(self, message: str) -> None:
+    def _follow_language(self, message: str, short: bool = True) -> None:
         """Answer in the language the customer writes in, when the message tells it."""
-        written_in = guess_language(message)
+        written_in = guess_language(message, short)
         if written_in is not None and written_in != self.lang:
             self.state["lang"] = written_in
 

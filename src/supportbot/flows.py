@@ -8,8 +8,8 @@ the final summary; creating the ticket is left to the caller.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
+import re
 import shutil
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -31,7 +31,7 @@ from supportbot.fields import (
     parse_tracking,
     parse_yesno,
 )
-from supportbot.masking import mask_card_numbers, mask_personal_data
+from supportbot.masking import mask_card_numbers, mask_contacts, mask_personal_data
 from supportbot.messages import Button, Inbound, IncomingFile, Reply
 from supportbot.normalise import normalise
 from supportbot.texts import text
@@ -81,6 +81,8 @@ _NOTHING_WORDS = {
     "no photos",
     "not yet",
 }
+_DATE_DIGITS = re.compile(r"\b\d{1,4}[./-]\d{1,2}(?:[./-]\d{2,4})?\b")
+_ORDER_MENTION = re.compile(r"\b(commande|cmd|cde|order|n°|no\.?|num[eé]ro)\b|#\s*\d")
 _DONE_WORDS = {"termine", "fini", "c est tout", "done", "finished", "that s all", "ok", "oui"}
 _CONFIRM_WORDS = {
     "confirmer",
@@ -195,8 +197,8 @@ class FlowRunner:
         }
         if said:  # kept folded and masked: it is only ever matched against choice names
             state["said"] = normalise(mask_personal_data(said[:500]))
-            with contextlib.suppress(FieldError):  # and the order it names, if one
-                state["said_order"] = parse_order_number(said[:500], self.order_pattern)
+            if (order_named := self.order_named_in(said[:500])) is not None:
+                state["said_order"] = order_named  # and the order it names, if one
         if order:
             state["said_order"] = order
         replies = [Reply(text(lang, "flow_start", title=flow.title.get(lang)))]
@@ -207,6 +209,17 @@ class FlowRunner:
         replies += self._prefill(flow, state, lang)
         replies.append(self.prompt(flow, state, lang))
         return state, replies
+
+    def order_named_in(self, sentence: str) -> str | None:
+        """The order number a sentence gives as one ("ma commande 123456789 ..."), or None:
+        a phone number, a date or a carrier's number is not taken for it."""
+        if not _ORDER_MENTION.search(sentence.lower()):
+            return None
+        numbers = _DATE_DIGITS.sub(" ", mask_contacts(sentence))  # no phone, date, tracking
+        try:
+            return parse_order_number(numbers, self.order_pattern)
+        except FieldError:
+            return None
 
     def _next_step(self, flow: Flow, state: dict[str, Any], after: str | None) -> Step | None:
         ids = [s.id for s in flow.steps]

@@ -10,13 +10,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from supportbot.flows import say_moment
 from supportbot.messages import NotifyAgents
 from supportbot.privacy import apply_retention, delete_files
-from supportbot.store import Ticket
+from supportbot.store import OutboxMessage, Ticket
 from supportbot.texts import text
 from supportbot.tickets import SYSTEM, EventKind, TicketService, TicketStatus
 
@@ -27,6 +27,9 @@ class JobSettings:
     info_reminder_hours: float = 72.0  # 3 business days of silence after a request for info
     auto_close_after: timedelta = field(default=timedelta(days=7))
     retention_days: int | None = None  # anonymise closed tickets after this many days
+
+
+DELIVERED_KEPT = timedelta(days=30)
 
 
 @dataclass
@@ -53,6 +56,10 @@ class Jobs:
                     self._info_reminder(db, ticket)
                 elif status is TicketStatus.SOLUTION_PROPOSED:
                     self._auto_close(db, ticket)
+            # Delivered messages are kept a while (a chat offers a choice again), not forever:
+            # they repeat what customers typed (summaries), which retention must not outlive.
+            delivered_before = self.tickets.clock() - DELIVERED_KEPT
+            db.execute(delete(OutboxMessage).where(OutboxMessage.delivered_at < delivered_before))
             files = []
             if self.settings.retention_days is not None:
                 files = apply_retention(db, self.tickets.clock(), self.settings.retention_days)

@@ -17,7 +17,7 @@ from supportbot.normalise import strip_accents
 _ENGLISH_WORDS = (
     "the is are am my where what how when why which can could i you your do does did "
     "to of for with it have has not please and was will would this that get need want "
-    "hi hello hey thanks thank there any me "
+    "hi hello hey thanks thank there any "
     # words of the support's own topics that exist in one language only
     "never arrived received package parcel refund invoice broken damaged item delete "
     "wrong yet still sorry speak english"
@@ -42,15 +42,16 @@ _ENGLISH = frozenset(_words(_ENGLISH_WORDS))
 _FRENCH = frozenset(_words(_FRENCH_WORDS))
 
 
-def guess_language(message: str) -> str | None:
+def guess_language(message: str, short: bool = True) -> str | None:
     """ "en" or "fr" when the message says so clearly, else None: two words of one
     language and none of the other, or one in a message of at most three words
-    ("hello", "refund status?")."""
+    ("hello", "refund status?") unless ``short`` is False (an answer in a flow: "the X
+    helmet" is a product, not a language)."""
     words = _words(message)
     english = sum(word in _ENGLISH for word in words)
     french = sum(word in _FRENCH for word in words)
     # "hello" alone is said in French chats too: a greeting never tells it by itself
-    enough = 1 if len(words) <= 3 and not set(words) & _GREETINGS else 2
+    enough = 1 if short and len(words) <= 3 and not set(words) & _GREETINGS else 2
     if english >= enough and french == 0:
         return "en"
     if french >= enough and english == 0:

@@ -63,6 +63,14 @@ def mask_card_numbers(text: str) -> tuple[str, bool]:
     return _CARD.sub(hide, text), found
 
 
+def mask_contacts(text: str) -> str:
+    """``text`` with e-mails, IBANs, tracking and phone numbers masked, long numbers kept
+    (what remains may be an order number)."""
+    for pattern, placeholder in _MASKS[:-2]:
+        text = pattern.sub(placeholder, text)
+    return text
+
+
 def mask_personal_data(text: str) -> str:
     """``text`` with e-mails, IBANs, tracking, phone and order numbers replaced by placeholders."""
     for pattern, placeholder in _MASKS:

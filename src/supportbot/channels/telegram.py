@@ -21,6 +21,7 @@ from datetime import timedelta
 from typing import Any
 from urllib.parse import urlparse
 
+from sqlalchemy.exc import SQLAlchemyError
 from telegram import BotCommand, Message, Update
 from telegram.constants import ChatType
 from telegram.error import InvalidToken, NetworkError, TelegramError
@@ -146,13 +147,19 @@ class Housekeeping:
         """Before an update is queued (and confirmed to Telegram): stored until handled."""
         if not isinstance(update, Update):
             return True
-        return await asyncio.to_thread(
-            store.keep_update,
-            self.engine.sessions,
-            update.update_id,
-            update.to_dict(),
-            self.engine.clock(),
-        )
+        try:
+            return await asyncio.to_thread(
+                store.keep_update,
+                self.engine.sessions,
+                update.update_id,
+                update.to_dict(),
+                self.engine.clock(),
+            )
+        except SQLAlchemyError as err:
+            # Raised here it would end PTB's polling loop for good: the update is handled
+            # anyway, only without the safety net of being kept.
+            log.warning("update %s not kept (%s): handled all the same", update.update_id, err)
+            return True
 
     async def handled(self, update: object) -> None:
         """After every handler: the update is not to be handled again."""

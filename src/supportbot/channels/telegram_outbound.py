@@ -99,7 +99,18 @@ class CustomerSender:
                 outbox.claim_next, store.CHANNEL, str(chat_id)
             ):
                 ident, reply = claimed
-                if not await self.send(bot, chat_id, [reply]):
+                try:
+                    sent = await self.send(bot, chat_id, [reply])
+                except BadRequest as err:
+                    # Telegram refuses this message as it is: sending it again changes
+                    # nothing, and it would hold back everything queued after it.
+                    log.error("outbox message %s refused by Telegram (%s): dropped", ident, err)
+                    await asyncio.to_thread(outbox.mark_delivered, [ident])
+                    continue
+                except Exception:
+                    await asyncio.to_thread(outbox.release, ident)  # the next round retries
+                    raise
+                if not sent:
                     await asyncio.to_thread(outbox.release, ident)
                     return False
                 await asyncio.to_thread(outbox.mark_delivered, [ident])
