@@ -118,3 +118,9 @@ def test_where_is_my_request_lists_the_customers_own(chat: Chat) -> None:
     ref = next(w.strip(".,()") for w in chat.press("confirm").split() if w.startswith("SAV-"))
     chat.press("menu")  # leaves the agent's conversation (see the next test)
     assert f"• {ref} · Parler à un conseiller · reçue" in chat.say("ou en est ma demande ?")
+
+
+def test_asking_for_a_language_switches_to_it(chat: Chat) -> None:
+    assert chat.say("sorry, I don't speak French").startswith("OK, I will answer in English")
+    assert "What is your order number" in chat.say("my parcel never arrived")
+    assert "numéro de commande" in chat.say("en français svp")  # the same step, in French

@@ -452,3 +452,10 @@ def test_handing_over_keeps_the_photos_already_sent(chat: Chat, engine: Engine, 
     chat.press("confirm")
     [ticket] = tickets(engine)
     assert ticket.category == "human" and len(ticket.attachments) == 1
+
+
+def test_a_stolen_or_never_arrived_parcel_is_an_order_problem(chat: Chat) -> None:
+    assert "Problème avec une commande" in chat.say("mon paquet a été volé")
+    chat.say("annuler")
+    started = chat.say("ma commande 123456789 n'est jamais arrivée")
+    assert "J'ai noté « Type de problème » : En retard ou non reçue" in started

@@ -384,3 +384,18 @@ def test_the_agents_deadline_alert_is_in_french_and_true(
     [near] = [a for a in alerts if "échéance proche" in a]
     assert "jeudi 26 novembre" in near  # the agents' language, not the customer's
     assert "aucune réponse" not in near  # Sam answered
+
+
+def test_words_can_accept_a_proposal_and_thanks_answer_no_question(
+    chat: Chat, engine: Engine, desk: AgentDesk
+) -> None:
+    ref = human_ticket(chat)
+    desk.ask(ref, "Sam", "Pouvez-vous envoyer une photo ?")
+    outbox(engine)
+    assert "Avec plaisir" in chat.say("merci")
+    assert desk.show(ref).status == "info_requested"  # thanks are not the answer
+    chat.say("la voici en pièce jointe demain")
+    desk.propose(ref, "Sam", "Un avoir de 10 €.")
+    outbox(engine)
+    assert ref in chat.say("oui ça me va")  # as the "Ça me convient" button
+    assert desk.show(ref).status == "closed"

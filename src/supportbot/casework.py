@@ -7,6 +7,7 @@ through the ticket service; a customer only ever reaches their own tickets.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -19,6 +20,7 @@ from supportbot.content import AttachmentKind, Flow
 from supportbot.flows import FlowRunner, say_moment
 from supportbot.masking import mask_card_numbers
 from supportbot.messages import Action, Inbound, NotifyAgents, Reply
+from supportbot.normalise import strip_accents
 from supportbot.store import Customer, Ticket
 from supportbot.texts import text
 from supportbot.tickets import CUSTOMER, REFERENCE, NewAttachment, TicketService, TicketStatus
@@ -66,6 +68,62 @@ def awaiting_ticket(
 # How long after an agent last wrote the customer's messages still go to that ticket.
 AGENT_CONVERSATION = timedelta(days=7)
 _FILE_KEYS = ("kind", "name", "mime", "size", "file_id", "file_unique_id", "checksum", "path")
+
+
+# A yes to a proposed solution, said in words: only these words, and one that agrees.
+_AGREEING = frozenset(
+    [
+        "oui",
+        "ok",
+        "accord",
+        "dac",
+        "va",
+        "convient",
+        "bon",
+        "parfait",
+        "yes",
+        "works",
+        "fine",
+        "valide",
+        "accepte",
+        "marche",
+        "nickel",
+        "perfect",
+        "great",
+        "top",
+    ]
+)
+_POLITE = frozenset(
+    [
+        "d",
+        "ca",
+        "me",
+        "c",
+        "est",
+        "pour",
+        "moi",
+        "merci",
+        "beaucoup",
+        "super",
+        "tres",
+        "bien",
+        "that",
+        "for",
+        "you",
+        "thanks",
+        "thank",
+        "je",
+        "j",
+        "good",
+    ]
+)
+
+
+def _says_yes(message: str) -> bool:
+    """A short, plain yes to a proposed solution ("oui ça me va", "c'est bon pour moi");
+    not "oui mais...", not "ok je vous envoie ça demain"."""
+    words = re.findall(r"[a-z]+", strip_accents(message.lower()))
+    return bool(words) and set(words) <= _AGREEING | _POLITE and bool(set(words) & _AGREEING)
 
 
 @dataclass
@@ -196,17 +254,18 @@ class CustomerCases:
     def relay(self, inbound: Inbound, reopen: bool = True) -> list[Action] | None:
         """A message for the agent of a ticket goes onto it; None when no ticket is addressed.
 
-        Without ``reopen`` (a "merci" after the closing message or a proposal) a closed
-        ticket or a proposed solution is not addressed: thanks never reopen a request nor
-        break the silence the auto-close waits for.
+        Without ``reopen`` (a bare "merci") nothing is addressed: thanks never reopen a
+        request, answer a question or break the silence the auto-close waits for. A
+        short yes ("oui ça me va") to a proposed solution accepts it, as its button does.
         """
         ticket = self._addressed_ticket(inbound.text)
         if ticket is None:
             return None
+        if not reopen and not inbound.files:
+            return None  # "merci": a polite word, in the chat only
         closed = ticket.status == TicketStatus.CLOSED.value
-        waiting_verdict = ticket.status == TicketStatus.SOLUTION_PROPOSED.value
-        if (closed or waiting_verdict) and not reopen and not inbound.files:
-            return None  # "merci": a polite word here; the proposal's buttons say the rest
+        if ticket.status == TicketStatus.SOLUTION_PROPOSED.value and _says_yes(inbound.text):
+            return self.answer_button(f"solution:yes:{ticket.reference}")
         if closed and not self.tickets.can_reopen(ticket):
             return [Reply(self.t("cannot_reopen", ref=ticket.reference))]
         replies: list[Action] = []

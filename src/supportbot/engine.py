@@ -68,7 +68,9 @@ MESSAGES_PER_MINUTE = 20
 # C0 controls but tab and newline, DEL and C1 controls: never meaningful in a chat, and
 # PostgreSQL refuses NUL in text and JSON; invisible zero-width characters, which would
 # make an empty message look written.
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b\u2060\ufeff]")
+_CONTROL = re.compile(
+    r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u00ad\u200b\u200c\u200e\u200f\u202a-\u202e\u2060\u2800\ufeff]"
+)
 
 
 # "back", "annuler" with nothing in progress ("retour" alone is a question about returns)
@@ -99,6 +101,14 @@ _MY_REQUESTS = re.compile(
     r"what about|any news on|update on)( de| du| on| of)? (ma|mes|mon|my) (demande|demandes|"
     r"ticket|tickets|reclamation|reclamations|dossier|dossiers|requete|request|requests|case)\b"
     r"|^(mes|mon|my) (demandes|tickets|ticket|dossier|requests)$"
+)
+_FRENCH_ASKED = re.compile(
+    r"\b(en francais|parlez vous francais|french please|in french|"
+    r"je ne parle pas anglais|je parle pas anglais|don t speak english|dont speak english)\b"
+)
+_ENGLISH_ASKED = re.compile(
+    r"\b(in english|english please|speak english|en anglais|parlez vous anglais|"
+    r"don t speak french|dont speak french|do not speak french|no french)\b"
 )
 _GREETING = re.compile(
     r"(bonjour|bonsoir|salut|coucou|hello|hi|hey|yo|bjr|slt|cc|bonjour a vous|good morning|"
@@ -596,6 +606,8 @@ class _Turn:
 
     def _free_text(self, message: str) -> list[Action]:
         folded = normalise(message)
+        if self._language_asked():
+            return [Reply(self.t("lang_set"), self._menu_buttons())]
         self._follow_language(message)
         plain = strip_accents(message.lower()).strip(" !.?,:)")
         spoken = " ".join(re.findall(r"[a-z0-9]+", plain))  # "t'es" -> "t es"
@@ -708,8 +720,10 @@ class _Turn:
                     ),
                 )
             ]
+        if self._language_asked():  # "sorry, I don't speak French": the same question, in English
+            return [Reply(self.t("lang_set")), runner.prompt(flow, flow_state, self.lang)]
         if not self.inbound.payload:
-            self._follow_language(self.inbound.text, short=False)  # "sorry, I don't speak French"
+            self._follow_language(self.inbound.text, short=False)
         step_before = flow_state["step"]
         outcome = runner.handle(flow, flow_state, self.inbound, self.lang)
         if outcome.refused and (entry := self._question_in_flow()) is not None:
@@ -726,10 +740,12 @@ class _Turn:
                 Button(self.t("btn_switch", title=title), f"switch:{other.id}"),
                 Button(self.t("btn_resume"), "resume"),
             )
-            return [Reply(self.t("switch_offer", title=title), buttons)]
+            kept = self.t("switch_keeps_order") if "order_number" in flow_state["answers"] else ""
+            return [Reply(self.t("switch_offer", title=title, kept=kept), buttons)]
         misses = flow_state.get("misses", 0) + 1 if outcome.refused else 0
         flow_state["misses"] = misses
-        if misses >= 2 and outcome.replies and not outcome.finished:
+        at_summary = flow_state["step"] == "__confirm__"  # "retour" fixes it there
+        if misses >= 2 and outcome.replies and not outcome.finished and not at_summary:
             # Stuck on a question: a person can take over with what was already said.
             *before, prompt = outcome.replies
             human = Button(self.t("btn_human"), f"flow:{HUMAN_FLOW}")
@@ -806,11 +822,27 @@ class _Turn:
         self._flow_event(self.state["flow"], "step")
         return [Reply(self.t("handoff_from_flow")), *outcome.replies]
 
+    def _language_asked(self) -> bool:
+        """ "sorry, I don't speak French", "en français svp": switched, and said so."""
+        if self.inbound.payload:
+            return False
+        spoken = " ".join(re.findall(r"[a-z]+", strip_accents(self.inbound.text.lower())))
+        asked = "fr" if _FRENCH_ASKED.search(spoken) else None
+        asked = asked or ("en" if _ENGLISH_ASKED.search(spoken) else None)
+        if asked is None or len(spoken.split()) > 10:
+            return False
+        self.state["lang"] = asked
+        if "cases" in self.__dict__:
+            self.cases.lang = asked
+        return True
+
     def _follow_language(self, message: str, short: bool = True) -> None:
         """Answer in the language the customer writes in, when the message tells it."""
         written_in = guess_language(message, short)
         if written_in is not None and written_in != self.lang:
             self.state["lang"] = written_in
+            if "cases" in self.__dict__:  # built earlier in the turn: it speaks the new one
+                self.cases.lang = written_in
 
     def _question_in_flow(self) -> FaqEntry | None:
         """The FAQ entry a message typed in a flow asks for, when it is clearly a question."""

@@ -80,6 +80,16 @@ _NOTHING_WORDS = {
     "no photo",
     "no photos",
     "not yet",
+    "not yet sent",
+    "not yet sent back",
+    "je n ai pas de photos",
+    "j ai pas de photo",
+    "j ai pas de photos",
+    "je l ai pas encore renvoye",
+    "non rien",
+    "rien de plus",
+    "nothing",
+    "nothing else",
 }
 _DATE_DIGITS = re.compile(r"\b\d{1,4}[./-]\d{1,2}(?:[./-]\d{2,4})?\b")
 _ORDER_MENTION = re.compile(r"\b(commande|cmd|cde|order|n°|no\.?|num[eé]ro)\b|#\s*\d")
@@ -476,11 +486,12 @@ class FlowRunner:
                 required = 0 if self._is_optional(step, state) else max(step.min_count, 1)
                 if len(stored) < required:
                     msg = text(lang, "attach_need_more", min=required, count=len(stored))
-                    return FlowOutcome([Reply(msg), self.prompt(flow, state, lang)])
+                    return FlowOutcome([Reply(msg), self.prompt(flow, state, lang)], refused=True)
                 return FlowOutcome(self._advance(flow, state, lang))
             kinds = _kinds_in_words(tuple(step.kinds), lang)
             return FlowOutcome(
-                [Reply(text(lang, "attach_expected", kinds=kinds)), self.prompt(flow, state, lang)]
+                [Reply(text(lang, "attach_expected", kinds=kinds)), self.prompt(flow, state, lang)],
+                refused=True,  # a question typed here is answered; stuck twice, a person
             )
         replies: list[Reply] = []
         for incoming in inbound.files:

@@ -198,10 +198,10 @@ TEXTS: dict[str, tuple[str, str]] = {
     "btn_keep": ("Garder", "Keep"),
     "switch_offer": (
         "Vous voulez plutôt faire une autre demande, « {title} » ? La demande en cours "
-        "sera abandonnée (le numéro de commande est gardé).",
-        'Would you rather make another request, "{title}"? The current one will be '
-        "dropped (the order number is kept).",
+        "sera abandonnée{kept}.",
+        'Would you rather make another request, "{title}"? The current one will be dropped{kept}.',
     ),
+    "switch_keeps_order": (" (le numéro de commande est gardé)", " (the order number is kept)"),
     "btn_switch": ("Passer à « {title} »", 'Switch to "{title}"'),
     "stuck_offer": (
         "Vous n'avez pas cette information ? « Parler à un humain » transmet à un conseiller "
