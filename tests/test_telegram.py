@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from telegram import Update
 
 from supportbot.channels import telegram_store as tg_store
@@ -331,6 +331,25 @@ def test_a_message_telegram_refuses_never_blocks_the_ones_after_it(tg: Telegram)
     play(scenario)
 
 
+def test_an_agent_command_cut_off_by_a_crash_is_applied_once_when_handled_again(
+    tg: Telegram,
+) -> None:
+    async def scenario() -> None:
+        async with tg.running():
+            ref, thread = await hand_off(tg)
+            close = tg.updates.in_topic(MARIE, thread, "/close Bonne journée")
+            await tg.send(close)
+            with tg.engine.sessions.begin() as db:  # as a crash before "handled" leaves it
+                db.execute(delete(tg_store.TelegramUpdate))
+            events = len(tg.desk.show(ref).events)
+            again = await tg.send(close)  # re-queued at the next start
+            assert "Action impossible" not in texts(again)  # not "closed -> closed"
+            assert len(tg.desk.show(ref).events) == events  # applied once
+            assert not texts(again, ALICE.id)  # the customer is not told twice
+
+    play(scenario)
+
+
 def test_a_duplicate_update_is_ignored(tg: Telegram) -> None:
     async def scenario() -> None:
         async with tg.running():
@@ -404,6 +423,7 @@ def test_what_the_customer_writes_during_handoff_lands_in_the_topic(tg: Telegram
             calls = await tg.send(tg.updates.photo(ALICE, "proof"))
             copied = next(c for c in calls if c.method == "copyMessages")
             assert copied.chat_id == AGENT_CHAT and copied.thread == thread
+            assert copied.params["remove_caption"] is True  # posted masked, never copied
 
     play(scenario)
 

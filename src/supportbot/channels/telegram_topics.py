@@ -272,8 +272,12 @@ class AgentRoom:
         self, bot: Bot, thread: int, customer_chat: int, media_ids: Sequence[int]
     ) -> None:
         try:
-            await bot.copy_messages(
-                self.chat_id, customer_chat, list(media_ids), message_thread_id=thread
+            await bot.copy_messages(  # captions stay out: the masked text is posted already
+                self.chat_id,
+                customer_chat,
+                list(media_ids),
+                message_thread_id=thread,
+                remove_caption=True,
             )
         except TelegramError as err:
             log.warning("customer files not copied to topic %s: %s", thread, err)
@@ -362,7 +366,8 @@ class AgentRoom:
         if extra is not None:
             await extra(context.bot, contact.reference, agent, body)
             return
-        await self.act(context.bot, contact.reference, command, agent, body)
+        key = f"telegram-update:{update.update_id}"  # applied once if delivered again
+        await self.act(context.bot, contact.reference, command, agent, body, key)
 
     async def on_button(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """The card's buttons: take and close act at once, ask and propose need a text."""
@@ -379,7 +384,8 @@ class AgentRoom:
             return
         await query.answer()
         if command in ("take", "close") and ref:
-            await self.act(context.bot, ref, command, agent_name(query.from_user), "")
+            key = f"telegram-update:{update.update_id}"
+            await self.act(context.bot, ref, command, agent_name(query.from_user), "", key)
 
     async def on_message(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """An agent's message in a ticket's topic: copied to the customer, recorded."""
@@ -402,14 +408,16 @@ class AgentRoom:
         user = message.from_user
         return user is not None and not user.is_bot and self.may_act(user)
 
-    async def act(self, bot: Bot, ref: str, command: str, agent: str, body: str) -> None:
+    async def act(
+        self, bot: Bot, ref: str, command: str, agent: str, body: str, key: str | None = None
+    ) -> None:
         if command in NEEDS_TEXT and not body:
             example = say(self.lang, f"example_{command}")
             await self.post(
                 bot, ref, say(self.lang, "needs_text", command=command, example=example)
             )
             return
-        action = self._desk_action(ref, command, agent, body)
+        action = self._desk_action(ref, command, agent, body, key)
         if action is None:
             return
         try:
@@ -424,15 +432,15 @@ class AgentRoom:
         await self.rename(bot, ref)
 
     def _desk_action(
-        self, ref: str, command: str, agent: str, body: str
+        self, ref: str, command: str, agent: str, body: str, key: str | None = None
     ) -> Callable[[], TicketView] | None:
         desk = self.desk
         actions: dict[str, Callable[[], TicketView]] = {
-            "take": lambda: desk.take(ref, agent),
-            "ask": lambda: desk.ask(ref, agent, body),
-            "propose": lambda: desk.propose(ref, agent, body),
-            "close": lambda: desk.close(ref, agent, body),
-            "note": lambda: desk.note(ref, agent, body),
+            "take": lambda: desk.take(ref, agent, key=key),
+            "ask": lambda: desk.ask(ref, agent, body, key=key),
+            "propose": lambda: desk.propose(ref, agent, body, key=key),
+            "close": lambda: desk.close(ref, agent, body, key=key),
+            "note": lambda: desk.note(ref, agent, body, key=key),
         }
         return actions.get(command)
 
