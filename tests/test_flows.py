@@ -459,3 +459,11 @@ def test_a_stolen_or_never_arrived_parcel_is_an_order_problem(chat: Chat) -> Non
     chat.say("annuler")
     started = chat.say("ma commande 123456789 n'est jamais arrivée")
     assert "J'ai noté « Type de problème » : En retard ou non reçue" in started
+
+
+def test_an_english_summary_writes_dates_the_english_way(new_chat) -> None:  # type: ignore[no-untyped-def]
+    eve = new_chat("eve", "en")
+    for line in ("my order 123456789 never arrived", "12/11", "skip"):
+        eve.say(line)
+    summary = eve.say("It was due on the 15th and nothing came since then.")
+    assert "Order date: 12 Nov 2026" in summary  # "10/11/2026" reads as 11 October there

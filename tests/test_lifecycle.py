@@ -189,6 +189,24 @@ def test_info_reminder_after_three_business_days(
     assert outbox(engine) == []
 
 
+def test_a_follow_up_question_gets_its_own_reminder(
+    chat: Chat, clock: Clock, engine: Engine, desk: AgentDesk
+) -> None:
+    jobs = Jobs(engine.tickets, engine.sessions)
+    ref = human_ticket(chat)  # Tuesday
+    desk.ask(ref, "Sam", "Photo ?")
+    clock.now += timedelta(days=2)  # Thursday
+    desk.ask(ref, "Sam", "Et le numéro de suivi ?")  # a follow-up
+    outbox(engine)
+    clock.now += timedelta(days=4)  # Monday: 3 business days after the first, 2 after this
+    jobs.tick()
+    assert outbox(engine) == []
+    clock.now += timedelta(days=1)  # Tuesday: 3 business days after the follow-up
+    jobs.tick()
+    [reminder] = outbox(engine)
+    assert "attend toujours" in reminder
+
+
 def test_proposed_solution_closes_after_seven_silent_days(
     chat: Chat, clock: Clock, engine: Engine, desk: AgentDesk
 ) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -235,10 +236,13 @@ def tickets_list(
         return
     if not data:
         typer.echo("no tickets")
+    tz = engine.tickets.calendar.tz
     for t in data:
+        due = datetime.fromisoformat(t["due_at"]).astimezone(tz) if t["due_at"] else None
         typer.echo(
-            f"{t['reference']}  {t['status']:<17} {t['category']:<9} due {t['due_at']}  "
-            f"{t['customer']}  {t['subject'][:60]}"
+            f"{t['reference']}  {t['status']:<17} {t['category']:<9} "
+            f"due {f'{due:%d/%m %H:%M}' if due else '-':<11}  {t['customer']}  "
+            f"{t['subject'][:60]}"
         )
 
 

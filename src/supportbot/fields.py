@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -374,12 +374,6 @@ def _day_of_month(day: int, local_now: datetime) -> datetime | None:
         if found.date() <= local_now.date():
             return found
     return None
-
-
-def format_date(value: date | datetime, lang: str, *, with_time: bool = False) -> str:
-    if with_time and isinstance(value, datetime):
-        return f"{value:%d/%m/%Y %H:%M}"
-    return f"{value:%d/%m/%Y}"
 
 
 # -- attachments ------------------------------------------------------------

@@ -91,6 +91,16 @@ _NOTHING_WORDS = {
     "nothing",
     "nothing else",
 }
+_EN_MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
+
+
+def shown_date(day: date, lang: str) -> str:
+    """12/11/2026 in French; 12 Nov 2026 in English, where 12/11 reads as December."""
+    if lang == "en":
+        return f"{day.day} {_EN_MONTHS[day.month - 1]} {day.year}"
+    return f"{day:%d/%m/%Y}"
+
+
 _DATE_DIGITS = re.compile(r"\b\d{1,4}[./-]\d{1,2}(?:[./-]\d{2,4})?\b")
 _ORDER_MENTION = re.compile(r"\b(commande|cmd|cde|order|n°|no\.?|num[eé]ro)\b|#\s*\d")
 _DONE_WORDS = {"termine", "fini", "c est tout", "done", "finished", "that s all", "ok", "oui"}
@@ -349,9 +359,10 @@ class FlowRunner:
         if step.type is FieldType.YESNO:
             return text(lang, "btn_yes" if value == "yes" else "btn_no")
         if step.type is FieldType.DATE:
-            return f"{date.fromisoformat(value):%d/%m/%Y}"
+            return shown_date(date.fromisoformat(value), lang)
         if step.type is FieldType.DATETIME:
-            return f"{datetime.fromisoformat(value):%d/%m/%Y %H:%M}"
+            moment = datetime.fromisoformat(value)
+            return f"{shown_date(moment.date(), lang)} {moment:%H:%M}"
         return str(value)
 
     # -- handling input ------------------------------------------------------

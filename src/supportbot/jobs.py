@@ -94,9 +94,11 @@ class Jobs:
         return alerts
 
     def _info_reminder(self, db: Session, ticket: Ticket) -> None:
-        since = ticket.paused_at
+        since = ticket.paused_at  # the clock's pause started with the first question...
         if since is None:
             return
+        if ticket.agent_wrote_at is not None and ticket.agent_wrote_at > since:
+            since = ticket.agent_wrote_at  # ...a reminder counts from the latest one
         waited = self.tickets.calendar.elapsed(since, self.tickets.clock())
         if waited < timedelta(hours=self.settings.info_reminder_hours):
             return

@@ -135,6 +135,7 @@ def _drop_off(db: Session, when: Any) -> dict[str, list[tuple[str, int]]]:
     order: dict[str, list[str]] = defaultdict(list)
     for flow_id, kind, step, run_id in rows:
         key = step if kind == "step" else kind
+        key = "summary" if key == "__confirm__" else key  # the step's name, not the marker
         runs[flow_id][key].add(run_id)
         if key not in order[flow_id]:
             order[flow_id].append(key)
