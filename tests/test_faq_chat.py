@@ -97,7 +97,7 @@ def test_small_talk_gets_an_honest_answer_never_a_random_entry(chat: Chat) -> No
     for bot in ("vous etes un robot ?", "t'es un bot ou un humain", "est-ce un humain ?"):
         assert "assistant automatique" in chat.say(bot), bot
         assert chat.buttons == ["flow:human-agent", "menu"]
-    for angry in ("vous etes nuls", "vous êtes des voleurs !", "c'est n'importe quoi"):
+    for angry in ("vous etes nuls", "vous êtes des voleurs !", "c'est n'importe quoi", "connards"):
         assert "désolé" in chat.say(angry) and "flow:human-agent" in chat.buttons, angry
     assert "Bonjour" in chat.say("alors ?") and "Bonjour" in chat.say("il y a quelqu'un ?")
     assert chat.say("are you a robot?").startswith("I am the 3DWorksPrints Support's")

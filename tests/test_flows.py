@@ -467,3 +467,11 @@ def test_an_english_summary_writes_dates_the_english_way(new_chat) -> None:  # t
         eve.say(line)
     summary = eve.say("It was due on the 15th and nothing came since then.")
     assert "Order date: 12 Nov 2026" in summary  # "10/11/2026" reads as 11 October there
+
+
+def test_small_talk_in_a_flow_is_answered_and_is_not_a_wrong_answer(chat: Chat) -> None:
+    chat.say("colis pas recu")
+    assert "assistant automatique" in chat.say("vous êtes un robot ?")
+    thanked = chat.say("merci")
+    assert thanked.startswith("Avec plaisir") and "numéro de commande" in thanked
+    assert "Parler à un humain" not in thanked  # two of these are not "stuck"

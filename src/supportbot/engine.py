@@ -93,8 +93,10 @@ _ABOUT_BOT = re.compile(  # matched at the start: "c'est une machine à laver" i
 )
 _DISPLEASED = re.compile(
     r"\b(vous etes|c est|t es|tu es|quel|quelle|you are|this is)( vraiment| trop| des| une| un)? "
-    r"(nul|nuls|nulle|naze|voleurs|escrocs|arnaqueurs|incompetents|inadmissible|honteux|"
-    r"scandaleux|n importe quoi|useless|a joke|ridiculous|pathetic)\b"
+    r"(nul|nuls|nulle|naze|voleurs|escrocs|arnaqueurs|incompetents|incapables|inadmissible|"
+    r"honteux|scandaleux|n importe quoi|useless|a joke|ridiculous|pathetic)\b"
+    r"|\b(connard|connards|bande de voleurs|bande d incapables|service de merde|site de merde|"
+    r"de la merde|arnaque totale)\b"
 )
 _MY_REQUESTS = re.compile(
     r"\b(ou en (est|sont)|statut|suivi|avancement|nouvelles|suivre|voir|status of|where is|"
@@ -726,6 +728,9 @@ class _Turn:
             self._follow_language(self.inbound.text, short=False)
         step_before = flow_state["step"]
         outcome = runner.handle(flow, flow_state, self.inbound, self.lang)
+        if outcome.refused and (aside := self._small_talk_in_flow()) is not None:
+            # "merci", "vous êtes un robot ?" at the order number: answered, not a miss
+            return [aside, runner.prompt(flow, flow_state, self.lang)]
         if outcome.refused and (entry := self._question_in_flow()) is not None:
             # "c quoi le délai de rétractation ?" at the order number: answer, then go on
             return [
@@ -843,6 +848,18 @@ class _Turn:
             self.state["lang"] = written_in
             if "cases" in self.__dict__:  # built earlier in the turn: it speaks the new one
                 self.cases.lang = written_in
+
+    def _small_talk_in_flow(self) -> Reply | None:
+        """A polite word or a question about the bot typed where an answer was expected."""
+        message = self.inbound.text.strip()
+        if self.inbound.payload or not message:
+            return None
+        if _is_thanks(message):
+            return Reply(self.t("acknowledged"))
+        spoken = " ".join(re.findall(r"[a-z0-9]+", strip_accents(message.lower())))
+        if len(spoken.split()) <= 8 and _ABOUT_BOT.match(spoken):
+            return Reply(self.t("about_bot"))
+        return None
 
     def _question_in_flow(self) -> FaqEntry | None:
         """The FAQ entry a message typed in a flow asks for, when it is clearly a question."""
