@@ -196,6 +196,7 @@ class AgentConsole:
     poll_seconds: float = 1.0
     current: str | None = field(default=None, init=False)
     confirming: bool = field(default=False, init=False)
+    _question: str = field(default="", init=False)
     # Events of the open ticket already shown, references already listed or announced.
     _seen: int = field(default=0, init=False)
     _listed: list[str] = field(default_factory=list, init=False)
@@ -215,7 +216,7 @@ class AgentConsole:
 
     def prompt(self) -> str:
         if self.confirming:
-            return "send? [y/N] "
+            return f"{self._question} "
         return f"{self.current or 'agent'}> "
 
     def say(self, *lines: str) -> None:
@@ -357,9 +358,12 @@ class AgentConsole:
         text = fill_template(self.desk, self.book, ref, name, self.agent)
         template = self.book.get(name)
         question = "send it and close the ticket? (y/N)" if template.closes else "send it? (y/N)"
-        self.say("--- preview ---", text, "---------------", question)
+        # Asked once: by the prompt when someone types, on its own line for a script.
+        self.say(
+            "--- preview ---", text, "---------------", *([] if self.interactive else [question])
+        )
         with self._lock:
-            self.confirming = True
+            self._question, self.confirming = question, True
         try:
             answer = next(self._lines, "").strip().lower()
         finally:
