@@ -238,6 +238,35 @@ def test_album_parts_wait_in_the_store_and_a_late_photo_lands_on_the_same_step(
     play(scenario)
 
 
+def test_an_album_cut_off_after_its_turn_is_not_lost_nor_answered_twice(
+    engine: Engine, telegram_settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    tg = Telegram(engine, telegram_settings, album_delay=0.2)
+
+    def waiting() -> int:
+        with engine.sessions() as db:
+            return db.scalar(select(func.count()).select_from(tg_store.TelegramAlbumItem)) or 0
+
+    async def scenario() -> None:
+        async with tg.running(start_jobs=True):
+            await reach_photo_step(tg)
+            crash = monkeypatch.setattr  # the process dies once the turn is stored
+            crash(tg_store, "drop_album_items", lambda sessions, ids: None)
+            before = len(tg.request.calls)
+            await tg.send(tg.updates.photo(ALICE, "b1", group="g2"))
+            await tg.send(tg.updates.photo(ALICE, "b2", group="g2"))
+            await tg.wait_for(lambda: bool(sent_to(tg.request.calls[before:], ALICE.id)))
+            assert waiting() == 2  # still there: nothing is lost
+            monkeypatch.undo()
+            answered = len(sent_to(tg.request.calls[before:], ALICE.id))
+            customers = tg.app.bot_data["customers"]
+            await customers.flush_albums(tg.app.bot, ALICE.id)  # as the restart does
+            assert waiting() == 0
+            assert len(sent_to(tg.request.calls[before:], ALICE.id)) == answered  # once
+
+    play(scenario)
+
+
 def test_a_message_right_after_an_album_never_overtakes_it(
     engine: Engine, telegram_settings: Settings
 ) -> None:

@@ -143,7 +143,8 @@ class CustomerChats:
             await self._flush_album(bot, chat_id, group)
 
     async def _flush_album(self, bot: Bot, chat_id: int, group: str) -> None:
-        parts = await asyncio.to_thread(store.take_album, self.engine.sessions, str(chat_id), group)
+        sessions = self.engine.sessions
+        parts, ids = await asyncio.to_thread(store.album_parts, sessions, str(chat_id), group)
         if not parts:
             return  # already handled (a message of the chat flushed it first)
         first = parts[0]
@@ -158,6 +159,9 @@ class CustomerChats:
             key=f"telegram-album:{chat_id}:{first.message_id}",
         )
         await self.serve(bot, chat_id, inbound, tuple(p.message_id for p in parts))
+        # Dropped once the turn is stored: a crash before re-flushes it at the next start,
+        # and the turn's key makes that flush change nothing twice.
+        await asyncio.to_thread(store.drop_album_items, sessions, ids)
 
     # -- one turn ----------------------------------------------------------------------
 

@@ -174,9 +174,12 @@ def keep_album_part(
         )
 
 
-def take_album(sessions: Sessions, chat_id: str, media_group_id: str) -> list[AlbumPart]:
-    """The parts of one pending album, in arrival order, removed from the buffer."""
-    with sessions.begin() as db:
+def album_parts(
+    sessions: Sessions, chat_id: str, media_group_id: str
+) -> tuple[list[AlbumPart], list[int]]:
+    """The parts of one pending album, in arrival order, and their row ids: they stay in
+    the buffer until ``drop_album_items`` (after the turn), so a crash loses none."""
+    with sessions() as db:
         rows = db.scalars(
             select(TelegramAlbumItem)
             .where(
@@ -184,7 +187,6 @@ def take_album(sessions: Sessions, chat_id: str, media_group_id: str) -> list[Al
                 TelegramAlbumItem.media_group_id == media_group_id,
             )
             .order_by(TelegramAlbumItem.message_id, TelegramAlbumItem.id)
-            .with_for_update()
         ).all()
         parts = [
             AlbumPart(
@@ -197,9 +199,12 @@ def take_album(sessions: Sessions, chat_id: str, media_group_id: str) -> list[Al
             )
             for row in rows
         ]
-        for row in rows:
-            db.delete(row)
-        return parts
+        return parts, [row.id for row in rows]
+
+
+def drop_album_items(sessions: Sessions, ids: list[int]) -> None:
+    with sessions.begin() as db:
+        db.execute(delete(TelegramAlbumItem).where(TelegramAlbumItem.id.in_(ids)))
 
 
 def pending_albums(sessions: Sessions, chat_id: str | None = None) -> list[tuple[str, str]]:
