@@ -1082,3 +1082,18 @@ def test_logs_carry_ids_never_what_customers_wrote(
     assert "delivered twice" in logged and "retrying" in logged  # there were logs to check
     for secret in ("claire.dupont", "06 12 34 56 78", "987654321", "joignable"):
         assert secret not in logged
+
+
+def test_behind_a_webhook_only_older_cut_off_updates_are_taken_again(engine: Engine) -> None:
+    start = engine.clock()
+    tg_store.keep_update(engine.sessions, 1, {"update_id": 1}, start)
+    tg_store.keep_update(engine.sessions, 2, {"update_id": 2}, start + timedelta(minutes=3))
+    tg_store.record_handled(engine.sessions, 1, start)  # handled: its data is dropped
+    tg_store.keep_update(engine.sessions, 3, {"update_id": 3}, start)
+    later = start + timedelta(minutes=4)
+    assert tg_store.unhandled_updates(engine.sessions) == [{"update_id": 2}, {"update_id": 3}]
+    # another worker may still be handling update 2 (received a minute ago)
+    recent = later - timedelta(minutes=2)
+    assert tg_store.unhandled_updates(engine.sessions, recent) == [{"update_id": 3}]
+    with engine.sessions() as db:
+        assert db.get(tg_store.TelegramUpdate, 1).data is None  # type: ignore[union-attr]

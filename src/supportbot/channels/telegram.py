@@ -73,6 +73,7 @@ ALBUM_DELAY = 1.5
 OUTBOX_INTERVAL = 2.0
 BOOTSTRAP_RETRIES = 3  # at start-up: about 5 s of a network or Bot API outage is survived
 UPDATE_MEMORY = timedelta(days=2)
+WEBHOOK_REQUEUE_GRACE = timedelta(minutes=2)  # longer than any update takes to handle
 _TOKEN = re.compile(r"^[0-9]{3,20}:[A-Za-z0-9_-]{30,64}$")
 _SECRET = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
 
@@ -328,7 +329,11 @@ async def _post_init(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
         except TelegramError as err:
             log.warning("command menu not set (%s): %s", lang, err)
     customers: CustomerChats = app.bot_data["customers"]
-    cut_off = await asyncio.to_thread(store.unhandled_updates, customers.engine.sessions)
+    # Polling: this is the only poller, everything unhandled was cut off. Behind a webhook
+    # other workers may be handling theirs right now: only what is older than that.
+    grace = app.bot_data.get("requeue_grace", timedelta(0))
+    before = customers.engine.clock() - grace if grace else None
+    cut_off = await asyncio.to_thread(store.unhandled_updates, customers.engine.sessions, before)
     if cut_off:
         log.warning("%d update(s) cut off by a stop are handled now", len(cut_off))
     queue = app.update_queue
@@ -355,7 +360,9 @@ def run(
     book = load_replies(settings.content_dir / "replies")  # broken templates stop us here
     engine = build_engine(settings)
     app = build_application(engine, build_desk(engine), settings, book=book)
-    if not webhook_url:  # the only poller Telegram allows: other claims were cut off
+    if webhook_url:  # other workers may be handling updates: re-queue only older ones
+        app.bot_data["requeue_grace"] = WEBHOOK_REQUEUE_GRACE
+    else:  # the only poller Telegram allows: other claims were cut off
         cut_off = engine.outbox.release_orphans(store.CHANNEL)
         if cut_off:
             log.warning("%d message(s) cut off by a stop will be sent again", cut_off)

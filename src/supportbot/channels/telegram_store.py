@@ -111,14 +111,15 @@ def record_handled(sessions: Sessions, update_id: int, now: datetime) -> None:
             row.handled_at, row.data = now, None
 
 
-def unhandled_updates(sessions: Sessions) -> list[dict[str, Any]]:
-    """Updates a stop cut off, oldest first."""
+def unhandled_updates(sessions: Sessions, before: datetime | None = None) -> list[dict[str, Any]]:
+    """Updates a stop cut off (received before ``before``, when given), oldest first."""
     with sessions() as db:
-        rows = db.scalars(
-            select(TelegramUpdate.data)
-            .where(TelegramUpdate.handled_at.is_(None), TelegramUpdate.data.is_not(None))
-            .order_by(TelegramUpdate.update_id)
+        query = select(TelegramUpdate.data).where(
+            TelegramUpdate.handled_at.is_(None), TelegramUpdate.data.is_not(None)
         )
+        if before is not None:
+            query = query.where(TelegramUpdate.received_at < before)
+        rows = db.scalars(query.order_by(TelegramUpdate.update_id))
         return [dict(data) for data in rows if data]
 
 
