@@ -102,6 +102,9 @@ def test_small_talk_gets_an_honest_answer_never_a_random_entry(chat: Chat) -> No
     assert "Bonjour" in chat.say("alors ?") and "Bonjour" in chat.say("il y a quelqu'un ?")
     assert chat.say("are you a robot?").startswith("I am the 3DWorksPrints Support's")
     assert "assistant automatique" not in chat.say("c'est une machine à laver")  # a thing
+    assert "assistant automatique" in chat.say("bonjour, vous êtes un robot ?")
+    assert "assistant" in chat.say("are you an AI?")  # ("ai" is French too: language kept)
+    assert "assistant automatique" not in chat.say("le site est en anglais, je comprends rien")
     assert "assistant automatique" not in chat.say("mais vous êtes un robot en fait")
 
 

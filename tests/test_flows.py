@@ -438,9 +438,15 @@ def test_a_photo_sent_early_is_kept_for_the_photo_question(
 
 
 def test_a_phone_number_or_a_date_is_never_taken_for_the_order(chat: Chat) -> None:
-    started = chat.say("mon colis n'est jamais arrivé, appelez-moi au 06 12 34 56 78")
+    started = chat.say("ma commande n'est jamais arrivée, appelez-moi au 06 12 34 56 78")
     assert "J'ai noté « Numéro de commande »" not in started
     assert "Quel est votre numéro de commande" in started
+    chat.say("annuler")
+    dated = chat.say("ma commande passée le 12/11/2026 est arrivée cassée")
+    assert "J'ai noté « Numéro de commande »" not in dated
+    chat.say("annuler")
+    named = chat.say("n° 123456789 jamais reçu")
+    assert "J'ai noté « Numéro de commande » : 123456789" in named
 
 
 def test_handing_over_keeps_the_photos_already_sent(chat: Chat, engine: Engine, photo) -> None:  # type: ignore[no-untyped-def]
@@ -475,3 +481,13 @@ def test_small_talk_in_a_flow_is_answered_and_is_not_a_wrong_answer(chat: Chat) 
     thanked = chat.say("merci")
     assert thanked.startswith("Avec plaisir") and "numéro de commande" in thanked
     assert "Parler à un humain" not in thanked  # two of these are not "stuck"
+
+
+def test_agreeing_at_the_summary_says_how_to_send_it(chat: Chat) -> None:
+    chat.press("flow:human-agent")
+    assert "Récapitulatif" in chat.say("Une question sur mon compte")
+    said = chat.say("d'accord")
+    assert "Avec plaisir" not in said and "confirmer" in said.lower()
+    chat.say("annuler")
+    chat.press("flow:human-agent")  # a sentence naming a language is no request to switch
+    assert "Récapitulatif" in chat.say("La notice livrée est en anglais au lieu du français")

@@ -417,3 +417,26 @@ def test_words_can_accept_a_proposal_and_thanks_answer_no_question(
     outbox(engine)
     assert ref in chat.say("oui ça me va")  # as the "Ça me convient" button
     assert desk.show(ref).status == "closed"
+
+
+def test_a_yes_is_an_answer_to_the_agent_and_accepts_a_proposal(
+    chat: Chat, engine: Engine, desk: AgentDesk, photo
+) -> None:  # type: ignore[no-untyped-def]
+    ref = human_ticket(chat)
+    desk.ask(ref, "Sam", "Confirmez-vous l'adresse 12 rue des Lilas ?")
+    outbox(engine)
+    assert ref in chat.say("oui")  # the answer goes to the agent...
+    view = desk.show(ref)
+    assert view.status == "received" and view.events[-2][3] == "oui"  # ...and moves it on
+    desk.propose(ref, "Sam", "Un avoir de 10 €.")
+    outbox(engine)
+    assert ref in chat.say("ok", files=(photo,))  # a file with it is a message, not a yes
+    assert desk.show(ref).status == "received"
+    desk.propose(ref, "Sam", "Un avoir de 15 €.")
+    outbox(engine)
+    chat.say("c'est bon ?")  # a question is no yes
+    assert desk.show(ref).status == "received"
+    desk.propose(ref, "Sam", "Un avoir de 20 €.")
+    outbox(engine)
+    chat.say("parfait merci")
+    assert desk.show(ref).status == "closed"

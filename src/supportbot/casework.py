@@ -77,9 +77,7 @@ _AGREEING = frozenset(
         "ok",
         "accord",
         "dac",
-        "va",
         "convient",
-        "bon",
         "parfait",
         "yes",
         "works",
@@ -93,9 +91,12 @@ _AGREEING = frozenset(
         "top",
     ]
 )
+_AGREEING_PHRASES = re.compile(r"\b(c est bon|ca me va|ca va pour moi|bon pour moi)\b")
 _POLITE = frozenset(
     [
         "d",
+        "va",
+        "bon",
         "ca",
         "me",
         "c",
@@ -121,9 +122,12 @@ _POLITE = frozenset(
 
 def _says_yes(message: str) -> bool:
     """A short, plain yes to a proposed solution ("oui ça me va", "c'est bon pour moi");
-    not "oui mais...", not "ok je vous envoie ça demain"."""
+    not "oui mais...", not "ok je vous envoie ça demain", not "c'est bon ?"."""
+    if "?" in message:
+        return False
     words = re.findall(r"[a-z]+", strip_accents(message.lower()))
-    return bool(words) and set(words) <= _AGREEING | _POLITE and bool(set(words) & _AGREEING)
+    agreeing = set(words) & _AGREEING or _AGREEING_PHRASES.search(" ".join(words))
+    return bool(words) and set(words) <= _AGREEING | _POLITE and bool(agreeing)
 
 
 @dataclass
@@ -261,11 +265,13 @@ class CustomerCases:
         ticket = self._addressed_ticket(inbound.text)
         if ticket is None:
             return None
-        if not reopen and not inbound.files:
-            return None  # "merci": a polite word, in the chat only
-        closed = ticket.status == TicketStatus.CLOSED.value
-        if ticket.status == TicketStatus.SOLUTION_PROPOSED.value and _says_yes(inbound.text):
-            return self.answer_button(f"solution:yes:{ticket.reference}")
+        status = TicketStatus(ticket.status)
+        proposed = status is TicketStatus.SOLUTION_PROPOSED
+        if proposed and not inbound.files and _says_yes(inbound.text):
+            return self.answer_button(f"solution:yes:{ticket.reference}")  # "oui merci"
+        if not reopen and not inbound.files and status is not TicketStatus.RECEIVED:
+            return None  # a bare "merci": a polite word in the chat; nothing moves
+        closed = status is TicketStatus.CLOSED
         if closed and not self.tickets.can_reopen(ticket):
             return [Reply(self.t("cannot_reopen", ref=ticket.reference))]
         replies: list[Action] = []

@@ -27,7 +27,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from supportbot.casework import AGENT_CONVERSATION, CustomerCases, awaiting_ticket
-from supportbot.content import Content, FaqEntry
+from supportbot.content import Content, FaqEntry, FieldType
 from supportbot.fields import FieldError, parse_yesno
 from supportbot.flows import BACK_WORDS, CANCEL_WORDS, FlowRunner
 from supportbot.language import guess_language
@@ -86,10 +86,11 @@ _ANYONE_THERE = re.compile(
     r"are you there|anyone there|is anyone there|alors|et alors|bon alors|hello)"
 )
 _ABOUT_BOT = re.compile(  # matched at the start: "c'est une machine à laver" is not it
+    r"((bonjour|bonsoir|salut|hello|hi|hey) )?"
     r"(vous etes|etes vous|tu es|t es|es tu|c est|est ce|suis je en train de parler a|"
     r"je parle a|are you|r u|is this|am i talking to)"
-    r"( un| une| a| an)? (robot|bot|chatbot|vrai humain|humain|human|real person|"
-    r"vraie personne|personne reelle)\b"
+    r"( un| une| a| an)? ((robot|bot|chatbot|vrai humain|humain|human|real person|"
+    r"vraie personne|personne reelle)\b|(ia|ai|machine)$)"
 )
 _DISPLEASED = re.compile(
     r"\b(vous etes|c est|t es|tu es|quel|quelle|you are|this is)( vraiment| trop| des| une| un)? "
@@ -104,18 +105,35 @@ _MY_REQUESTS = re.compile(
     r"ticket|tickets|reclamation|reclamations|dossier|dossiers|requete|request|requests|case)\b"
     r"|^(mes|mon|my) (demandes|tickets|ticket|dossier|requests)$"
 )
+# Asked for outright, as a whole message ("le site est en anglais" is not a request).
 _FRENCH_ASKED = re.compile(
-    r"\b(en francais|parlez vous francais|french please|in french|"
-    r"je ne parle pas anglais|je parle pas anglais|don t speak english|dont speak english)\b"
+    r"((pardon|desole|bonjour|sorry|hello) )*"
+    r"(en francais|francais|parlez vous francais|french please|in french|"
+    r"(je ne|je|i) (parle|comprends|speak|understand) (pas|not|no)? ?(l )?(anglais|english)|"
+    r"(i )?(don t|dont|do not|can t|cannot) (speak|understand) english)"
+    r"( svp| s il vous plait| please| merci)*"
 )
 _ENGLISH_ASKED = re.compile(
-    r"\b(in english|english please|speak english|en anglais|parlez vous anglais|"
-    r"don t speak french|dont speak french|do not speak french|no french)\b"
+    r"((sorry|hello|hi|excuse me|pardon) )*"
+    r"((i )?(don t|dont|do not|can t|cannot) (speak|read|understand) french|"
+    r"(do you |can you |could you )?(speak|answer|write|reply)( in)? english|in english|"
+    r"english|english please|en anglais|parlez vous anglais|no french)"
+    r"( please| svp| sorry| thanks)*"
+)
+_GRATITUDE = re.compile(
+    r"((ok|oui|d'?accord|parfait|super|top|tres bien|great|perfect)[ ,!.]*)?"
+    r"(merci|mercii+|thanks|thank you|thx|ty|mci)([ ,!.]*(beaucoup|bien|a vous|encore|so much))*"
 )
 _GREETING = re.compile(
     r"(bonjour|bonsoir|salut|coucou|hello|hi|hey|yo|bjr|slt|cc|bonjour a vous|good morning|"
     r"good evening)( (madame|monsieur|tout le monde|there|everyone))?"
 )
+
+
+def _is_gratitude(message: str) -> bool:
+    """ "merci", "ok merci", "thanks", 🙏: thanks, and nothing else (not "oui", not "ok")."""
+    plain = strip_accents(message.lower()).strip(" !.?,:)")
+    return bool(_GRATITUDE.fullmatch(plain)) or message.strip() in ("🙏", "👍")
 
 
 def _is_thanks(message: str) -> bool:
@@ -415,7 +433,7 @@ class _Turn:
             return self._continue_flow(flow_state)
         if payload:
             return self._payload(payload)
-        relayed = self.cases.relay(inbound, reopen=not _is_thanks(message))
+        relayed = self.cases.relay(inbound, reopen=not _is_gratitude(message))
         if relayed is not None:
             return relayed
         if inbound.files:
@@ -832,9 +850,9 @@ class _Turn:
         if self.inbound.payload:
             return False
         spoken = " ".join(re.findall(r"[a-z]+", strip_accents(self.inbound.text.lower())))
-        asked = "fr" if _FRENCH_ASKED.search(spoken) else None
-        asked = asked or ("en" if _ENGLISH_ASKED.search(spoken) else None)
-        if asked is None or len(spoken.split()) > 10:
+        asked = "fr" if _FRENCH_ASKED.fullmatch(spoken) else None
+        asked = asked or ("en" if _ENGLISH_ASKED.fullmatch(spoken) else None)
+        if asked is None:
             return False
         self.state["lang"] = asked
         if "cases" in self.__dict__:
@@ -854,7 +872,14 @@ class _Turn:
         message = self.inbound.text.strip()
         if self.inbound.payload or not message:
             return None
-        if _is_thanks(message):
+        flow_state = self.state.get("flow") or {}
+        flow = self.engine.content.flows.get(flow_state.get("id", ""))
+        step = str(flow_state.get("step"))
+        if step == "__confirm__" or flow is None:
+            return None  # "d'accord" at the summary is not a sending: it says how to send
+        if flow.step(step).type is FieldType.ATTACHMENTS:
+            return None  # "ok" there means "done": the step says what it still needs
+        if _is_gratitude(message):
             return Reply(self.t("acknowledged"))
         spoken = " ".join(re.findall(r"[a-z0-9]+", strip_accents(message.lower())))
         if len(spoken.split()) <= 8 and _ABOUT_BOT.match(spoken):

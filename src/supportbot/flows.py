@@ -102,7 +102,7 @@ def shown_date(day: date, lang: str) -> str:
 
 
 _DATE_DIGITS = re.compile(r"\b\d{1,4}[./-]\d{1,2}(?:[./-]\d{2,4})?\b")
-_ORDER_MENTION = re.compile(r"\b(commande|cmd|cde|order|n°|no\.?|num[eé]ro)\b|#\s*\d")
+_ORDER_MENTION = re.compile(r"\b(commande|cmd|cde|order|num[eé]ro)\b|\bn°|\bno[.:]\s*\d|#\s*\d")
 _DONE_WORDS = {"termine", "fini", "c est tout", "done", "finished", "that s all", "ok", "oui"}
 _CONFIRM_WORDS = {
     "confirmer",

@@ -58,7 +58,10 @@ class Jobs:
                     self._auto_close(db, ticket)
             # Delivered messages are kept a while (a chat offers a choice again), not forever:
             # they repeat what customers typed (summaries), which retention must not outlive.
-            delivered_before = self.tickets.clock() - DELIVERED_KEPT
+            kept = DELIVERED_KEPT
+            if self.settings.retention_days is not None:  # never longer than retention
+                kept = min(kept, timedelta(days=self.settings.retention_days))
+            delivered_before = self.tickets.clock() - kept
             db.execute(delete(OutboxMessage).where(OutboxMessage.delivered_at < delivered_before))
             files = []
             if self.settings.retention_days is not None:

@@ -156,12 +156,15 @@ class CustomerChats:
             language=first.language,
             user_name=first.user_name,
             files=tuple(p.file for p in parts),
-            key=f"telegram-album:{chat_id}:{first.message_id}",
+            key=f"telegram-album:{chat_id}:{first.message_id}-{parts[-1].message_id}",
         )
-        await self.serve(bot, chat_id, inbound, tuple(p.message_id for p in parts))
-        # Dropped once the turn is stored: a crash before re-flushes it at the next start,
-        # and the turn's key makes that flush change nothing twice.
-        await asyncio.to_thread(store.drop_album_items, sessions, ids)
+        try:
+            await self.serve(bot, chat_id, inbound, tuple(p.message_id for p in parts))
+        finally:
+            # Dropped once the turn ran (stored, or failed and answered "try again": its
+            # downloaded files are gone); a kill before re-flushes it at the next start,
+            # and the turn's key makes that flush change nothing twice.
+            await asyncio.to_thread(store.drop_album_items, sessions, ids)
 
     # -- one turn ----------------------------------------------------------------------
 
