@@ -491,3 +491,18 @@ def test_agreeing_at_the_summary_says_how_to_send_it(chat: Chat) -> None:
     chat.say("annuler")
     chat.press("flow:human-agent")  # a sentence naming a language is no request to switch
     assert "Récapitulatif" in chat.say("La notice livrée est en anglais au lieu du français")
+
+
+def test_one_answer_is_fixed_from_the_summary_without_retyping_the_others(chat: Chat) -> None:
+    for line in ("je veux retourner ma commande 123456789", "hier"):
+        chat.say(line)
+    chat.press(chat.buttons[0])  # a reason
+    for _ in range(3):
+        summary = chat.say("passer")
+    assert "« corriger » pour changer une réponse" in summary
+    chat.say("non")
+    assert all(b.startswith("edit:") for b in chat.buttons[:-1]) and chat.buttons[-1] == "cancel"
+    date_step = next(b for b in chat.buttons if "date" in b)
+    assert "Réponse actuelle" in chat.press(date_step)
+    fixed = chat.say("le 20")
+    assert "Récapitulatif" in fixed and "20/11/2026" in fixed and "123456789" in fixed

@@ -103,6 +103,7 @@ def shown_date(day: date, lang: str) -> str:
 
 _DATE_DIGITS = re.compile(r"\b\d{1,4}[./-]\d{1,2}(?:[./-]\d{2,4})?\b")
 _ORDER_MENTION = re.compile(r"\b(commande|cmd|cde|order|num[eé]ro)\b|\bn°|\bno[.:]\s*\d|#\s*\d")
+_FIX_WORDS = {"non", "no", "corriger", "modifier", "changer", "edit", "change", "fix"}
 _DONE_WORDS = {"termine", "fini", "c est tout", "done", "finished", "that s all", "ok", "oui"}
 _CONFIRM_WORDS = {
     "confirmer",
@@ -263,7 +264,12 @@ class FlowRunner:
         state["history"].append(current)
         nxt = self._next_step(flow, state, current)
         kept = state.get("kept", [])
-        while nxt is not None and nxt.id in kept and nxt.id in state["answers"] and not nxt.rule:
+        while (
+            nxt is not None
+            and nxt.id in kept
+            and not nxt.rule
+            and (nxt.id in state["answers"] or self._is_optional(nxt, state))
+        ):
             kept.remove(nxt.id)  # answered before going back: still the answer
             state["history"].append(nxt.id)
             nxt = self._next_step(flow, state, nxt.id)
@@ -376,6 +382,10 @@ class FlowRunner:
         if state["step"] == CONFIRM:
             if word == "confirm" or word in _CONFIRM_WORDS:
                 return FlowOutcome(finished=True, submit=True)
+            if word.startswith("edit:") and word.removeprefix("edit:") in state["history"]:
+                return FlowOutcome(self._edit(flow, state, word.removeprefix("edit:"), lang))
+            if word in _FIX_WORDS and state["history"]:  # "non": which answer, then
+                return FlowOutcome([self._fix_menu(flow, state, lang)])
             return FlowOutcome(
                 [Reply(text(lang, "confirm_expected")), self.prompt(flow, state, lang)],
                 refused=True,  # a question typed at the summary is answered (engine)
@@ -448,6 +458,29 @@ class FlowRunner:
         state["answers"]["eligibility"] = verdict
         ago = {0: "received_today", 1: "received_yesterday"}.get(days, "received_days_ago")
         return text(lang, f"eligibility_{verdict}", ago=text(lang, ago, days=days))
+
+    def _fix_menu(self, flow: Flow, state: dict[str, Any], lang: str) -> Reply:
+        """At the summary: one button per answer, to correct just that one."""
+        buttons = [
+            Button(
+                text(lang, "btn_fix", label=flow.step(step_id).label.get(lang)), f"edit:{step_id}"
+            )
+            for step_id in state["history"]
+        ]
+        return Reply(
+            text(lang, "which_to_fix"), (*buttons, Button(text(lang, "btn_cancel"), "cancel"))
+        )
+
+    def _edit(self, flow: Flow, state: dict[str, Any], step_id: str, lang: str) -> list[Reply]:
+        """Straight to one answered question from the summary; the others are kept."""
+        at = state["history"].index(step_id)
+        later = state["history"][at + 1 :]
+        state["history"] = state["history"][:at]
+        kept = state.setdefault("kept", [])
+        kept += [s for s in later if s not in kept]  # answered, or skipped on purpose
+        state["step"] = step_id
+        state.setdefault("corrected", []).append(step_id)
+        return [self.prompt(flow, state, lang)]
 
     def _back(self, flow: Flow, state: dict[str, Any], lang: str) -> list[Reply]:
         """One question back, its answer shown; the answers after it are kept, so that

@@ -155,12 +155,13 @@ TEXTS: dict[str, tuple[str, str]] = {
         'Summary of your "{title}" request:',
     ),
     "summary_confirm": (
-        "Tout est correct ? Confirmez pour l'envoyer, ou « retour » pour corriger.",
-        'Is everything right? Confirm to send it, or "back" to correct it.',
+        "Tout est correct ? Confirmez pour l'envoyer, ou « corriger » pour changer une réponse.",
+        'Is everything right? Confirm to send it, or "fix" to change an answer.',
     ),
     "confirm_expected": (
-        "Répondez « confirmer » pour envoyer la demande, « retour » pour corriger, ou « annuler ».",
-        'Answer "confirm" to send the request, "back" to correct it, or "cancel".',
+        "Répondez « confirmer » pour envoyer la demande, « corriger » pour changer une réponse, "
+        "ou « annuler ».",
+        'Answer "confirm" to send the request, "fix" to change an answer, or "cancel".',
     ),
     "skipped": ("(non renseigné)", "(not given)"),
     "files_count": ("{count} fichier(s)", "{count} file(s)"),
@@ -191,6 +192,8 @@ TEXTS: dict[str, tuple[str, str]] = {
         "For your security, I masked the card number (only the last 4 digits are kept). Never "
         "share your card number: Support never asks for it.",
     ),
+    "which_to_fix": ("Quelle réponse voulez-vous corriger ?", "Which answer do you want to fix?"),
+    "btn_fix": ("Corriger : {label}", "Fix: {label}"),
     "current_answer": (
         "Réponse actuelle : {value}. Tapez la nouvelle, ou gardez-la.",
         "Current answer: {value}. Type the new one, or keep it.",
