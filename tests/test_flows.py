@@ -350,7 +350,7 @@ def test_asking_for_a_person_mid_flow_hands_over_what_was_said(
     assert "Je vous passe à un conseiller" in said
     assert "Problème avec une commande · Numéro de commande : 123456789" in said
     done = chat.press("confirm")
-    ref = next(w.strip(".,()") for w in done.split() if w.startswith("SAV-"))
+    ref = reference_in(done)
     assert "Je transmets à un conseiller" in done
     view = build_desk(engine).show(ref)
     assert view.category == "human" and view.order_number == "123456789"
@@ -360,7 +360,7 @@ def test_a_request_for_a_person_knows_the_order_it_names(chat: Chat, engine: Eng
     chat.say("/agent")
     chat.say("Ma commande 123 456 789 est bloquée depuis 10 jours")
     done = chat.press("confirm")
-    ref = next(w.strip(".,()") for w in done.split() if w.startswith("SAV-"))
+    ref = reference_in(done)
     assert build_desk(engine).show(ref).order_number == "123456789"
 
 

@@ -210,14 +210,16 @@ def test_order_problem_with_an_album_ends_in_a_ticket_with_its_topic_and_card(
     play(scenario)
 
 
+def album_rows(engine: Engine) -> int:
+    """Album photos still waiting in the store for their turn."""
+    with engine.sessions() as db:
+        return db.scalar(select(func.count()).select_from(tg_store.TelegramAlbumItem)) or 0
+
+
 def test_album_parts_wait_in_the_store_and_a_late_photo_lands_on_the_same_step(
     engine: Engine, telegram_settings: Settings
 ) -> None:
     tg = Telegram(engine, telegram_settings, album_delay=0.4)
-
-    def waiting() -> int:
-        with engine.sessions() as db:
-            return db.scalar(select(func.count()).select_from(tg_store.TelegramAlbumItem)) or 0
 
     async def scenario() -> None:
         async with tg.running(start_jobs=True):
@@ -225,9 +227,9 @@ def test_album_parts_wait_in_the_store_and_a_late_photo_lands_on_the_same_step(
             before = len(tg.request.calls)
             await tg.send(tg.updates.photo(ALICE, "a1", group="g1"))
             await tg.send(tg.updates.photo(ALICE, "a2", group="g1", caption="le carton"))
-            assert waiting() == 2
+            assert album_rows(engine) == 2
             await tg.wait_for(lambda: bool(sent_to(tg.request.calls[before:], ALICE.id)))
-            await tg.wait_for(lambda: waiting() == 0)  # dropped once its turn ran
+            await tg.wait_for(lambda: album_rows(engine) == 0)  # dropped once its turn ran
             assert "(2/10)" in texts(tg.request.calls[before:], ALICE.id)
 
             before = len(tg.request.calls)
@@ -243,10 +245,6 @@ def test_an_album_cut_off_after_its_turn_is_not_lost_nor_answered_twice(
 ) -> None:
     tg = Telegram(engine, telegram_settings, album_delay=0.2)
 
-    def waiting() -> int:
-        with engine.sessions() as db:
-            return db.scalar(select(func.count()).select_from(tg_store.TelegramAlbumItem)) or 0
-
     async def scenario() -> None:
         async with tg.running(start_jobs=True):
             await reach_photo_step(tg)
@@ -256,12 +254,12 @@ def test_an_album_cut_off_after_its_turn_is_not_lost_nor_answered_twice(
             await tg.send(tg.updates.photo(ALICE, "b1", group="g2"))
             await tg.send(tg.updates.photo(ALICE, "b2", group="g2"))
             await tg.wait_for(lambda: bool(sent_to(tg.request.calls[before:], ALICE.id)))
-            assert waiting() == 2  # still there: nothing is lost
+            assert album_rows(engine) == 2  # still there: nothing is lost
             monkeypatch.undo()
             answered = len(sent_to(tg.request.calls[before:], ALICE.id))
             customers = tg.app.bot_data["customers"]
             await customers.flush_albums(tg.app.bot, ALICE.id)  # as the restart does
-            assert waiting() == 0
+            assert album_rows(engine) == 0
             assert len(sent_to(tg.request.calls[before:], ALICE.id)) == answered  # once
 
     play(scenario)

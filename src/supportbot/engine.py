@@ -33,7 +33,7 @@ from supportbot.flows import BACK_WORDS, CANCEL_WORDS, FlowRunner
 from supportbot.language import guess_language
 from supportbot.masking import mask_personal_data
 from supportbot.messages import Action, Button, Document, ForgetAgentThreads, Inbound, Reply
-from supportbot.normalise import normalise, strip_accents
+from supportbot.normalise import normalise, plain_words, strip_accents
 from supportbot.outbox import Outbox
 from supportbot.privacy import agent_threads, delete_files, export_customer, forget_customer
 from supportbot.routing import Router, intent_of
@@ -630,7 +630,7 @@ class _Turn:
             return [Reply(self.t("lang_set"), self._menu_buttons())]
         self._follow_language(message)
         plain = strip_accents(message.lower()).strip(" !.?,:)")
-        spoken = " ".join(re.findall(r"[a-z0-9]+", plain))  # "t'es" -> "t es"
+        spoken = " ".join(plain_words(message))  # "t'es" -> "t es"
         if _GREETING.fullmatch(plain) or _ANYONE_THERE.fullmatch(spoken):
             return [self._welcome()]
         if _MY_REQUESTS.search(spoken) and (listing := self.cases.listing()) is not None:
@@ -854,18 +854,20 @@ class _Turn:
         asked = asked or ("en" if _ENGLISH_ASKED.fullmatch(spoken) else None)
         if asked is None:
             return False
-        self.state["lang"] = asked
-        if "cases" in self.__dict__:
-            self.cases.lang = asked
+        self._switch_language(asked)
         return True
 
     def _follow_language(self, message: str, short: bool = True) -> None:
         """Answer in the language the customer writes in, when the message tells it."""
         written_in = guess_language(message, short)
         if written_in is not None and written_in != self.lang:
-            self.state["lang"] = written_in
-            if "cases" in self.__dict__:  # built earlier in the turn: it speaks the new one
-                self.cases.lang = written_in
+            self._switch_language(written_in)
+
+    def _switch_language(self, lang: str) -> None:
+        """The conversation's language from now on, this turn's replies included."""
+        self.state["lang"] = lang
+        if "cases" in self.__dict__:  # built earlier in the turn: it speaks the new one
+            self.cases.lang = lang
 
     def _small_talk_in_flow(self) -> Reply | None:
         """A polite word or a question about the bot typed where an answer was expected."""
@@ -881,7 +883,7 @@ class _Turn:
             return None  # "ok" there means "done": the step says what it still needs
         if _is_gratitude(message):
             return Reply(self.t("acknowledged"))
-        spoken = " ".join(re.findall(r"[a-z0-9]+", strip_accents(message.lower())))
+        spoken = " ".join(plain_words(message))
         if len(spoken.split()) <= 8 and _ABOUT_BOT.match(spoken):
             return Reply(self.t("about_bot"))
         return None

@@ -10,9 +10,7 @@ has. A few topic words that exist in one language only count too ("refund",
 
 from __future__ import annotations
 
-import re
-
-from supportbot.normalise import strip_accents
+from supportbot.normalise import plain_words
 
 _ENGLISH_WORDS = (
     "the is are am my where what how when why which can could i you your do does did "
@@ -31,10 +29,9 @@ _FRENCH_WORDS = (
 )
 
 
-def _words(text: str) -> list[str]:
-    """Lower case, no accents, apostrophes split ("j'ai" -> j, ai); nothing dropped
-    (the matcher's folding drops "thanks" and "please", which tell the language)."""
-    return re.findall(r"[a-z0-9]+", strip_accents(text.lower()))
+# plain_words, not the matcher's folding: that drops "thanks" and "please", which tell
+# the language.
+_words = plain_words
 
 
 _GREETINGS = frozenset({"hi", "hello", "hey", "bonjour", "salut"})

@@ -145,3 +145,9 @@ def normalise(text: str) -> str:
         elif expansion:
             words.extend(expansion.split())
     return " ".join(words)
+
+
+def plain_words(text: str) -> list[str]:
+    """Lower-case words without accents, nothing dropped ("j'ai" -> j, ai): for the
+    rules that read a message word by word (language, small talk)."""
+    return re.findall(r"[a-z0-9]+", strip_accents(text.lower()))
