@@ -110,19 +110,68 @@ def match(
 
 @app.command("eval")
 def evaluate(
-    cases: Annotated[Path, typer.Argument(help="YAML list of {text, expect: [labels]}.")],
+    target: Annotated[
+        str, typer.Argument(help="CASES.yaml ({text, expect: [labels]}), or 'conversations'.")
+    ],
+    folder: Annotated[
+        Path | None, typer.Argument(help="With 'conversations': the folder of scripted cases.")
+    ] = None,
+    which: Annotated[
+        str, typer.Option("--half", help="dev (even positions), test (odd positions) or all.")
+    ] = "all",
+    transcripts: Annotated[
+        bool, typer.Option("--transcripts", help="Print the transcript of each failure.")
+    ] = False,
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
-    """Accuracy in scope, out-of-scope rejection, and every miss."""
+    """Score the matcher on single questions, or the whole bot on scripted conversations."""
+    from supportbot.conversation_eval import half
+
+    if which not in ("dev", "test", "all"):
+        typer.echo("--half is dev, test or all", err=True)
+        raise typer.Exit(2)
+    settings = _settings()
+    content = _content_or_exit(settings)
+    if target == "conversations":
+        _evaluate_conversations(settings, content, folder, which, transcripts, as_json)
+        return
     from supportbot.evaluation import evaluate_cases, load_cases
 
-    settings = _settings()
-    matcher = build_matcher(_content_or_exit(settings), settings)
-    report = evaluate_cases(matcher, load_cases(cases))
+    try:
+        cases = half(load_cases(Path(target)), which)
+    except (OSError, ValueError, yaml.YAMLError) as err:
+        typer.echo(f"cannot read {target}: {err}", err=True)
+        raise typer.Exit(2) from err
+    report = evaluate_cases(build_matcher(content, settings), cases)
     if as_json:
         typer.echo(json.dumps(report.as_dict(), ensure_ascii=False, indent=2))
     else:
         typer.echo(report.render())
+
+
+def _evaluate_conversations(
+    settings: Settings,
+    content: Any,
+    folder: Path | None,
+    which: str,
+    transcripts: bool,
+    as_json: bool,
+) -> None:
+    from supportbot.conversation_eval import half, load_conversations, run_conversations
+
+    if folder is None:
+        typer.echo("usage: supportbot eval conversations DIR", err=True)
+        raise typer.Exit(2)
+    try:
+        cases = half(load_conversations(folder), which)
+    except (OSError, ValueError, yaml.YAMLError) as err:
+        typer.echo(f"cannot read {folder}: {err}", err=True)
+        raise typer.Exit(2) from err
+    report = run_conversations(cases, settings.content_dir, content)
+    if as_json:
+        typer.echo(json.dumps(report.as_dict(), ensure_ascii=False, indent=2))
+    else:
+        typer.echo(report.render(transcripts))
 
 
 @faq_app.command("check")
