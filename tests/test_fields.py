@@ -15,7 +15,6 @@ from supportbot.fields import (
     parse_email,
     parse_order_number,
     parse_tracking,
-    parse_yesno,
 )
 
 PARIS = ZoneInfo("Europe/Paris")
@@ -171,26 +170,6 @@ def test_tracking() -> None:
     for bad in ("AB", "ABCDEFGHIJ", "!!!!!!!!!!"):
         with pytest.raises(FieldError):
             parse_tracking(bad)
-
-
-@pytest.mark.parametrize(
-    ("typed", "value"),
-    [
-        ("oui", "yes"),
-        ("Ouais", "yes"),
-        ("yes", "yes"),
-        ("non", "no"),
-        ("pas encore", "no"),
-        ("NO", "no"),
-    ],
-)
-def test_yes_no(typed: str, value: str) -> None:
-    assert parse_yesno(typed) == value
-
-
-def test_yes_no_refuses_other_answers() -> None:
-    with pytest.raises(FieldError):
-        parse_yesno("peut-être")
 
 
 @pytest.mark.parametrize(

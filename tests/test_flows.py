@@ -486,9 +486,10 @@ def test_small_talk_in_a_flow_is_answered_and_is_not_a_wrong_answer(chat: Chat) 
 def test_agreeing_at_the_summary_says_how_to_send_it(chat: Chat) -> None:
     chat.press("flow:human-agent")
     assert "Récapitulatif" in chat.say("Une question sur mon compte")
-    said = chat.say("d'accord")
+    said = chat.say("merci")  # thanks are no sending: it says how to send
     assert "Avec plaisir" not in said and "confirmer" in said.lower()
-    chat.say("annuler")
+    assert "SAV-" in chat.say("d'accord")  # a natural yes is one
+    chat.say("/menu")
     chat.press("flow:human-agent")  # a sentence naming a language is no request to switch
     assert "Récapitulatif" in chat.say("La notice livrée est en anglais au lieu du français")
 

@@ -52,11 +52,13 @@ def build_engine(
     from supportbot.engine import Engine
     from supportbot.fields import DateParser
     from supportbot.flows import FileStore, FlowRunner
+    from supportbot.understanding import Understanding
 
     content = content or load_content(settings.content_dir)
     matcher = matcher or build_matcher(content, settings)
     dates = DateParser(timezone=settings.timezone)
     dates.warm_up()
+    understanding = Understanding(content.lexicon, dates, settings.order_number_pattern)
     tickets = build_tickets(settings, clock)
     runner = FlowRunner(
         calendar=tickets.calendar,  # one business calendar for the flows and the tickets
@@ -73,6 +75,7 @@ def build_engine(
         tickets=tickets,
         runner=runner,
         clock=clock,
+        understanding=understanding,
         default_language=settings.default_language,
     )
 

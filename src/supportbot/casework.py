@@ -7,7 +7,6 @@ through the ticket service; a customer only ever reaches their own tickets.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -18,12 +17,13 @@ from sqlalchemy.orm import Session
 
 from supportbot.content import AttachmentKind, Flow
 from supportbot.flows import FlowRunner, say_moment
+from supportbot.lexicon import Act
 from supportbot.masking import mask_card_numbers
 from supportbot.messages import Action, Inbound, NotifyAgents, Reply
-from supportbot.normalise import strip_accents
 from supportbot.store import Customer, Ticket
 from supportbot.texts import text
 from supportbot.tickets import CUSTOMER, REFERENCE, NewAttachment, TicketService, TicketStatus
+from supportbot.understanding import Interpretation
 
 TICKETS_PER_DAY = 5
 
@@ -70,64 +70,15 @@ AGENT_CONVERSATION = timedelta(days=7)
 _FILE_KEYS = ("kind", "name", "mime", "size", "file_id", "file_unique_id", "checksum", "path")
 
 
-# A yes to a proposed solution, said in words: only these words, and one that agrees.
-_AGREEING = frozenset(
-    [
-        "oui",
-        "ok",
-        "accord",
-        "dac",
-        "convient",
-        "parfait",
-        "yes",
-        "works",
-        "fine",
-        "valide",
-        "accepte",
-        "marche",
-        "nickel",
-        "perfect",
-        "great",
-        "top",
-    ]
-)
-_AGREEING_PHRASES = re.compile(r"\b(c est bon|ca me va|ca va pour moi|bon pour moi)\b")
-_POLITE = frozenset(
-    [
-        "d",
-        "va",
-        "bon",
-        "ca",
-        "me",
-        "c",
-        "est",
-        "pour",
-        "moi",
-        "merci",
-        "beaucoup",
-        "super",
-        "tres",
-        "bien",
-        "that",
-        "for",
-        "you",
-        "thanks",
-        "thank",
-        "je",
-        "j",
-        "good",
-    ]
-)
+_AGREEING = frozenset({Act.CONFIRM, Act.ACKNOWLEDGE, Act.THANKS})
 
 
-def _says_yes(message: str) -> bool:
+def _says_yes(meaning: Interpretation | None, message: str) -> bool:
     """A short, plain yes to a proposed solution ("oui ça me va", "c'est bon pour moi");
-    not "oui mais...", not "ok je vous envoie ça demain", not "c'est bon ?"."""
-    if "?" in message:
+    not "oui mais je voudrais...", not "ok je vous envoie ça demain", not "c'est bon ?"."""
+    if meaning is None or "?" in message or not meaning.whole <= _AGREEING:
         return False
-    words = re.findall(r"[a-z]+", strip_accents(message.lower()))
-    agreeing = set(words) & _AGREEING or _AGREEING_PHRASES.search(" ".join(words))
-    return bool(words) and set(words) <= _AGREEING | _POLITE and bool(agreeing)
+    return bool(meaning.whole & {Act.CONFIRM, Act.ACKNOWLEDGE})
 
 
 @dataclass
@@ -255,7 +206,9 @@ class CustomerCases:
             self.state["aside_at"] = self.tickets.clock().isoformat()
         return str(ref) if ref is not None else None
 
-    def relay(self, inbound: Inbound, reopen: bool = True) -> list[Action] | None:
+    def relay(
+        self, inbound: Inbound, meaning: Interpretation | None, reopen: bool = True
+    ) -> list[Action] | None:
         """A message for the agent of a ticket goes onto it; None when no ticket is addressed.
 
         Without ``reopen`` (a bare "merci") nothing is addressed: thanks never reopen a
@@ -266,8 +219,12 @@ class CustomerCases:
         if ticket is None:
             return None
         status = TicketStatus(ticket.status)
+        waiting_on_them = status is TicketStatus.INFO_REQUESTED
+        if waiting_on_them and meaning is not None and self._asks_where_it_stands(meaning):
+            listing = self.listing()  # "où en est ma demande ?" is not the awaited answer
+            return [listing] if listing is not None else None
         proposed = status is TicketStatus.SOLUTION_PROPOSED
-        if proposed and not inbound.files and _says_yes(inbound.text):
+        if proposed and not inbound.files and _says_yes(meaning, inbound.text):
             return self.answer_button(f"solution:yes:{ticket.reference}")  # "oui merci"
         if not reopen and not inbound.files and status is not TicketStatus.RECEIVED:
             return None  # a bare "merci": a polite word in the chat; nothing moves
@@ -301,6 +258,33 @@ class CustomerCases:
         ref = ticket.reference
         relayed = body if not names or body == names else f"{body}\n📎 {names}"
         return [*replies, Reply(self.t("handoff_relayed", ref=ref)), NotifyAgents(ref, relayed)]
+
+    def rating_in_words(
+        self, meaning: Interpretation | None, asked: Callable[[], bool]
+    ) -> list[Action] | None:
+        """ "4 sur 5, un peu long mais réglé" right after the rating question (``asked``:
+        the last thing the bot asked) of a request closed in the last week and not rated
+        yet: the rating, as its button gives it."""
+        if meaning is None or meaning.rating is None or meaning.words > 15 or not asked():
+            return None
+        since = self.tickets.clock() - timedelta(days=7)
+        ticket = self.db.scalars(
+            select(Ticket)
+            .where(
+                Ticket.customer_id == self.customer_id,
+                Ticket.status == TicketStatus.CLOSED.value,
+                Ticket.rating.is_(None),
+                Ticket.closed_at >= since,
+            )
+            .order_by(Ticket.closed_at.desc())
+        ).first()
+        if ticket is None:
+            return None
+        return self.answer_button(f"rate:{ticket.reference}:{meaning.rating}")
+
+    @staticmethod
+    def _asks_where_it_stands(meaning: Interpretation) -> bool:
+        return meaning.has(Act.STATUS) and meaning.words <= 12 and not meaning.has_values
 
     def answer_button(self, payload: str) -> list[Action]:
         """``rate:REF:SCORE`` and ``solution:yes|no:REF`` buttons of ticket notifications."""

@@ -15,6 +15,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from supportbot.lexicon import SHIPPED_LEXICON, Lexicon, LexiconError, load_lexicon
 from supportbot.normalise import normalise
 
 LANGUAGES = ("fr", "en")
@@ -205,6 +206,7 @@ class Content:
     faq: dict[str, FaqEntry]
     themes: dict[str, tuple[str, ...]]
     flows: dict[str, Flow]
+    lexicon: Lexicon
     out_of_scope: tuple[str, ...] = ()
 
     def pairs(self) -> list[tuple[str, str]]:
@@ -383,9 +385,16 @@ def load_content(root: Path) -> Content:
             problems.append(Problem(file, entry.id, "flow", f"{entry.flow!r} is not a flow id"))
     out_of_scope = load_out_of_scope(root / "scope" / "out-of-scope.yaml", problems)
     problems.extend(_duplicate_phrasings(faq, owners, flows, flow_owners, out_of_scope))
-    if problems:
+    lexicon = None
+    # The words of the conversation ship with supportbot; a content folder may bring its own.
+    words = root / "lexicon" if (root / "lexicon").is_dir() else SHIPPED_LEXICON
+    try:
+        lexicon = load_lexicon(words)
+    except LexiconError as err:
+        problems += [Problem(f"lexicon/{f}", e, fld, msg) for f, e, fld, msg in err.problems]
+    if problems or lexicon is None:
         raise ContentError(problems)
-    return Content(faq, meta["themes"], flows, out_of_scope)
+    return Content(faq, meta["themes"], flows, lexicon, out_of_scope)
 
 
 def _duplicate_phrasings(

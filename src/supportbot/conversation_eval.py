@@ -195,6 +195,8 @@ class _Session:
             self._note("(time passes)", self._delivered())
             return
         if turn.agent:
+            # an agent sees a ticket only once it is filed: the customer has answered first
+            self.answer_what_is_asked()
             self._agent(turn.agent, turn.text or "")
             return
         files = (self._file(turn.attach),) if turn.attach else ()
@@ -291,7 +293,7 @@ class _Session:
                 desk.propose(ticket.reference, AGENT, text)
             elif action == "reply":
                 desk.reply(ticket.reference, AGENT, text)
-            else:
+            elif ticket.status != "closed":  # the customer's yes closed it already
                 desk.close(ticket.reference, AGENT, text)
         except ValueError as exc:
             self.result.failures.append(f"agent {action} refused: {exc}")

@@ -8,7 +8,6 @@ lock per chat on SQLite, which has a single writer anyway).
 
 from __future__ import annotations
 
-import contextlib
 import json
 import logging
 import re
@@ -28,12 +27,13 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from supportbot.casework import AGENT_CONVERSATION, CustomerCases, awaiting_ticket
 from supportbot.content import Content, FaqEntry, FieldType
-from supportbot.fields import FieldError, parse_yesno
-from supportbot.flows import BACK_WORDS, CANCEL_WORDS, FlowRunner
+from supportbot.flows import FlowRunner
 from supportbot.language import guess_language
+from supportbot.lexicon import Act
 from supportbot.masking import mask_personal_data
+from supportbot.matching import Match
 from supportbot.messages import Action, Button, Document, ForgetAgentThreads, Inbound, Reply
-from supportbot.normalise import normalise, plain_words, strip_accents
+from supportbot.normalise import normalise
 from supportbot.outbox import Outbox
 from supportbot.privacy import agent_threads, delete_files, export_customer, forget_customer
 from supportbot.routing import Router, intent_of
@@ -49,6 +49,7 @@ from supportbot.store import (
 )
 from supportbot.texts import text
 from supportbot.tickets import TicketService
+from supportbot.understanding import Interpretation, Understanding
 
 MAX_TEXT = 4000
 HUMAN_FLOW = "human-agent"  # the catalog's flow that hands a conversation to a person
@@ -73,73 +74,27 @@ _CONTROL = re.compile(
 )
 
 
-# "back", "annuler" with nothing in progress ("retour" alone is a question about returns)
-_NAVIGATION = (CANCEL_WORDS | BACK_WORDS) - {"retour"}
-# "ok", "merci", "d'accord"... after an answer: a polite word back, never an FAQ entry.
-_ACKNOWLEDGEMENT = re.compile(
-    r"((ok|okay|oki|oui|ouais|yes|yep|d'?accord|dac|daccord|parfait|super|top|genial|cool|"
-    r"ca marche|entendu|compris|tres bien|bien recu|nickel|great|perfect|got it|fine|"
-    r"merci|mercii+|merci beaucoup|merci bien|thanks|thank you|thx|ty|mci)[ ,!.]*){1,3}"
-)
-_ANYONE_THERE = re.compile(
-    r"(vous etes la|t es la|tu es la|il y a quelqu ?un|y a quelqu ?un|ya quelqu ?un|allo|"
-    r"are you there|anyone there|is anyone there|alors|et alors|bon alors|hello)"
-)
-_ABOUT_BOT = re.compile(  # matched at the start: "c'est une machine à laver" is not it
-    r"((bonjour|bonsoir|salut|hello|hi|hey) )?"
-    r"(vous etes|etes vous|tu es|t es|es tu|c est|est ce|suis je en train de parler a|"
-    r"je parle a|are you|r u|is this|am i talking to)"
-    r"( un| une| a| an)? ((robot|bot|chatbot|vrai humain|humain|human|real person|"
-    r"vraie personne|personne reelle)\b|(ia|ai|machine)$)"
-)
-_DISPLEASED = re.compile(
-    r"\b(vous etes|c est|t es|tu es|quel|quelle|you are|this is)( vraiment| trop| des| une| un)? "
-    r"(nul|nuls|nulle|naze|voleurs|escrocs|arnaqueurs|incompetents|incapables|inadmissible|"
-    r"honteux|scandaleux|n importe quoi|useless|a joke|ridiculous|pathetic)\b"
-    r"|\b(connard|connards|bande de voleurs|bande d incapables|service de merde|site de merde|"
-    r"de la merde|arnaque totale)\b"
-)
-_MY_REQUESTS = re.compile(
-    r"\b(ou en (est|sont)|statut|suivi|avancement|nouvelles|suivre|voir|status of|where is|"
-    r"what about|any news on|update on)( de| du| on| of)? (ma|mes|mon|my) (demande|demandes|"
-    r"ticket|tickets|reclamation|reclamations|dossier|dossiers|requete|request|requests|case)\b"
-    r"|^(mes|mon|my) (demandes|tickets|ticket|dossier|requests)$"
-)
-# Asked for outright, as a whole message ("le site est en anglais" is not a request).
-_FRENCH_ASKED = re.compile(
-    r"((pardon|desole|bonjour|sorry|hello) )*"
-    r"(en francais|francais|parlez vous francais|french please|in french|"
-    r"(je ne|je|i) (parle|comprends|speak|understand) (pas|not|no)? ?(l )?(anglais|english)|"
-    r"(i )?(don t|dont|do not|can t|cannot) (speak|understand) english)"
-    r"( svp| s il vous plait| please| merci)*"
-)
-_ENGLISH_ASKED = re.compile(
-    r"((sorry|hello|hi|excuse me|pardon) )*"
-    r"((i )?(don t|dont|do not|can t|cannot) (speak|read|understand) french|"
-    r"(do you |can you |could you )?(speak|answer|write|reply)( in)? english|in english|"
-    r"english|english please|en anglais|parlez vous anglais|no french)"
-    r"( please| svp| sorry| thanks)*"
-)
-_GRATITUDE = re.compile(
-    r"((ok|oui|d'?accord|parfait|super|top|tres bien|great|perfect)[ ,!.]*)?"
-    r"(merci|mercii+|thanks|thank you|thx|ty|mci)([ ,!.]*(beaucoup|bien|a vous|encore|so much))*"
-)
-_GREETING = re.compile(
-    r"(bonjour|bonsoir|salut|coucou|hello|hi|hey|yo|bjr|slt|cc|bonjour a vous|good morning|"
-    r"good evening)( (madame|monsieur|tout le monde|there|everyone))?"
-)
+# Emoji say thanks too; they fold to nothing, so they are told apart here.
+_THANKS_EMOJI = ("🙏", "👍", "👌")
+_POLITE = frozenset({Act.THANKS, Act.ACKNOWLEDGE, Act.CONFIRM})
+_HELLO = frozenset({Act.GREETING, Act.PRESENCE})
+# What a whole message may be to switch the language: the request, and polite words.
+_ASKING_FRENCH = frozenset({Act.WANTS_FRENCH, Act.GREETING, Act.THANKS, Act.CORRECT})
+_ASKING_ENGLISH = frozenset({Act.WANTS_ENGLISH, Act.GREETING, Act.THANKS, Act.CORRECT})
 
 
-def _is_gratitude(message: str) -> bool:
+def _is_gratitude(meaning: Interpretation | None, message: str) -> bool:
     """ "merci", "ok merci", "thanks", 🙏: thanks, and nothing else (not "oui", not "ok")."""
-    plain = strip_accents(message.lower()).strip(" !.?,:)")
-    return bool(_GRATITUDE.fullmatch(plain)) or message.strip() in ("🙏", "👍")
+    if message.strip() in _THANKS_EMOJI[:2]:
+        return True
+    return meaning is not None and Act.THANKS in meaning.whole and meaning.whole <= _POLITE
 
 
-def _is_thanks(message: str) -> bool:
+def _is_thanks(meaning: Interpretation | None, message: str) -> bool:
     """ "ok", "merci", "thanks", 👍: a polite word, never a question."""
-    plain = strip_accents(message.lower()).strip(" !.?,:)")
-    return bool(_ACKNOWLEDGEMENT.fullmatch(plain)) or message.strip() in ("👍", "🙏", "👌")
+    if message.strip() in _THANKS_EMOJI:
+        return True
+    return meaning is not None and bool(meaning.whole) and meaning.whole <= _POLITE
 
 
 def clean_inbound(inbound: Inbound) -> Inbound:
@@ -165,6 +120,7 @@ class Engine:
     tickets: TicketService
     runner: FlowRunner
     clock: Callable[[], datetime]
+    understanding: Understanding
     default_language: str = "fr"
     _chat_locks: defaultdict[str, threading.Lock] = field(
         default_factory=lambda: defaultdict(threading.Lock), repr=False
@@ -370,6 +326,7 @@ class _Turn:
 
     erase: bool = False
     _customer: Customer | None = None
+    offered: dict[str, str] | None = None
 
     @property
     def state(self) -> dict[str, Any]:
@@ -406,6 +363,15 @@ class _Turn:
     def t(self, key: str, **values: Any) -> str:
         return text(self.lang, key, **values)
 
+    @cached_property
+    def meaning(self) -> Interpretation | None:
+        """The one reading of what the customer typed this turn (None for a button or a
+        file alone): every policy below acts on it."""
+        typed = self.inbound.text.strip()
+        if self.inbound.payload or not typed:
+            return None
+        return self.engine.understanding.read(typed[:MAX_TEXT], self.engine.clock())
+
     def run(self) -> list[Action]:
         inbound = self.inbound
         if "lang" not in self.state:
@@ -415,14 +381,17 @@ class _Turn:
             return [Reply(self.t("rate_limited"))]
         # "/forget" asks yes or no; the next message answers it, or it is no longer asked
         pending_forget = self.state.pop("forget_pending", False)
+        # A request offered under an answer: "oui" in the very next message takes it up.
+        self.offered = self.state.pop("offered", None)
         if message.startswith("/"):
             return self._command(message)
         if inbound.payload in ("forget:yes", "forget:no"):
             return self._forget(inbound.payload == "forget:yes")
         in_flow = self.state.get("flow") is not None
         if pending_forget and not inbound.payload and not in_flow:  # "oui" for the button
-            with contextlib.suppress(FieldError):
-                return self._forget(parse_yesno(message) == "yes")
+            answer = self.meaning.yes_or_no if self.meaning is not None else None
+            if answer is not None:
+                return self._forget(answer == "yes")
         payload = inbound.payload
         if payload and payload.startswith("lang:"):
             return self._set_language(payload.removeprefix("lang:"))
@@ -433,7 +402,11 @@ class _Turn:
             return self._continue_flow(flow_state)
         if payload:
             return self._payload(payload)
-        relayed = self.cases.relay(inbound, reopen=not _is_gratitude(message))
+        rated = self.cases.rating_in_words(self.meaning, self._rating_asked)
+        if rated is not None:
+            return rated
+        thanks = _is_gratitude(self.meaning, message)
+        relayed = self.cases.relay(inbound, self.meaning, reopen=not thanks)
         if relayed is not None:
             return relayed
         if inbound.files:
@@ -489,6 +462,26 @@ class _Turn:
             self.state["forget_pending"] = True
             return [Reply(self.t("forget_confirm"), buttons)]
         return [Reply(self.t("unknown_command", command=command))]
+
+    def _rating_asked(self) -> bool:
+        """The bot's last question since the customer last wrote is a rating."""
+        last = self.db.execute(
+            select(OutboxMessage.buttons)
+            .join(
+                Conversation,
+                (Conversation.channel == OutboxMessage.channel)
+                & (Conversation.chat_id == OutboxMessage.chat_id),
+            )
+            .where(
+                OutboxMessage.channel == self.inbound.channel,
+                OutboxMessage.chat_id == self.inbound.chat_id,
+                OutboxMessage.created_at >= Conversation.updated_at,
+            )
+            .order_by(OutboxMessage.id.desc())
+            .limit(1)
+        ).scalar()
+        first = last[0] if last else {}
+        return str(first.get("payload", "")).startswith("rate:")
 
     def _too_fast(self) -> bool:
         """Per-customer message rate limit, kept in the conversation state."""
@@ -629,24 +622,32 @@ class _Turn:
         if self._language_asked():
             return [Reply(self.t("lang_set"), self._menu_buttons())]
         self._follow_language(message)
-        plain = strip_accents(message.lower()).strip(" !.?,:)")
-        spoken = " ".join(plain_words(message))  # "t'es" -> "t es"
-        if _GREETING.fullmatch(plain) or _ANYONE_THERE.fullmatch(spoken):
-            return [self._welcome()]
-        if _MY_REQUESTS.search(spoken) and (listing := self.cases.listing()) is not None:
+        meaning = self.meaning
+        if meaning is not None and meaning.whole and meaning.whole <= _HELLO:
+            return [self._welcome()]  # "bonjour", "allo ?", "il y a quelqu'un ?"
+        asks_status = meaning is not None and meaning.has(Act.STATUS)
+        if asks_status and (listing := self.cases.listing()) is not None:
             return [listing]  # "où en est ma demande ?": theirs, not the FAQ's steps
-        short = len(spoken.split()) <= 8  # longer, it says more: the matcher reads it
-        if short and _DISPLEASED.search(spoken):  # neither an FAQ entry nor a lecture
+        # longer, it says more: the matcher reads it
+        short = meaning is not None and meaning.words <= 8
+        if short and meaning is not None and meaning.has(Act.INSULT):
             human = Button(self.t("btn_human"), "flow:human-agent")
             return [Reply(self.t("displeased"), (human, Button(self.t("btn_menu"), "menu")))]
-        if short and _ABOUT_BOT.match(spoken):  # "vous êtes un robot ?": honest, and a human
-            human = Button(self.t("btn_human"), "flow:human-agent")
+        if short and meaning is not None and Act.ABOUT_BOT in meaning.opening:
+            human = Button(self.t("btn_human"), "flow:human-agent")  # honest, and a human
             return [Reply(self.t("about_bot"), (human, Button(self.t("btn_menu"), "menu")))]
-        if _is_thanks(message):
+        if _is_thanks(meaning, message):
             # No menu: it would replace buttons still waiting (a rating) in the terminal.
             return [Reply(self.t("acknowledged"))]
-        if plain in _NAVIGATION:  # "back", "annuler" with no request in progress
+        # "back", "annuler" with nothing in progress ("retour" alone asks about returns)
+        navigates = meaning is not None and (
+            meaning.only(Act.CANCEL) or (meaning.only(Act.BACK) and meaning.norm != "retour")
+        )
+        if navigates:
             return [Reply(self.t("nothing_in_progress"), self._menu_buttons())]
+        taken_up = self._offer_taken_up(message)
+        if taken_up is not None:
+            return taken_up
         replies: list[Action] = []
         if len(message) > MAX_TEXT:
             replies.append(Reply(self.t("too_long", length=len(message))))
@@ -670,12 +671,61 @@ class _Turn:
             return [*replies, Reply(self.t("did_you_mean"), tuple(options))]
         kind, _, ident = result.best.label.partition(":")
         if kind == "flow":
-            return [*replies, *self._start_flow(ident, said=message)]
-        return [*replies, self._answer(self.engine.content.faq[ident])]
+            return [*replies, *self._start_flow(ident, said=message, meaning=self.meaning)]
+        entry = self.engine.content.faq[ident]
+        case_flow = self._case_to_handle(message, entry, result.candidates)
+        if case_flow is not None:
+            # "commande 402718836 du 16/11 toujours pas reçue": facts of a case, not a question
+            return [*replies, *self._start_flow(case_flow, said=message, meaning=self.meaning)]
+        if entry.flow:
+            self.state["offered"] = {"flow": entry.flow, "said": mask_personal_data(message[:500])}
+        return [*replies, self._answer(entry)]
+
+    def _case_to_handle(
+        self, message: str, entry: FaqEntry, candidates: tuple[Match, ...]
+    ) -> str | None:
+        """The request a message asks for when it gives an order's number and is not a
+        question, though it matched an answer: the one the answer offers, or the best
+        request among the close candidates."""
+        if intent_of(message) == "ask" or self.engine.runner.order_named_in(message) is None:
+            return None
+        flows = self.engine.content.flows
+        if entry.flow and entry.flow in flows:
+            return entry.flow
+        floor = self.engine.matcher.matcher.params.threshold / 2
+        return next(
+            (
+                m.label.removeprefix("flow:")
+                for m in candidates
+                if m.label.startswith("flow:")
+                and m.score >= floor
+                and m.label != f"flow:{HUMAN_FLOW}"
+            ),
+            None,
+        )
+
+    def _offer_taken_up(self, message: str) -> list[Action] | None:
+        """ "oui je veux ouvrir un ticket, ..." right after an answer that offered one."""
+        offered = self.offered
+        meaning = self.meaning
+        if offered is None or meaning is None:
+            return None
+        says_yes = Act.CONFIRM in meaning.opening and not meaning.has(Act.DENY)
+        if not says_yes or offered.get("flow") not in self.engine.content.flows:
+            return None
+        said = f"{offered.get('said', '')} {message}".strip()  # what they said before counts
+        both = self.engine.understanding.read(said[:MAX_TEXT], self.engine.clock())
+        return self._start_flow(offered["flow"], said=said, meaning=both)
 
     # -- flows -----------------------------------------------------------------
 
-    def _start_flow(self, flow_id: str, said: str = "", order: str | None = None) -> list[Action]:
+    def _start_flow(
+        self,
+        flow_id: str,
+        said: str = "",
+        order: str | None = None,
+        meaning: Interpretation | None = None,
+    ) -> list[Action]:
         flow = self.engine.content.flows[flow_id]
         current = self.state.get("flow")
         runner = self.engine.runner
@@ -702,7 +752,7 @@ class _Turn:
                     self._menu_buttons(),
                 )
             ]
-        flow_state, replies = runner.start(flow, self.lang, said, order=order)
+        flow_state, replies = runner.start(flow, self.lang, said, order=order, meaning=meaning)
         flow_state["run"] = uuid.uuid4().hex
         self.state["flow"] = flow_state
         self._flow_event(flow_state, "started")
@@ -745,7 +795,7 @@ class _Turn:
         if not self.inbound.payload:
             self._follow_language(self.inbound.text, short=False)
         step_before = flow_state["step"]
-        outcome = runner.handle(flow, flow_state, self.inbound, self.lang)
+        outcome = runner.handle(flow, flow_state, self.inbound, self.lang, self.meaning)
         if outcome.refused and (aside := self._small_talk_in_flow()) is not None:
             # "merci", "vous êtes un robot ?" at the order number: answered, not a miss
             return [aside, runner.prompt(flow, flow_state, self.lang)]
@@ -849,9 +899,12 @@ class _Turn:
         """ "sorry, I don't speak French", "en français svp": switched, and said so."""
         if self.inbound.payload:
             return False
-        spoken = " ".join(re.findall(r"[a-z]+", strip_accents(self.inbound.text.lower())))
-        asked = "fr" if _FRENCH_ASKED.fullmatch(spoken) else None
-        asked = asked or ("en" if _ENGLISH_ASKED.fullmatch(spoken) else None)
+        meaning = self.meaning
+        if meaning is None or not meaning.whole:
+            return False  # asked for outright: "le site est en anglais" is no request
+        asked = "fr" if meaning.whole <= _ASKING_FRENCH and meaning.has(Act.WANTS_FRENCH) else None
+        if meaning.whole <= _ASKING_ENGLISH and meaning.has(Act.WANTS_ENGLISH):
+            asked = "en"
         if asked is None:
             return False
         self._switch_language(asked)
@@ -859,7 +912,7 @@ class _Turn:
 
     def _follow_language(self, message: str, short: bool = True) -> None:
         """Answer in the language the customer writes in, when the message tells it."""
-        written_in = guess_language(message, short)
+        written_in = guess_language(message, short, self.engine.content.lexicon)
         if written_in is not None and written_in != self.lang:
             self._switch_language(written_in)
 
@@ -881,10 +934,10 @@ class _Turn:
             return None  # "d'accord" at the summary is not a sending: it says how to send
         if flow.step(step).type is FieldType.ATTACHMENTS:
             return None  # "ok" there means "done": the step says what it still needs
-        if _is_gratitude(message):
+        meaning = self.meaning
+        if _is_gratitude(meaning, message):
             return Reply(self.t("acknowledged"))
-        spoken = " ".join(plain_words(message))
-        if len(spoken.split()) <= 8 and _ABOUT_BOT.match(spoken):
+        if meaning is not None and meaning.words <= 8 and Act.ABOUT_BOT in meaning.opening:
             return Reply(self.t("about_bot"))
         return None
 

@@ -31,6 +31,8 @@ from supportbot.content import (
     _validation_problems,
     load_content,
 )
+from supportbot.language import guess_language as spoken_language
+from supportbot.lexicon import shipped_lexicon
 from supportbot.masking import mask_personal_data
 from supportbot.matching import Match
 from supportbot.normalise import normalise
@@ -40,19 +42,6 @@ DRAFTS = Path("faq") / "drafts"
 TODO_ANSWER = "TODO: written by a person"
 MAX_GROUPED = 2000  # the most recent questions; the distance matrix grows as its square
 
-# Common words of each language (accents count for French); enough for chat questions.
-_FR = (
-    "je j ma mon mes le la les est pas ne une un des du de pour avec et il elle qu que quoi sur "
-    "dans bonjour merci ou où quand pourquoi comment vous votre vos commande colis facture "
-    "remboursement livraison reçu ai suis veux peux puis faire mais c cest n d l"
-)
-_EN = (
-    "i my the is not an to for with and it of in how where when why what you your order can do "
-    "does hello hi please refund delivery package parcel want get have has was did am are been "
-    "this that there received invoice"
-)
-_FR_WORDS = frozenset(_FR.split())
-_EN_WORDS = frozenset(_EN.split())
 _ACCENTS = re.compile(r"[éèêàçùôîûëïœ]")
 
 
@@ -72,13 +61,14 @@ class FaqToolError(Exception):
 
 
 def guess_language(text: str, fallback: str = "fr") -> str:
-    """Guess "fr" or "en" from common words and accents; ``fallback`` when undecided."""
-    words = re.findall(r"[a-zà-ÿœ]+", text.lower())
-    fr = sum(w in _FR_WORDS for w in words) + 2 * len(_ACCENTS.findall(text.lower()))
-    en = sum(w in _EN_WORDS for w in words)
-    if fr == en:
-        return fallback if fallback in LANGUAGES else "fr"
-    return "fr" if fr > en else "en"
+    """ "fr" or "en" as the conversation reads it (the lexicon's words), accents telling
+    French when the words do not; ``fallback`` when undecided."""
+    found = spoken_language(text)
+    if found is not None:
+        return found
+    if _ACCENTS.search(text.lower()):
+        return "fr"
+    return fallback if fallback in LANGUAGES else "fr"
 
 
 @dataclass(frozen=True, slots=True)
@@ -248,7 +238,7 @@ def _phrasings(content: Content) -> dict[str, str]:
 def suggest_id(gap: Gap, content: Content) -> str:
     """A readable, unused id from the group's most frequent question."""
     plain = re.sub(r"<[^>]*>", " ", gap.distinct()[0])
-    common = {normalise(w) for w in _FR_WORDS | _EN_WORDS}
+    common = {normalise(w) for words in shipped_lexicon().language_words.values() for w in words}
     words = [
         w
         for w in normalise(plain).split()

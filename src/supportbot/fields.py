@@ -28,52 +28,6 @@ class FieldError(ValueError):
         self.values = values
 
 
-# -- yes / no ---------------------------------------------------------------
-
-_YES = {
-    "oui",
-    "o",
-    "ouais",
-    "ouai",
-    "yes",
-    "y",
-    "yep",
-    "yeah",
-    "ok",
-    "d accord",
-    "dac",
-    "bien sur",
-    "absolument",
-    "exact",
-    "exactement",
-    "oui oui",
-    "si",
-    "tout a fait",
-}
-_NO = {
-    "non",
-    "n",
-    "no",
-    "nope",
-    "nan",
-    "pas encore",
-    "jamais",
-    "non non",
-    "not yet",
-    "pas du tout",
-    "toujours pas",
-}
-
-
-def parse_yesno(answer: str) -> str:
-    norm = normalise(answer)
-    if norm in _YES or norm.startswith("oui ") or norm.startswith("yes "):
-        return "yes"
-    if norm in _NO or norm.startswith("non ") or norm.startswith("no "):
-        return "no"
-    raise FieldError("bad_yesno")
-
-
 # -- choices ----------------------------------------------------------------
 
 
@@ -86,12 +40,19 @@ def _choice_names(choices: tuple[Choice, ...]) -> dict[str, str]:
             choice.label.en,
             *choice.aliases,
         ):
-            names[normalise(name)] = choice.value
+            names[_without_ne(normalise(name))] = choice.value
     return names
+
+
+def _without_ne(norm: str) -> str:
+    """French negation written the way it is spoken: "ne correspond pas" is typed
+    "correspond pas", so the particle never decides a match."""
+    return " ".join(w for w in norm.split() if w not in ("ne", "n"))
 
 
 def _named(norm: str, names: dict[str, str]) -> set[str]:
     """The choices whose name is said within the sentence ("c'est la mauvaise taille")."""
+    norm = _without_ne(norm)
     return {value for name, value in names.items() if f" {name} " in f" {norm} "}
 
 
@@ -103,7 +64,7 @@ def choice_named_in(sentence: str, choices: tuple[Choice, ...]) -> str | None:
 
 
 def parse_choice(answer: str, choices: tuple[Choice, ...]) -> str:
-    norm = normalise(answer)
+    norm = _without_ne(normalise(answer))
     if norm.isdigit() and 1 <= int(norm) <= len(choices):
         return choices[int(norm) - 1].value
     names = _choice_names(choices)
@@ -189,7 +150,20 @@ def _real_order(number: str) -> str:
 
 
 def parse_tracking(answer: str) -> str:
+    """The carrier's number as typed ("6A 1234 5678 901"), or the one code of the right
+    shape in a sentence ("le suivi colissimo c'est 6A12345678901")."""
     compact = re.sub(r"[\s-]+", "", answer).upper()
+    # in a sentence, a carrier's code mixes letters and digits or is long: 9 digits
+    # alone are an order number ("en fait la commande c'est 987654329")
+    codes = {
+        word
+        for word in re.findall(r"[A-Z0-9]+", answer.upper())
+        if 8 <= len(word) <= 34
+        and any(c.isdigit() for c in word)
+        and (not word.isdigit() or len(word) >= 13)
+    }
+    if len(codes) == 1 and len(answer.split()) > 1:
+        compact = codes.pop()
     if not re.fullmatch(r"[A-Z0-9]{8,34}", compact) or not any(c.isdigit() for c in compact):
         raise FieldError("bad_tracking")
     return compact
@@ -246,6 +220,33 @@ _DAY_PARTS = {
     "maintenant": (0, None),
     "now": (0, None),
 }
+
+
+_DATE_CUE = re.compile(
+    r"\d|^(hier|avant|aujourd|ce|cette|lundi|mardi|mercredi|jeudi|vendredi|samedi|dimanche|"
+    r"janv|fev|mars|avr|mai|juin|juil|aout|sept|oct|nov|dec|semaine|mois|jours?|il|ya|y|"
+    r"yesterday|today|last|ago|week|month|days?|monday|tuesday|wednesday|thursday|friday|"
+    r"saturday|sunday|jan|feb|mar|apr|may|jun|jul|aug|sep|deux|trois|quatre|cinq|quinze|"
+    r"huit|dix|une?|two|three|four|five|ten|couple)"
+)
+_DATE_WORDS = re.compile(
+    r"\d[/.-]\d|\b(le|the|on|du|depuis|since)\s+\d|\d+\s*(er|st|nd|rd|th)\b|[a-z]{3,}\s+\d|"
+    r"\d\s+[a-z]{3,}|\b(hier|avant|aujourd|ce matin|ce soir|cette|semaines?|mois|jours?|"
+    r"yesterday|today|last|ago|weeks?|months?|days?|dernier|derniere|lundi|mardi|mercredi|jeudi|"
+    r"vendredi|samedi|dimanche|monday|tuesday|wednesday|thursday|friday|saturday|sunday)\b"
+)
+_LONG_NUMBER = re.compile(r"\d{5,}|[a-z]\d|\d[a-z]{2}", re.IGNORECASE)  # orders, tracking
+_NOT_BEFORE = {"pas", "not", "non", "no", "plutot", "instead"}
+
+
+@dataclass(frozen=True)
+class FoundDate:
+    """A date read inside a sentence; ``negated`` when the customer says it is not it
+    ("le 2/12 pas le 22/11")."""
+
+    moment: datetime
+    words: str
+    negated: bool = False
 
 
 @dataclass(frozen=True)
@@ -326,6 +327,44 @@ class DateParser:
             },
         )
         return parsed
+
+    def find(self, sentence: str, now: datetime, *, with_time: bool = False) -> list[FoundDate]:
+        """Every plausible date inside a sentence ("je l'ai reçue le 2 décembre", "reçu il
+        y a deux semaines"), left to right: the longest readable run of words around each
+        word that can carry a date, checked like an answer (past, not absurdly old)."""
+        words = sentence.split()
+        found: list[FoundDate] = []
+        i = 0
+        while i < len(words):
+            if not _DATE_CUE.search(strip_accents(words[i].lower())) or _LONG_NUMBER.search(
+                words[i]
+            ):
+                i += 1
+                continue
+            best: tuple[int, int, datetime] | None = None
+            for start in range(max(0, i - 3), i + 1):
+                for end in range(min(len(words), i + 4), i, -1):
+                    if best and end - start <= best[1] - best[0]:
+                        break
+                    span = " ".join(words[start:end]).strip(" ,;:!?()")
+                    if _LONG_NUMBER.search(span) or not span:
+                        continue
+                    try:
+                        moment = self.parse(span, now, with_time=with_time)
+                    except FieldError:
+                        continue
+                    best = (start, end, moment)
+            if best is None:
+                i += 1
+                continue
+            start, end, moment = best
+            if not _DATE_WORDS.search(strip_accents(" ".join(words[start:end]).lower())):
+                i += 1  # a bare number ("4 sur 5") is not a date
+                continue
+            negated = start > 0 and strip_accents(words[start - 1].lower()) in _NOT_BEFORE
+            found.append(FoundDate(moment, " ".join(words[start:end]), negated))
+            i = end
+        return found
 
     def _at_time(self, clock: re.Match[str], local_now: datetime) -> datetime | None:
         at = time(int(clock["h"]), int(clock["m"] or 0))

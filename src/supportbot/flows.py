@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import re
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -29,68 +29,16 @@ from supportbot.fields import (
     parse_order_number,
     parse_text,
     parse_tracking,
-    parse_yesno,
 )
+from supportbot.lexicon import Act
 from supportbot.masking import mask_card_numbers, mask_contacts, mask_personal_data
 from supportbot.messages import Button, Inbound, IncomingFile, Reply
 from supportbot.normalise import normalise
 from supportbot.texts import text
+from supportbot.understanding import Interpretation
 
 CONFIRM = "__confirm__"
 
-CANCEL_WORDS = {
-    "annuler",
-    "annule",
-    "cancel",
-    "stop",
-    "abandonner",
-    "laisse tomber",
-    "quitter",
-    "arreter",
-    "arrete",
-    "exit",
-    "quit",
-}
-BACK_WORDS = {"retour", "back", "precedent", "revenir", "go back", "previous"}
-_SKIP_WORDS = {"passer", "passe", "skip", "suivant", "next", "je sais pas", "aucun", "non merci"}
-_NOTHING_WORDS = {
-    "non",
-    "no",
-    "none",
-    "rien",
-    "pas de suivi",
-    "pas de numero",
-    "j en ai pas",
-    "jen ai pas",
-    "je n en ai pas",
-    "je l ai pas",
-    "pas encore",
-    "aucune",
-    "nope",
-    "i don t have one",
-    "no tracking",
-    "n a",
-    "pas encore renvoye",
-    "pas encore envoye",
-    "pas encore expedie",
-    "pas de photo",
-    "pas de photos",
-    "aucune photo",
-    "je n ai pas de photo",
-    "no photo",
-    "no photos",
-    "not yet",
-    "not yet sent",
-    "not yet sent back",
-    "je n ai pas de photos",
-    "j ai pas de photo",
-    "j ai pas de photos",
-    "je l ai pas encore renvoye",
-    "non rien",
-    "rien de plus",
-    "nothing",
-    "nothing else",
-}
 _EN_MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
 
 
@@ -103,22 +51,6 @@ def shown_date(day: date, lang: str) -> str:
 
 _DATE_DIGITS = re.compile(r"\b\d{1,4}[./-]\d{1,2}(?:[./-]\d{2,4})?\b")
 _ORDER_MENTION = re.compile(r"\b(commande|cmd|cde|order|num[eé]ro)\b|\bn°|\bno[.:]\s*\d|#\s*\d")
-_FIX_WORDS = {"non", "no", "corriger", "modifier", "changer", "edit", "change", "fix"}
-_DONE_WORDS = {"termine", "fini", "c est tout", "done", "finished", "that s all", "ok", "oui"}
-_CONFIRM_WORDS = {
-    "confirmer",
-    "confirme",
-    "oui",
-    "ok",
-    "valider",
-    "envoyer",
-    "confirm",
-    "yes",
-    "send",
-    "c est bon",
-    "parfait",
-}
-
 WEEKDAYS = {
     "fr": ["lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche"],
     "en": ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"],
@@ -203,7 +135,12 @@ class FlowRunner:
     # -- navigation ---------------------------------------------------------
 
     def start(
-        self, flow: Flow, lang: str, said: str = "", order: str | None = None
+        self,
+        flow: Flow,
+        lang: str,
+        said: str = "",
+        order: str | None = None,
+        meaning: Interpretation | None = None,
     ) -> tuple[dict[str, Any], list[Reply]]:
         """A new run of ``flow``; ``said`` is the message that started it, whose plain
         answers to choice questions are taken ("jamais reçu" answers "what happened"),
@@ -222,6 +159,8 @@ class FlowRunner:
                 state["said_order"] = order_named  # and the order it names, if one
         if order:
             state["said_order"] = order
+        if meaning is not None:  # the dates, tracking, e-mail the first message gave
+            state["said_values"] = _values_given(meaning)
         replies = [Reply(text(lang, "flow_start", title=flow.title.get(lang)))]
         if flow.intro:
             replies.append(Reply(flow.intro.get(lang)))
@@ -268,7 +207,11 @@ class FlowRunner:
             nxt is not None
             and nxt.id in kept
             and not nxt.rule
-            and (nxt.id in state["answers"] or self._is_optional(nxt, state))
+            and (
+                nxt.id in state["answers"]
+                or state["files"].get(nxt.id)
+                or self._is_optional(nxt, state)
+            )
         ):
             kept.remove(nxt.id)  # answered before going back: still the answer
             state["history"].append(nxt.id)
@@ -281,9 +224,10 @@ class FlowRunner:
         number it gives): noted, said, skipped."""
         said = state.get("said", "")
         notes: list[Reply] = []
-        while (said or state.get("said_order")) and state["step"] != CONFIRM:
+        given: dict[str, str] = state.get("said_values", {})
+        while (said or state.get("said_order") or given) and state["step"] != CONFIRM:
             step = flow.step(state["step"])
-            if step.stop_if or step.rule:
+            if step.stop_if or step.rule is Rule.SELLER_WAIT:
                 break
             if step.id in state["answers"] or step.id in state.get("corrected", []):
                 break
@@ -291,12 +235,18 @@ class FlowRunner:
             if step.type is FieldType.CHOICE and said:
                 value = choice_named_in(said, step.choices)
             elif step.type is FieldType.ORDER_NUMBER:
-                value = state.get("said_order")
+                value = state.get("said_order") or given.get("order_number")
+            elif step.type.value in given:
+                value = given[step.type.value]
+                if step.type is FieldType.DATE:
+                    value = value[:10]
             if value is None:
                 break
             state["answers"][step.id] = value
             shown = self.display(step, state, lang)
             notes.append(Reply(text(lang, "prefilled", label=step.label.get(lang), value=shown)))
+            if step.rule is Rule.RETURN_ELIGIBILITY:
+                notes.append(Reply(self._eligibility(state, date.fromisoformat(value), lang)))
             if step.notice_if is not None and value in step.notice_if.values:
                 notes.append(Reply(step.notice_if.message.get(lang)))
             state["history"].append(step.id)
@@ -373,30 +323,32 @@ class FlowRunner:
 
     # -- handling input ------------------------------------------------------
 
-    def handle(self, flow: Flow, state: dict[str, Any], inbound: Inbound, lang: str) -> FlowOutcome:
+    def handle(
+        self,
+        flow: Flow,
+        state: dict[str, Any],
+        inbound: Inbound,
+        lang: str,
+        meaning: Interpretation | None = None,
+    ) -> FlowOutcome:
+        """One message at the current question. The policy, in order: cancel, back, the
+        summary (corrections, the answer named to fix, confirm), nothing to give, files,
+        then the answer itself, with corrections of earlier answers and facts for later
+        questions found in the same sentence."""
         word = inbound.payload or normalise(inbound.text)
-        if word == "cancel" or word in CANCEL_WORDS:
+        if word == "cancel" or self._cancels(flow, state, meaning):
             return FlowOutcome([Reply(text(lang, "flow_cancelled"))], finished=True)
-        if word == "back" or word in BACK_WORDS:
+        if word == "back" or (meaning is not None and meaning.only(Act.BACK)):
             return FlowOutcome(self._back(flow, state, lang))
         if state["step"] == CONFIRM:
-            if word == "confirm" or word in _CONFIRM_WORDS:
-                return FlowOutcome(finished=True, submit=True)
-            if word.startswith("edit:") and word.removeprefix("edit:") in state["history"]:
-                return FlowOutcome(self._edit(flow, state, word.removeprefix("edit:"), lang))
-            if word in _FIX_WORDS and state["history"]:  # "non": which answer, then
-                return FlowOutcome([self._fix_menu(flow, state, lang)])
-            return FlowOutcome(
-                [Reply(text(lang, "confirm_expected")), self.prompt(flow, state, lang)],
-                refused=True,  # a question typed at the summary is answered (engine)
-            )
+            return self._at_summary(flow, state, word, meaning, lang)
         step = flow.step(state["step"])
         if word == "keep" and step.id in state["answers"]:  # back here, and it was right
             return self._after_answer(flow, step, state, state["answers"][step.id], lang)
         optional = self._is_optional(step, state)
-        if optional and step.type is not FieldType.YESNO and word in _NOTHING_WORDS:
-            word = "skip"  # "pas de suivi", "j'en ai pas": nothing to give for an optional step
-        if word == "skip" or word in _SKIP_WORDS:
+        if optional and meaning is not None and self._nothing_to_give(step, meaning):
+            word = "skip"  # "pas de suivi", "j'ai jamais eu de numéro de suivi", "non"
+        if word == "skip" or (meaning is not None and meaning.only(Act.SKIP)):
             if not optional:
                 return FlowOutcome(
                     [Reply(text(lang, "cannot_skip")), self.prompt(flow, state, lang)],
@@ -404,30 +356,189 @@ class FlowRunner:
                 )
             state["answers"].pop(step.id, None)
             return FlowOutcome(self._advance(flow, state, lang))
+        if meaning is not None and meaning.names_only and not inbound.files:
+            named = self._named_step(flow, state, meaning)
+            if named is not None and named != step.id:  # "la date": back to that answer
+                return FlowOutcome(self._edit(flow, state, named, lang))
         if step.type is FieldType.ATTACHMENTS:
+            if meaning is not None and (meaning.has(Act.DONE) or meaning.only(Act.CONFIRM)):
+                word = "done"
+            elif meaning is not None and not inbound.files:
+                fixed = self._corrections(flow, state, meaning, lang, exclude=step.id)
+                if fixed:  # "pardon, c'était le 26/11" while sending photos
+                    return FlowOutcome([*fixed, self.prompt(flow, state, lang)])
             return self._attachments(flow, step, state, inbound, word, lang)
-        if inbound.files and not inbound.text:
+        early: list[Reply] = []
+        if inbound.files:  # a photo sent before its question is kept for that question
             early = self._keep_for_later(flow, state, inbound, lang)
-            return FlowOutcome([*early, self.prompt(flow, state, lang)])
+            if not inbound.text.strip():
+                return FlowOutcome([*early, self.prompt(flow, state, lang)])
+        chatter = meaning is not None and meaning.whole and meaning.whole <= _NOT_CONTENT
+        if step.type is FieldType.TEXT and chatter:
+            # "oui c'est bon", "merci": an act, not the description the question asks for
+            asked = text(lang, "text_expected", label=step.label.get(lang).lower())
+            return FlowOutcome([Reply(asked), self.prompt(flow, state, lang)], refused=True)
         raw = inbound.payload.removeprefix("choice:") if inbound.payload else inbound.text
         notes: list[Reply] = []
         try:
             value = self._parse(step, raw)
+            if meaning is not None and step.type is FieldType.TEXT and meaning.has(Act.CORRECT):
+                fixed = self._corrections(flow, state, meaning, lang, exclude=step.id)
+                if fixed:  # "pardon, c'était le 2/12": a correction, not the description
+                    return FlowOutcome([*fixed, self.prompt(flow, state, lang)])
         except FieldError as err:
-            if err.key != "bad_text_long":
+            found = self._value_for(step, meaning) if meaning is not None else None
+            fixed = (
+                self._corrections(flow, state, meaning, lang, exclude=step.id)
+                if meaning is not None
+                else []
+            )
+            if found is not None:
+                value, notes = found, fixed
+            elif fixed or early:  # a new order number at the date question: taken, same question
+                return FlowOutcome([*early, *fixed, self.prompt(flow, state, lang)])
+            elif err.key != "bad_text_long":
                 refusal = self._refusal(step, err, lang)
                 return FlowOutcome([Reply(refusal), self.prompt(flow, state, lang)], refused=True)
-            # A long story is not thrown away: its beginning is kept, the rest can follow.
-            value = " ".join(raw.split())[: step.max_length].rsplit(" ", 1)[0]
-            notes.append(Reply(text(lang, "text_cut", **err.values)))
+            else:
+                # A long story is not thrown away: its beginning is kept, the rest can follow.
+                value = " ".join(raw.split())[: step.max_length].rsplit(" ", 1)[0]
+                notes.append(Reply(text(lang, "text_cut", **err.values)))
         if step.type is FieldType.TEXT:  # never a card number in a ticket
             value, hidden = mask_card_numbers(value)
             if hidden:
                 notes.insert(0, Reply(text(lang, "card_masked")))
+        elif meaning is not None:  # facts for later questions given with this answer
+            self._keep_facts(flow, state, step, meaning)
         state["answers"][step.id] = value
         outcome = self._after_answer(flow, step, state, value, lang)
         outcome.replies[:0] = notes
         return outcome
+
+    # -- understanding what was typed ------------------------------------------
+
+    def _cancels(self, flow: Flow, state: dict[str, Any], meaning: Interpretation | None) -> bool:
+        """ "laissez tomber j'arrête", "finalement je n'en ai plus besoin, annulez"."""
+        if meaning is None or not meaning.has(Act.CANCEL):
+            return False
+        # an answer that mentions stopping is still an answer
+        return state["step"] == CONFIRM or not self._value_for(flow.step(state["step"]), meaning)
+
+    def _at_summary(
+        self,
+        flow: Flow,
+        state: dict[str, Any],
+        word: str,
+        meaning: Interpretation | None,
+        lang: str,
+    ) -> FlowOutcome:
+        if word.startswith("edit:") and word.removeprefix("edit:") in state["history"]:
+            return FlowOutcome(self._edit(flow, state, word.removeprefix("edit:"), lang))
+        if meaning is not None:
+            fixed = self._corrections(flow, state, meaning, lang)
+            if fixed:  # "non pardon, le numéro c'est 554433221": fixed, summary again
+                return FlowOutcome([*fixed, self.prompt(flow, state, lang)])
+            named = self._named_step(flow, state, meaning)
+            if named is not None and not meaning.only(Act.CONFIRM):  # "la date"
+                return FlowOutcome(self._edit(flow, state, named, lang))
+        confirmed = word == "confirm"
+        if meaning is not None and not confirmed:
+            refuses = meaning.has(Act.DENY) or meaning.has(Act.CORRECT)
+            confirmed = meaning.has(Act.CONFIRM) and not refuses and meaning.words <= 8
+        if confirmed:
+            return FlowOutcome(finished=True, submit=True)
+        fix = meaning is not None and meaning.has(Act.DENY)
+        if (fix or (meaning is not None and meaning.has(Act.CORRECT))) and state["history"]:
+            return FlowOutcome([self._fix_menu(flow, state, lang)])  # which answer, then
+        return FlowOutcome(
+            [Reply(text(lang, "confirm_expected")), self.prompt(flow, state, lang)],
+            refused=True,  # a question typed at the summary is answered (engine)
+        )
+
+    def _nothing_to_give(self, step: Step, meaning: Interpretation) -> bool:
+        """Nothing to give for this (optional) question: "pas de suivi", a bare "non", or
+        a negation about this very question with no value ("j'ai jamais eu de suivi")."""
+        if step.type is FieldType.YESNO or self._value_for(step, meaning) is not None:
+            return False
+        if meaning.has(Act.NOTHING) or meaning.only(Act.DENY):
+            return True
+        named = _KIND_OF.get(step.type) in meaning.fields_named
+        return meaning.negated and named and not meaning.has_values
+
+    def _value_for(self, step: Step, meaning: Interpretation, old: Any = None) -> str | None:
+        """The one value of this question's kind the message gives (not one it denies,
+        nor, for a correction, the ``old`` answer it repeats: "le 26 en fait, le 25
+        c'était sa réponse")."""
+        kind = step.type
+        if kind is FieldType.ORDER_NUMBER:
+            return _one([f.value for f in meaning.order_numbers if not f.negated], old)
+        if kind in (FieldType.DATE, FieldType.DATETIME):
+            if kind is FieldType.DATE:
+                days = (d.moment.date().isoformat() for d in meaning.dates if not d.negated)
+                return _one(days, str(old)[:10] if old else None)
+            moments = (d.moment.isoformat(timespec="minutes") for d in meaning.dates)
+            return _one(moments, old)
+        if kind is FieldType.TRACKING:
+            return _one([f.value for f in meaning.trackings if not f.negated], old)
+        if kind is FieldType.EMAIL:
+            return _one([f.value for f in meaning.emails if not f.negated], old)
+        if kind is FieldType.YESNO:
+            return meaning.yes_or_no
+        return None
+
+    def _corrections(
+        self,
+        flow: Flow,
+        state: dict[str, Any],
+        meaning: Interpretation,
+        lang: str,
+        exclude: str | None = None,
+    ) -> list[Reply]:
+        """Earlier answers the message gives anew ("le numéro c'est 554433221 pas
+        554433220"): changed, and said."""
+        replies: list[Reply] = []
+        for step_id in list(state["history"]):
+            step = flow.step(step_id)
+            if step_id == exclude or step.type not in _VALUE_KINDS or step.rule:
+                continue
+            old = state["answers"].get(step_id)
+            value = self._value_for(step, meaning, old)
+            if value is None or value == old:
+                continue
+            state["answers"][step_id] = value
+            shown = self.display(step, state, lang)
+            replies.append(Reply(text(lang, "corrected", label=step.label.get(lang), value=shown)))
+        for step_id in list(state["history"]):  # a receipt date changed: eligibility again
+            step = flow.step(step_id)
+            if step.rule is not Rule.RETURN_ELIGIBILITY or step_id == exclude:
+                continue
+            value = self._value_for(step, meaning, state["answers"].get(step_id))
+            if value is None or value == state["answers"].get(step_id):
+                continue
+            state["answers"][step_id] = value
+            shown = self.display(step, state, lang)
+            replies.append(Reply(text(lang, "corrected", label=step.label.get(lang), value=shown)))
+            replies.append(Reply(self._eligibility(state, date.fromisoformat(value), lang)))
+        return replies
+
+    def _named_step(self, flow: Flow, state: dict[str, Any], meaning: Interpretation) -> str | None:
+        """The one answered question the message names ("la date", "le suivi")."""
+        named = set(meaning.fields_named)
+        hits = [
+            step_id
+            for step_id in state["history"]
+            if _KIND_OF.get(flow.step(step_id).type) in named
+        ]
+        return hits[0] if len(hits) == 1 else None
+
+    def _keep_facts(
+        self, flow: Flow, state: dict[str, Any], step: Step, meaning: Interpretation
+    ) -> None:
+        """Values for questions still to come, given with this answer: asked no more."""
+        given: dict[str, str] = state.setdefault("said_values", {})
+        for kind, value in _values_given(meaning).items():
+            if kind != step.type.value and kind not in given:
+                given[kind] = value
 
     def _after_answer(
         self, flow: Flow, step: Step, state: dict[str, Any], value: Any, lang: str
@@ -501,8 +612,8 @@ class FlowRunner:
             return parse_text(raw, step.min_length, step.max_length)
         if kind is FieldType.CHOICE:
             return parse_choice(raw, step.choices)
-        if kind is FieldType.YESNO:
-            return parse_yesno(raw)
+        if kind is FieldType.YESNO:  # read from the message's meaning, never from here
+            raise FieldError("bad_yesno")
         if kind is FieldType.ORDER_NUMBER:
             return parse_order_number(raw, self.order_pattern)
         if kind is FieldType.EMAIL:
@@ -526,7 +637,7 @@ class FlowRunner:
     ) -> FlowOutcome:
         stored: list[dict[str, Any]] = state["files"].setdefault(step.id, [])
         if not inbound.files:
-            if word == "done" or word in _DONE_WORDS:
+            if word == "done":
                 required = 0 if self._is_optional(step, state) else max(step.min_count, 1)
                 if len(stored) < required:
                     msg = text(lang, "attach_need_more", min=required, count=len(stored))
@@ -625,6 +736,54 @@ class FlowRunner:
         if incoming.path:
             record["checksum"], record["path"] = self.files.save(Path(incoming.path))
         return record
+
+
+# Acts that are never the content a free-text question asks for ("oui c'est bon", "merci");
+# "rien" is one ("what did you already try?").
+_NOT_CONTENT = frozenset({Act.CONFIRM, Act.ACKNOWLEDGE, Act.THANKS, Act.GREETING, Act.DONE})
+_VALUE_KINDS = (
+    FieldType.ORDER_NUMBER,
+    FieldType.DATE,
+    FieldType.DATETIME,
+    FieldType.TRACKING,
+    FieldType.EMAIL,
+)
+_KIND_OF = {
+    FieldType.ORDER_NUMBER: "order_number",
+    FieldType.DATE: "date",
+    FieldType.DATETIME: "date",
+    FieldType.TRACKING: "tracking",
+    FieldType.EMAIL: "email",
+    FieldType.CHOICE: "choice",
+    FieldType.TEXT: "text",
+    FieldType.ATTACHMENTS: "files",
+}
+
+
+def _one(values: Iterable[str], old: Any = None) -> str | None:
+    """The one value given; of two, the one that is not the ``old`` answer."""
+    distinct = list(dict.fromkeys(values))
+    if len(distinct) > 1 and old is not None:
+        distinct = [v for v in distinct if v != old]
+    return distinct[0] if len(distinct) == 1 else None
+
+
+def _values_given(meaning: Interpretation) -> dict[str, str]:
+    """The values a message gives unambiguously, by field type."""
+    given: dict[str, str] = {}
+    dates = [d for d in meaning.dates if not d.negated]
+    if len(dates) == 1:
+        given[FieldType.DATE.value] = dates[0].moment.date().isoformat()
+        given[FieldType.DATETIME.value] = dates[0].moment.isoformat(timespec="minutes")
+    for kind, found in (
+        (FieldType.ORDER_NUMBER, meaning.order_numbers),
+        (FieldType.TRACKING, meaning.trackings),
+        (FieldType.EMAIL, meaning.emails),
+    ):
+        value = _one(f.value for f in found if not f.negated)
+        if value is not None:
+            given[kind.value] = value
+    return given
 
 
 def _kinds_in_words(kinds: tuple[AttachmentKind, ...], lang: str) -> str:

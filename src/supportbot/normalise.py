@@ -128,7 +128,9 @@ def strip_accents(text: str) -> str:
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
 
 
-def normalise(text: str) -> str:
+def normalise(text: str, *, keep_politeness: bool = False) -> str:
+    """Folded text for matching; ``keep_politeness`` keeps "merci", "svp"... (which carry
+    no topic, but are what a thank-you is made of)."""
     """Fold case, accents, elisions, punctuation and chat abbreviations."""
     text = text.translate(_INVISIBLE).lower()
     text = strip_accents(text.replace("œ", "oe").replace("æ", "ae"))
@@ -140,7 +142,7 @@ def normalise(text: str) -> str:
     words: list[str] = []
     for token in text.split():
         expansion = ABBREVIATIONS.get(token)
-        if expansion is None:
+        if expansion is None or (keep_politeness and not expansion):
             words.append(token)
         elif expansion:
             words.extend(expansion.split())

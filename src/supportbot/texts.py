@@ -38,6 +38,14 @@ TEXTS: dict[str, tuple[str, str]] = {
         "J'ai noté « {label} » : {value} (« retour » pour le corriger).",
         'I noted "{label}": {value} ("back" to change it).',
     ),
+    "text_expected": (
+        "Il me faut ici quelques mots de votre part : {label}.",
+        "I need a few words from you here: {label}.",
+    ),
+    "corrected": (
+        "C'est corrigé : « {label} » : {value}.",
+        'Corrected: "{label}": {value}.',
+    ),
     "flow_continue": ("Reprenons votre demande là où nous en étions :", "Back to your request:"),
     "acknowledged": (
         "Avec plaisir ! Je reste là si vous avez une autre question.",

@@ -1,0 +1,178 @@
+"""The words of the conversation, per language, as data: dialogue acts and field names.
+
+``src/supportbot/lexicon/<lang>.yaml`` (or a content folder's own ``lexicon/``) lists
+how customers confirm, refuse, correct, cancel, skip, thank, ask for a person, ask
+where their request stands, and how they name each kind of field ("la date", "le
+suivi"). Loaded and validated once like faq/; the understanding step is the only reader.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+from functools import cached_property, lru_cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from supportbot.normalise import normalise, plain_words
+
+
+class Act(StrEnum):
+    """What a customer does with a message, whatever the words."""
+
+    CONFIRM = "confirm"
+    DENY = "deny"
+    CORRECT = "correct"
+    CANCEL = "cancel"
+    BACK = "back"
+    SKIP = "skip"
+    NOTHING = "nothing"  # nothing to give for this question ("pas de suivi")
+    DONE = "done"  # no more files
+    HUMAN = "human"
+    THANKS = "thanks"
+    ACKNOWLEDGE = "acknowledge"
+    GREETING = "greeting"
+    STATUS = "status"  # where does my request stand?
+    PRESENCE = "presence"  # is anybody there? ("allo ?", "vous êtes là ?")
+    ABOUT_BOT = "about_bot"  # am I talking to a machine?
+    INSULT = "insult"
+    WANTS_FRENCH = "wants_french"  # "en français svp", "I don't speak English"
+    WANTS_ENGLISH = "wants_english"  # "sorry, I don't speak French"
+
+
+SHIPPED_LEXICON = Path(__file__).with_name("lexicon")
+FIELD_KINDS = ("order_number", "date", "tracking", "email", "choice", "text", "files")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _phrases(values: list[str]) -> list[str]:
+    for value in values:
+        if not normalise(str(value), keep_politeness=True):
+            raise ValueError(f"{value!r} is empty once folded")
+    return [str(v) for v in values]
+
+
+class RatingWords(_Strict):
+    out_of: list[str]
+    numbers: dict[str, int]
+
+
+class LexiconFile(_Strict):
+    language: str
+    acts: dict[Act, list[str]]
+    negations: list[str] = Field(min_length=1)
+    filler: list[str] = Field(default_factory=list)
+    # Words that tell the language a message is written in (articles, pronouns, and
+    # words of the support's topics that exist in this language only).
+    language_words: list[str] = Field(min_length=10)
+    fields: dict[str, list[str]]
+    rating: RatingWords
+
+    @field_validator("acts")
+    @classmethod
+    def _every_act(cls, acts: dict[Act, list[str]]) -> dict[Act, list[str]]:
+        missing = [a.value for a in Act if a not in acts]
+        if missing:
+            raise ValueError(f"missing acts: {', '.join(missing)}")
+        for act, values in acts.items():
+            try:
+                _phrases(values)
+            except ValueError as err:
+                raise ValueError(f"{act.value}: {err}") from None
+        return acts
+
+    @field_validator("fields")
+    @classmethod
+    def _known_fields(cls, fields: dict[str, list[str]]) -> dict[str, list[str]]:
+        unknown = sorted(set(fields) - set(FIELD_KINDS))
+        if unknown:
+            raise ValueError(f"unknown field kinds {unknown}; known: {', '.join(FIELD_KINDS)}")
+        return fields
+
+
+@dataclass(frozen=True)
+class Lexicon:
+    """Every language's words merged: customers mix them ("ok merci", "sorry, le 2/12")."""
+
+    acts: dict[Act, tuple[tuple[str, ...], ...]]
+    negations: tuple[tuple[str, ...], ...]
+    fields: dict[str, tuple[tuple[str, ...], ...]]
+    rating_out_of: tuple[tuple[str, ...], ...]
+    rating_numbers: dict[str, int]
+    filler: frozenset[str]  # words around an act that do not change it ("oui c'est bon")
+    language_words: dict[str, frozenset[str]]  # per language
+
+    @cached_property
+    def acts_by_first_word(self) -> dict[str, tuple[tuple[Act, tuple[str, ...]], ...]]:
+        index: dict[str, list[tuple[Act, tuple[str, ...]]]] = {}
+        for act, phrases in self.acts.items():
+            for phrase in phrases:
+                index.setdefault(phrase[0], []).append((act, phrase))
+        return {word: tuple(items) for word, items in index.items()}
+
+    @classmethod
+    def merge(cls, files: list[LexiconFile]) -> Lexicon:
+        def tokens(values: list[str]) -> tuple[tuple[str, ...], ...]:
+            folded = {tuple(_fold(v).split()) for v in values}
+            return tuple(sorted(folded, key=lambda t: (-len(t), t)))
+
+        acts = {act: tokens([p for f in files for p in f.acts.get(act, [])]) for act in Act}
+        fields = {k: tokens([p for f in files for p in f.fields.get(k, [])]) for k in FIELD_KINDS}
+        out_of = tokens([p for f in files for p in f.rating.out_of] + ["5"])
+        numbers = {
+            normalise(w, keep_politeness=True): n
+            for f in files
+            for w, n in f.rating.numbers.items()
+        }
+        negations = tokens([p for f in files for p in f.negations])
+        filler = frozenset(w for f in files for p in f.filler for w in _fold(p).split())
+        spoken = {
+            f.language: frozenset(w for p in f.language_words for w in plain_words(p))
+            for f in files
+        }
+        return cls(acts, negations, fields, out_of, numbers, filler, spoken)
+
+
+def _fold(text: str) -> str:
+    return normalise(text, keep_politeness=True)
+
+
+class LexiconError(ValueError):
+    """A lexicon file is missing or wrong; each problem names the file, the entry, the field."""
+
+    def __init__(self, problems: list[tuple[str, str, str, str]]) -> None:
+        super().__init__("\n".join(" ".join(p) for p in problems))
+        self.problems = problems
+
+
+@lru_cache(maxsize=1)
+def shipped_lexicon() -> Lexicon:
+    """The lexicon supportbot ships, for tools that work without a content folder."""
+    return load_lexicon(SHIPPED_LEXICON)
+
+
+def load_lexicon(folder: Path) -> Lexicon:
+    files = sorted(folder.glob("*.yaml"))
+    if not files:
+        raise LexiconError([(str(folder), "", "", "no lexicon file (fr.yaml, en.yaml)")])
+    parsed: list[LexiconFile] = []
+    problems: list[tuple[str, str, str, str]] = []
+    for path in files:
+        try:
+            raw: Any = yaml.safe_load(path.read_text(encoding="utf-8"))
+            parsed.append(LexiconFile.model_validate(raw))
+        except yaml.YAMLError as err:
+            problems.append((path.name, "", "", f"invalid YAML: {err}"))
+        except ValidationError as err:
+            for e in err.errors():
+                entry, *rest = [str(p) for p in e["loc"]] or [""]
+                problems.append((path.name, entry, ".".join(rest), e["msg"]))
+    if problems:
+        raise LexiconError(problems)
+    return Lexicon.merge(parsed)

@@ -1,0 +1,237 @@
+"""What customers mean, in their own words: one reading per message (acts and values),
+acted on by the flows, the summary and the requests after they are filed.
+
+Each test is a kind of failure seen on the blind sets' dev half, written anew here
+(never a copy of an eval case)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+
+from conftest import Chat, Clock
+from supportbot.app import build_desk
+from supportbot.content import ContentError, load_content
+from supportbot.engine import Engine
+from supportbot.fields import DateParser
+from supportbot.lexicon import SHIPPED_LEXICON, Act, load_lexicon
+from supportbot.messages import IncomingFile
+from supportbot.store import Ticket
+from supportbot.understanding import Understanding
+
+ROOT = Path(__file__).resolve().parents[1]
+NOW = datetime.fromisoformat("2026-11-24T10:00:00+00:00")
+
+
+@pytest.fixture(scope="module")
+def understanding() -> Understanding:
+    return Understanding(load_lexicon(SHIPPED_LEXICON), DateParser())
+
+
+def tickets(engine: Engine) -> list[Ticket]:
+    with engine.sessions() as db:
+        return list(engine.tickets.search(db))
+
+
+def to_summary(chat: Chat, photo: IncomingFile) -> str:
+    """A damaged parcel reported up to its summary."""
+    chat.say("ma commande 987654320 est arrivée abîmée")
+    chat.say("13/11")
+    chat.say("passer")
+    chat.say("Le vase est fendu sur toute la hauteur.")
+    chat.say(files=(photo,))
+    return chat.say("terminé")
+
+
+# -- the reading itself ------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("message", "act"),
+    [
+        ("bon ben finalement c'est réglé, vous pouvez annuler", Act.CANCEL),
+        ("non oubliez ça, laissez tomber", Act.CANCEL),
+        ("forget it, I don't need it anymore", Act.CANCEL),
+        ("oui tout est correct", Act.CONFIRM),
+        ("yep looks good", Act.CONFIRM),
+        ("no that's not right", Act.DENY),
+        ("je n'ai pas eu de numéro de suivi", Act.NOTHING),
+        ("ok c'est tout pour les photos", Act.DONE),
+        ("est-ce que vous avez du nouveau sur mon dossier", Act.STATUS),
+    ],
+)
+def test_acts_are_read_inside_sentences(
+    understanding: Understanding, message: str, act: Act
+) -> None:
+    assert act in understanding.read(message, NOW).acts
+
+
+def test_a_word_that_only_looks_like_an_act_is_not_one(understanding: Understanding) -> None:
+    assert (
+        Act.CANCEL not in understanding.read("mon colis est arrêté au dépôt depuis lundi", NOW).acts
+    )
+    assert Act.CONFIRM not in understanding.read("c'est pas bon du tout", NOW).acts
+
+
+def test_values_are_found_anywhere_and_a_denied_one_is_marked(
+    understanding: Understanding,
+) -> None:
+    meaning = understanding.read("désolé c'est la 112233445 et pas la 112233446", NOW)
+    assert [(f.value, f.negated) for f in meaning.order_numbers] == [
+        ("112233445", False),
+        ("112233446", True),
+    ]
+    dated = understanding.read("je l'ai eu il y a trois jours, suivi 6A98765432101", NOW)
+    assert [d.moment.date().isoformat() for d in dated.dates] == ["2026-11-21"]
+    assert [t.value for t in dated.trackings] == ["6A98765432101"]
+    assert understanding.read("je mets 3 sur 5", NOW).rating == 3
+    assert understanding.read("four stars, quick answer", NOW).rating == 4
+
+
+# -- in a flow ---------------------------------------------------------------
+
+
+def test_a_correction_in_words_at_the_summary_changes_the_answer(
+    chat: Chat, engine: Engine, photo: IncomingFile
+) -> None:
+    to_summary(chat, photo)
+    fixed = chat.say("oups je me suis trompé, c'est 987654321 et pas 987654320")
+    assert "987654321" in fixed and "Récapitulatif" in fixed
+    chat.say("oui")
+    [ticket] = tickets(engine)
+    assert ticket.order_number == "987654321"
+
+
+def test_naming_the_answer_to_fix_goes_to_it(chat: Chat, photo: IncomingFile) -> None:
+    to_summary(chat, photo)
+    assert "Quand avez-vous passé" in chat.say("la date")
+    back = chat.say("le 14/11")
+    assert "14/11/2026" in back and "Récapitulatif" in back  # the other answers are kept
+
+
+@pytest.mark.parametrize("yes", ["oui tout est bon", "ok vous pouvez envoyer", "c'est parfait"])
+def test_a_natural_yes_at_the_summary_files_the_request(
+    chat: Chat, engine: Engine, photo: IncomingFile, yes: str
+) -> None:
+    to_summary(chat, photo)
+    assert "SAV-" in chat.say(yes)
+    assert len(tickets(engine)) == 1
+
+
+def test_stopping_in_a_sentence_stops(chat: Chat, engine: Engine) -> None:
+    chat.say("ma commande 987654320 est arrivée abîmée")
+    assert "annul" in chat.say("bon finalement c'est réglé, laissez tomber").lower()
+    chat.say("je veux faire un retour")
+    chat.say("987654320")
+    assert "annul" in chat.say("non oubliez, je n'en ai plus besoin").lower()
+    assert tickets(engine) == []
+
+
+def test_values_inside_sentences_are_taken(chat: Chat) -> None:
+    chat.say("ma commande 987654320 est arrivée abîmée")
+    assert "numéro de suivi" in chat.say("je l'avais commandée le 10 novembre")
+    assert "Décrivez" in chat.say("j'ai jamais eu de numéro de suivi")
+
+
+def test_a_choice_in_sms_french_is_read(chat: Chat) -> None:
+    chat.say("je veux renvoyer un article")
+    chat.say("987654320")
+    chat.say("reçu il y a 5 jours")
+    assert "photos" in chat.say("la couleur correspond pas a la photo de l'annonce")
+
+
+def test_a_correction_typed_at_the_next_question_is_taken(chat: Chat, engine: Engine) -> None:
+    chat.say("ma commande 987654320 est arrivée abîmée")
+    chat.say("le 12/11")
+    fixed = chat.say("ah non pardon c'était le 11/11 pas le 12/11")
+    assert "11/11/2026" in fixed and "numéro de suivi" in fixed  # same question again
+    again = chat.say("en fait la commande c'est 987654329")
+    assert "987654329" in again and "numéro de suivi" in again
+
+
+def test_facts_given_with_an_answer_are_not_asked_again(chat: Chat) -> None:
+    chat.say("je veux faire un retour")
+    noted = chat.say("commande 987654320, reçue il y a 4 jours")
+    assert "Pour quelle raison" in noted  # the receipt date was not asked
+
+
+def test_a_photo_sent_with_a_caption_before_its_question_is_kept(
+    chat: Chat, photo: IncomingFile
+) -> None:
+    chat.say("ma commande 987654320 est arrivée abîmée")
+    kept = chat.say("voilà la photo du carton", files=(photo,))
+    assert "Quand avez-vous passé" in kept
+    chat.say("13/11")
+    chat.say("passer")
+    chat.say("Le vase est fendu.")
+    assert "done" in chat.buttons  # the photo is there already: "terminé" is enough
+    assert "1 fichier(s) (photo.jpg)" in chat.say("terminé")
+
+
+def test_facts_in_a_first_message_start_the_request_they_describe(chat: Chat) -> None:
+    reply = chat.say("commande 987654320 passée le 10/11 toujours pas arrivée, suivi bloqué")
+    assert "Problème avec une commande" in reply
+
+
+# -- after the request is filed ------------------------------------------------
+
+
+def _filed(chat: Chat, engine: Engine) -> str:
+    chat.say("je veux parler à un humain")
+    chat.say("mon colis 987654320 n'avance plus")
+    chat.say("confirmer")
+    [ticket] = tickets(engine)
+    return ticket.reference
+
+
+def test_asking_where_it_stands_is_not_the_awaited_answer(chat: Chat, engine: Engine) -> None:
+    ref = _filed(chat, engine)
+    build_desk(engine).ask(ref, "lea", "Avez-vous une photo de l'étiquette ?")
+    listing = chat.say("du nouveau sur mon dossier ?")
+    assert ref in listing
+    [ticket] = tickets(engine)
+    assert ticket.status == "info_requested"
+
+
+def test_a_rating_in_words_after_closing(chat: Chat, engine: Engine, clock: Clock) -> None:
+    ref = _filed(chat, engine)
+    build_desk(engine).close(ref, "lea", "Colis retrouvé.")
+    assert "note" in chat.say("je dirais 4 sur 5, un peu lent mais résolu").lower()
+    [ticket] = tickets(engine)
+    assert ticket.rating == 4
+
+
+# -- the words are data ----------------------------------------------------------
+
+
+def test_a_broken_lexicon_names_its_file_entry_and_field(tmp_path: Path) -> None:
+    for folder in ("faq", "flows", "scope"):
+        (tmp_path / folder).symlink_to(ROOT / folder)
+    (tmp_path / "lexicon").mkdir()
+    text = (SHIPPED_LEXICON / "fr.yaml").read_text(encoding="utf-8")
+    (tmp_path / "lexicon" / "fr.yaml").write_text(
+        text.replace("  cancel: [", "  cancel: [on, "), encoding="utf-8"
+    )
+    with pytest.raises(ContentError, match=r"lexicon/fr.yaml: entry 'acts', field 'cancel.0'"):
+        load_content(tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("typed", "value"),
+    [
+        ("oui", "yes"),
+        ("Ouais", "yes"),
+        ("yes", "yes"),
+        ("oui je lui ai écrit avant-hier", "yes"),
+        ("non", "no"),
+        ("pas encore", "no"),
+        ("NO", "no"),
+        ("non jamais", "no"),
+        ("peut-être", None),
+        ("oui et non", None),
+    ],
+)
+def test_yes_or_no(understanding: Understanding, typed: str, value: str | None) -> None:
+    assert understanding.read(typed, NOW).yes_or_no == value
