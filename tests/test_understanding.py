@@ -235,3 +235,17 @@ def test_a_broken_lexicon_names_its_file_entry_and_field(tmp_path: Path) -> None
 )
 def test_yes_or_no(understanding: Understanding, typed: str, value: str | None) -> None:
     assert understanding.read(typed, NOW).yes_or_no == value
+
+
+def test_an_order_named_in_a_message_not_understood_offers_its_request(chat: Chat) -> None:
+    offer = chat.say("prélevé deux fois sur ma carte pour la commande 987654320")
+    assert "987654320" in offer and "flow:order-problem" in chat.buttons
+    started = chat.press("flow:order-problem")
+    assert "J'ai noté « Numéro de commande » : 987654320" in started
+
+
+def test_yes_to_an_offered_request_starts_it_with_what_was_said(chat: Chat) -> None:
+    chat.say("comment contacter un vendeur qui ne répond pas ?")
+    assert "flow:seller-unresponsive" in chat.buttons
+    started = chat.say("oui je veux le relancer, commande 987654320")
+    assert "J'ai noté « Numéro de commande » : 987654320" in started

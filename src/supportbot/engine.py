@@ -30,7 +30,7 @@ from supportbot.content import Content, FaqEntry, FieldType
 from supportbot.flows import FlowRunner
 from supportbot.language import guess_language
 from supportbot.lexicon import Act
-from supportbot.masking import mask_personal_data
+from supportbot.masking import mask_card_numbers, mask_contacts, mask_personal_data
 from supportbot.matching import Match
 from supportbot.messages import Action, Button, Document, ForgetAgentThreads, Inbound, Reply
 from supportbot.normalise import normalise
@@ -53,6 +53,7 @@ from supportbot.understanding import Interpretation, Understanding
 
 MAX_TEXT = 4000
 HUMAN_FLOW = "human-agent"  # the catalog's flow that hands a conversation to a person
+ORDER_FLOW = "order-problem"  # the catalog's flow for anything wrong with an order
 CHAT_LOCK_NAMESPACE = 0x5B01  # advisory-lock namespace of per-chat serialisation
 log = logging.getLogger(__name__)
 LANGS = ("fr", "en")
@@ -546,6 +547,8 @@ class _Turn:
         if kind == "faq" and value in content.faq:
             return [self._answer(content.faq[value])]
         if kind == "flow" and value in content.flows:
+            if self.offered is not None and self.offered.get("flow") == value:
+                return self._start_offered(value)  # with what was said when it was offered
             return self._start_flow(value)
         if kind == "theme" and value in content.themes:
             idx = 1 if self.lang == "en" else 0
@@ -663,6 +666,25 @@ class _Turn:
                         at=self.engine.clock(),
                     )
                 )
+            order = self.engine.runner.order_named_in(message)
+            if (
+                order is not None
+                and intent_of(message) != "ask"
+                and ORDER_FLOW in self.engine.content.flows
+            ):
+                # "débité deux fois pour ma commande 128374650": about that order, surely
+                self._offer(ORDER_FLOW, message)
+                buttons = (
+                    Button(
+                        self.t(
+                            "btn_start_flow",
+                            title=self.engine.content.flows[ORDER_FLOW].title.get(self.lang),
+                        ),
+                        f"flow:{ORDER_FLOW}",
+                    ),
+                    *self._menu_buttons(),
+                )
+                return [*replies, Reply(self.t("order_named_offer", order=order), buttons)]
             why = "out_of_scope" if result.out_of_scope else "not_understood"
             return [*replies, Reply(self.t(why), self._menu_buttons())]
         if result.ambiguous:
@@ -678,8 +700,19 @@ class _Turn:
             # "commande 402718836 du 16/11 toujours pas reçue": facts of a case, not a question
             return [*replies, *self._start_flow(case_flow, said=message, meaning=self.meaning)]
         if entry.flow:
-            self.state["offered"] = {"flow": entry.flow, "said": mask_personal_data(message[:500])}
+            self._offer(entry.flow, message)
         return [*replies, self._answer(entry)]
+
+    def _offer(self, flow_id: str, message: str) -> None:
+        """A request offered under this reply: taken up by its button or a "oui" next, it
+        starts with what the customer said (the order number kept, contacts masked)."""
+        said, _ = mask_card_numbers(mask_contacts(message[:500]))
+        self.state["offered"] = {"flow": flow_id, "said": said}
+
+    def _start_offered(self, flow_id: str, also: str = "") -> list[Action]:
+        said = f"{(self.offered or {}).get('said', '')} {also}".strip()
+        meaning = self.engine.understanding.read(said[:MAX_TEXT], self.engine.clock())
+        return self._start_flow(flow_id, said=said, meaning=meaning)
 
     def _case_to_handle(
         self, message: str, entry: FaqEntry, candidates: tuple[Match, ...]
@@ -713,9 +746,7 @@ class _Turn:
         says_yes = Act.CONFIRM in meaning.opening and not meaning.has(Act.DENY)
         if not says_yes or offered.get("flow") not in self.engine.content.flows:
             return None
-        said = f"{offered.get('said', '')} {message}".strip()  # what they said before counts
-        both = self.engine.understanding.read(said[:MAX_TEXT], self.engine.clock())
-        return self._start_flow(offered["flow"], said=said, meaning=both)
+        return self._start_offered(offered["flow"], also=message)  # what they said before counts
 
     # -- flows -----------------------------------------------------------------
 

@@ -51,6 +51,15 @@ TEXTS: dict[str, tuple[str, str]] = {
         "Avec plaisir ! Je reste là si vous avez une autre question.",
         "You are welcome! I am here if you have another question.",
     ),
+    "order_named_offer": (
+        "Je ne suis pas sûr d'avoir compris votre demande sur la commande {order}, et je "
+        "préfère ne pas répondre au hasard. S'il y a un problème avec cette commande, je peux "
+        "le signaler au Support avec vous ; sinon, reformulez, parcourez les sujets ou parlez "
+        "à un humain.",
+        "I am not sure I understood your request about order {order}, and I would rather not "
+        "answer at random. If something is wrong with this order, I can report it to Support "
+        "with you; otherwise, rephrase, browse the topics or talk to a human.",
+    ),
     "not_understood": (
         "Je ne suis pas sûr d'avoir compris, et je préfère ne pas répondre au hasard. "
         "Vous pouvez reformuler, parcourir les sujets, ouvrir une demande ou parler à un humain.",
