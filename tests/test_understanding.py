@@ -249,3 +249,14 @@ def test_yes_to_an_offered_request_starts_it_with_what_was_said(chat: Chat) -> N
     assert "flow:seller-unresponsive" in chat.buttons
     started = chat.say("oui je veux le relancer, commande 987654320")
     assert "J'ai noté « Numéro de commande » : 987654320" in started
+
+
+def test_of_two_dates_the_one_said_with_the_question_s_words_answers_it(chat: Chat) -> None:
+    chat.press("flow:order-problem")
+    chat.say("987654320 commandée le 10/11, reçue cassée le 16/11")
+    reply = chat.press("choice:damaged")
+    assert "« Date de commande » : 10/11/2026" in reply  # not the day it came broken
+    other = chat.say("/cancel")
+    assert other
+    first = chat.say("ma commande 987654321 reçue hier est arrivée cassée")
+    assert "Quand avez-vous passé" in first  # a receipt date is no order date

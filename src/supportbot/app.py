@@ -67,6 +67,7 @@ def build_engine(
         clock=clock,
         order_pattern=settings.order_number_pattern,
         max_file_bytes=settings.max_attachment_bytes,
+        cue_words=content.lexicon.date_cues,
     )
     return Engine(
         content=content,

@@ -135,6 +135,9 @@ class Step(_Strict):
     rule: Rule | None = None
     notice_if: AnswerIf | None = None
     stop_if: AnswerIf | None = None
+    # For a date question, the moment it asks about (a name of the lexicon's date_cues:
+    # order, receipt, contact, incident), so a sentence with two dates answers it right.
+    date_of: str | None = None
 
 
 class TicketSpec(_Strict):
@@ -392,9 +395,26 @@ def load_content(root: Path) -> Content:
         lexicon = load_lexicon(words)
     except LexiconError as err:
         problems += [Problem(f"lexicon/{f}", e, fld, msg) for f, e, fld, msg in err.problems]
+    if lexicon is not None:
+        problems.extend(_unknown_moments(flows, flow_owners, lexicon))
     if problems or lexicon is None:
         raise ContentError(problems)
     return Content(faq, meta["themes"], flows, lexicon, out_of_scope)
+
+
+def _unknown_moments(
+    flows: dict[str, Flow], owners: dict[str, str], lexicon: Lexicon
+) -> Iterable[Problem]:
+    for flow in flows.values():
+        for step in flow.steps:
+            if step.date_of is not None and step.date_of not in lexicon.date_cues:
+                known = ", ".join(sorted(lexicon.date_cues))
+                yield Problem(
+                    owners[flow.id],
+                    flow.id,
+                    f"steps.{step.id}.date_of",
+                    f"{step.date_of!r} is not a moment of the lexicon's date_cues ({known})",
+                )
 
 
 def _duplicate_phrasings(

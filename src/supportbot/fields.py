@@ -247,6 +247,7 @@ class FoundDate:
     moment: datetime
     words: str
     negated: bool = False
+    before: tuple[str, ...] = ()  # the words said just before it, folded ("commandée le")
 
 
 @dataclass(frozen=True)
@@ -362,7 +363,8 @@ class DateParser:
                 i += 1  # a bare number ("4 sur 5") is not a date
                 continue
             negated = start > 0 and strip_accents(words[start - 1].lower()) in _NOT_BEFORE
-            found.append(FoundDate(moment, " ".join(words[start:end]), negated))
+            before = tuple(normalise(" ".join(words[max(0, start - 2) : start])).split())
+            found.append(FoundDate(moment, " ".join(words[start:end]), negated, before))
             i = end
         return found
 

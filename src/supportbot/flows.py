@@ -131,6 +131,7 @@ class FlowRunner:
     order_pattern: str = r"\d{6,12}"
     max_file_bytes: int = 20 * 1024 * 1024
     seller_wait_hours: float = 48.0
+    cue_words: dict[str, frozenset[str]] = field(default_factory=dict)  # lexicon date_cues
 
     # -- navigation ---------------------------------------------------------
 
@@ -224,7 +225,7 @@ class FlowRunner:
         number it gives): noted, said, skipped."""
         said = state.get("said", "")
         notes: list[Reply] = []
-        given: dict[str, str] = state.get("said_values", {})
+        given: dict[str, Any] = state.get("said_values", {})
         while (said or state.get("said_order") or given) and state["step"] != CONFIRM:
             step = flow.step(state["step"])
             if step.stop_if or step.rule is Rule.SELLER_WAIT:
@@ -236,10 +237,10 @@ class FlowRunner:
                 value = choice_named_in(said, step.choices)
             elif step.type is FieldType.ORDER_NUMBER:
                 value = state.get("said_order") or given.get("order_number")
+            elif step.type in (FieldType.DATE, FieldType.DATETIME):
+                value = self._pick_date(step, given.get("dates", []), asked=False)
             elif step.type.value in given:
                 value = given[step.type.value]
-                if step.type is FieldType.DATE:
-                    value = value[:10]
             if value is None:
                 break
             state["answers"][step.id] = value
@@ -455,6 +456,30 @@ class FlowRunner:
             refused=True,  # a question typed at the summary is answered (engine)
         )
 
+    def _pick_date(
+        self, step: Step, dates: list[dict[str, Any]], old: Any = None, asked: bool = True
+    ) -> str | None:
+        """The date that answers this question among those a message gives: the one said
+        with this moment's words ("commandée le 16/11, bloqué depuis le 24"); for a
+        question not asked yet, never one said with another moment's words only ("reçue
+        hier" in a first message is no order date)."""
+        key = "day" if step.type is FieldType.DATE else "at"
+        if old is not None and len(dates) > 1:  # a correction: not the answer it repeats
+            dates = [d for d in dates if d[key] != str(old)[: len(d[key])]]
+        cues = self.cue_words
+        mine = cues.get(step.date_of or "", frozenset())
+        others = frozenset().union(*(w for m, w in cues.items() if m != step.date_of))
+
+        def said_with(found: dict[str, Any], words: frozenset[str]) -> bool:
+            return bool(set(found["before"]) & words)
+
+        if step.date_of is not None:
+            if len(dates) > 1:
+                dates = [d for d in dates if said_with(d, mine)] or dates
+            if not asked:
+                dates = [d for d in dates if said_with(d, mine) or not said_with(d, others)]
+        return _one([d[key] for d in dates])
+
     def _nothing_to_give(self, step: Step, meaning: Interpretation) -> bool:
         """Nothing to give for this (optional) question: "pas de suivi", a bare "non", or
         a negation about this very question with no value ("j'ai jamais eu de suivi")."""
@@ -473,11 +498,7 @@ class FlowRunner:
         if kind is FieldType.ORDER_NUMBER:
             return _one([f.value for f in meaning.order_numbers if not f.negated], old)
         if kind in (FieldType.DATE, FieldType.DATETIME):
-            if kind is FieldType.DATE:
-                days = (d.moment.date().isoformat() for d in meaning.dates if not d.negated)
-                return _one(days, str(old)[:10] if old else None)
-            moments = (d.moment.isoformat(timespec="minutes") for d in meaning.dates)
-            return _one(moments, old)
+            return self._pick_date(step, _dates_given(meaning), old)
         if kind is FieldType.TRACKING:
             return _one([f.value for f in meaning.trackings if not f.negated], old)
         if kind is FieldType.EMAIL:
@@ -535,9 +556,10 @@ class FlowRunner:
         self, flow: Flow, state: dict[str, Any], step: Step, meaning: Interpretation
     ) -> None:
         """Values for questions still to come, given with this answer: asked no more."""
-        given: dict[str, str] = state.setdefault("said_values", {})
+        given: dict[str, Any] = state.setdefault("said_values", {})
         for kind, value in _values_given(meaning).items():
-            if kind != step.type.value and kind not in given:
+            is_date = kind == "dates" and step.type in (FieldType.DATE, FieldType.DATETIME)
+            if kind != step.type.value and not is_date and kind not in given:
                 given[kind] = value
 
     def _after_answer(
@@ -768,13 +790,25 @@ def _one(values: Iterable[str], old: Any = None) -> str | None:
     return distinct[0] if len(distinct) == 1 else None
 
 
-def _values_given(meaning: Interpretation) -> dict[str, str]:
-    """The values a message gives unambiguously, by field type."""
-    given: dict[str, str] = {}
-    dates = [d for d in meaning.dates if not d.negated]
-    if len(dates) == 1:
-        given[FieldType.DATE.value] = dates[0].moment.date().isoformat()
-        given[FieldType.DATETIME.value] = dates[0].moment.isoformat(timespec="minutes")
+def _dates_given(meaning: Interpretation) -> list[dict[str, Any]]:
+    """The dates a message gives (not those it denies), as kept in the flow's state."""
+    return [
+        {
+            "day": d.moment.date().isoformat(),
+            "at": d.moment.isoformat(timespec="minutes"),
+            "before": list(d.before),
+        }
+        for d in meaning.dates
+        if not d.negated
+    ]
+
+
+def _values_given(meaning: Interpretation) -> dict[str, Any]:
+    """The values a message gives unambiguously, by field type; its dates, all of them
+    (which one answers which question is decided there)."""
+    given: dict[str, Any] = {}
+    if dates := _dates_given(meaning):
+        given["dates"] = dates
     for kind, found in (
         (FieldType.ORDER_NUMBER, meaning.order_numbers),
         (FieldType.TRACKING, meaning.trackings),

@@ -71,6 +71,9 @@ class LexiconFile(_Strict):
     # Words that tell the language a message is written in (articles, pronouns, and
     # words of the support's topics that exist in this language only).
     language_words: list[str] = Field(min_length=10)
+    # Words said just before a date that tell which moment it is ("commandée le 2/12",
+    # "reçu hier"), by the names flows give their date questions (`date_of`).
+    date_cues: dict[str, list[str]] = Field(default_factory=dict)
     fields: dict[str, list[str]]
     rating: RatingWords
 
@@ -107,6 +110,7 @@ class Lexicon:
     rating_numbers: dict[str, int]
     filler: frozenset[str]  # words around an act that do not change it ("oui c'est bon")
     language_words: dict[str, frozenset[str]]  # per language
+    date_cues: dict[str, frozenset[str]]  # moment -> folded words
 
     @cached_property
     def acts_by_first_word(self) -> dict[str, tuple[tuple[Act, tuple[str, ...]], ...]]:
@@ -136,7 +140,12 @@ class Lexicon:
             f.language: frozenset(w for p in f.language_words for w in plain_words(p))
             for f in files
         }
-        return cls(acts, negations, fields, out_of, numbers, filler, spoken)
+        cues: dict[str, set[str]] = {}
+        for f in files:
+            for moment, words in f.date_cues.items():
+                cues.setdefault(moment, set()).update(w for p in words for w in _fold(p).split())
+        date_cues = {moment: frozenset(words) for moment, words in cues.items()}
+        return cls(acts, negations, fields, out_of, numbers, filler, spoken, date_cues)
 
 
 def _fold(text: str) -> str:
