@@ -260,3 +260,27 @@ def test_of_two_dates_the_one_said_with_the_question_s_words_answers_it(chat: Ch
     assert other
     first = chat.say("ma commande 987654321 reçue hier est arrivée cassée")
     assert "Quand avez-vous passé" in first  # a receipt date is no order date
+
+
+def test_an_earlier_choice_corrected_in_words_is_changed(chat: Chat, engine: Engine) -> None:
+    chat.say("je voudrais faire effacer mes données personnelles")
+    chat.say("jeanne@example.fr")
+    fixed = chat.say("oups non, je veux pas les effacer, je veux juste y accéder")
+    assert "« Type de demande » : Accès à mes données" in fixed
+    assert "Précisez" in fixed  # the same question again, nothing taken as the details
+
+
+def test_a_fact_for_a_later_question_is_kept_for_it(chat: Chat) -> None:
+    assert "choice:erasure" in (chat.press("flow:gdpr-request") and chat.buttons)
+    kept = chat.say("my account email is jo@example.com by the way")
+    assert "Noted for later" in kept
+    assert "Give the details" in chat.press("choice:erasure")  # the e-mail is not asked
+
+
+def test_a_yes_or_no_is_what_the_sentence_opens_with(understanding: Understanding) -> None:
+    said = understanding.read("no I haven't written to them, deal with it yourselves", NOW)
+    assert said.yes_or_no == "no"
+
+
+def test_a_rating_out_of_five_in_words(understanding: Understanding) -> None:
+    assert understanding.read("slow but done, I'd say three out of five", NOW).rating == 3

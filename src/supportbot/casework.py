@@ -265,7 +265,7 @@ class CustomerCases:
         """ "4 sur 5, un peu long mais réglé" right after the rating question (``asked``:
         the last thing the bot asked) of a request closed in the last week and not rated
         yet: the rating, as its button gives it."""
-        if meaning is None or meaning.rating is None or meaning.words > 15 or not asked():
+        if meaning is None or meaning.rating is None or meaning.words > 20 or not asked():
             return None
         since = self.tickets.clock() - timedelta(days=7)
         ticket = self.db.scalars(

@@ -57,10 +57,42 @@ def _named(norm: str, names: dict[str, str]) -> set[str]:
 
 
 def choice_named_in(sentence: str, choices: tuple[Choice, ...]) -> str | None:
-    """The one choice a sentence names outright, e.g. the message that started a flow
-    ("je n'ai jamais reçu mon colis": late); None if none or several."""
-    said = _named(normalise(sentence), _choice_names(choices))
+    """The one choice a sentence names, e.g. the message that started a flow ("je n'ai
+    jamais reçu mon colis": late; "I want my data deleted": erasure, a word form of
+    "delete"); None if none or several."""
+    names = _choice_names(choices)
+    norm = _without_ne(normalise(sentence))
+    said = _named(norm, names) or _near_words(norm, names)
     return said.pop() if len(said) == 1 else None
+
+
+def choices_named(words: list[str], choices: tuple[Choice, ...]) -> list[tuple[str, int]]:
+    """Each choice the words name, with the position where its name starts (so that a
+    caller can tell "je veux pas les supprimer" from "je veux les supprimer")."""
+    names = _choice_names(choices)
+    kept = [(i, w) for i, w in enumerate(words) if w not in ("ne", "n")]
+    tokens = [w for _, w in kept]
+    found: list[tuple[str, int]] = []
+    for name, value in names.items():
+        parts = name.split()
+        for i in range(len(tokens) - len(parts) + 1):
+            if tokens[i : i + len(parts)] == parts:
+                found.append((value, kept[i][0]))
+    for position, word in kept:
+        for value in _near_words(word, names):
+            found.append((value, position))
+    return found
+
+
+def _near_words(norm: str, names: dict[str, str]) -> set[str]:
+    """Choices whose one-word name is close to a word of the sentence ("cassee": casse)."""
+    words = [name for name in names if " " not in name and len(name) >= 5]
+    return {
+        names[hit[0]]
+        for word in norm.split()
+        if len(word) >= 5
+        and (hit := process.extractOne(word, words, scorer=fuzz.ratio, score_cutoff=85))
+    }
 
 
 def parse_choice(answer: str, choices: tuple[Choice, ...]) -> str:
@@ -80,13 +112,7 @@ def parse_choice(answer: str, choices: tuple[Choice, ...]) -> str:
     if found and len(norm) >= 4:
         return names[found[0]]
     # one word of the sentence close to a one-word name: "elle est cassee" (casse)
-    words = [name for name in names if " " not in name and len(name) >= 5]
-    near = {
-        names[hit[0]]
-        for word in norm.split()
-        if len(word) >= 5
-        and (hit := process.extractOne(word, words, scorer=fuzz.ratio, score_cutoff=85))
-    }
+    near = _near_words(norm, names)
     if len(near) == 1:
         return near.pop()
     raise FieldError("bad_choice")

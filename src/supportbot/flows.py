@@ -24,6 +24,7 @@ from supportbot.fields import (
     DateParser,
     FieldError,
     choice_named_in,
+    choices_named,
     parse_choice,
     parse_email,
     parse_order_number,
@@ -398,6 +399,11 @@ class FlowRunner:
                 value, notes = found, fixed
             elif fixed or early:  # a new order number at the date question: taken, same question
                 return FlowOutcome([*early, *fixed, self.prompt(flow, state, lang)])
+            elif meaning is not None and (later := self._keep_facts(flow, state, step, meaning)):
+                # "the account e-mail is x@y.com" before it is asked: kept for its question
+                labels = ", ".join(flow.step(i).label.get(lang) for i in later)
+                kept = Reply(text(lang, "facts_kept", labels=labels))
+                return FlowOutcome([kept, self.prompt(flow, state, lang)])
             elif err.key != "bad_text_long":
                 refusal = self._refusal(step, err, lang)
                 return FlowOutcome([Reply(refusal), self.prompt(flow, state, lang)], refused=True)
@@ -529,6 +535,8 @@ class FlowRunner:
             state["answers"][step_id] = value
             shown = self.display(step, state, lang)
             replies.append(Reply(text(lang, "corrected", label=step.label.get(lang), value=shown)))
+        if meaning.has(Act.CORRECT) or meaning.has(Act.DENY):
+            replies += self._choice_corrections(flow, state, meaning, lang, exclude)
         for step_id in list(state["history"]):  # a receipt date changed: eligibility again
             step = flow.step(step_id)
             if step.rule is not Rule.RETURN_ELIGIBILITY or step_id == exclude:
@@ -540,6 +548,31 @@ class FlowRunner:
             shown = self.display(step, state, lang)
             replies.append(Reply(text(lang, "corrected", label=step.label.get(lang), value=shown)))
             replies.append(Reply(self._eligibility(state, date.fromisoformat(value), lang)))
+        return replies
+
+    def _choice_corrections(
+        self,
+        flow: Flow,
+        state: dict[str, Any],
+        meaning: Interpretation,
+        lang: str,
+        exclude: str | None,
+    ) -> list[Reply]:
+        """ "pardon, je veux pas les supprimer, je veux les récupérer": an earlier choice
+        named anew (the denied one left out) is changed."""
+        replies: list[Reply] = []
+        for step_id in list(state["history"]):
+            step = flow.step(step_id)
+            if step_id == exclude or step.type is not FieldType.CHOICE or step.rule:
+                continue
+            named = choices_named(meaning.norm.split(), step.choices)
+            wanted = {value for value, at in named if not meaning.denied_near(at)}
+            old = state["answers"].get(step_id)
+            if len(wanted) != 1 or old in wanted:
+                continue
+            state["answers"][step_id] = wanted.pop()
+            shown = self.display(step, state, lang)
+            replies.append(Reply(text(lang, "corrected", label=step.label.get(lang), value=shown)))
         return replies
 
     def _named_step(self, flow: Flow, state: dict[str, Any], meaning: Interpretation) -> str | None:
@@ -554,13 +587,23 @@ class FlowRunner:
 
     def _keep_facts(
         self, flow: Flow, state: dict[str, Any], step: Step, meaning: Interpretation
-    ) -> None:
-        """Values for questions still to come, given with this answer: asked no more."""
+    ) -> list[str]:
+        """Values for questions still to come, given with this answer: asked no more.
+        The ids of the questions still to come that they answer."""
         given: dict[str, Any] = state.setdefault("said_values", {})
         for kind, value in _values_given(meaning).items():
             is_date = kind == "dates" and step.type in (FieldType.DATE, FieldType.DATETIME)
             if kind != step.type.value and not is_date and kind not in given:
                 given[kind] = value
+        ids = [s.id for s in flow.steps]
+        later = flow.steps[ids.index(step.id) + 1 :]
+        dated = (FieldType.DATE, FieldType.DATETIME)
+        return [
+            s.id
+            for s in later
+            if s.id not in state["answers"]
+            and ((s.type.value in given) or (s.type in dated and given.get("dates")))
+        ]
 
     def _after_answer(
         self, flow: Flow, step: Step, state: dict[str, Any], value: Any, lang: str

@@ -42,6 +42,10 @@ TEXTS: dict[str, tuple[str, str]] = {
         "Il me faut ici quelques mots de votre part : {label}.",
         "I need a few words from you here: {label}.",
     ),
+    "facts_kept": (
+        "C'est noté pour la suite ({labels}). D'abord, cette question :",
+        "Noted for later ({labels}). First, this question:",
+    ),
     "corrected": (
         "C'est corrigé : « {label} » : {value}.",
         'Corrected: "{label}": {value}.',

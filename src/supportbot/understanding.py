@@ -53,6 +53,7 @@ class Interpretation:
     rating: int | None = None
     words: int = 0
     negated: bool = False  # a negation is said ("pas", "jamais", "never")
+    negated_at: frozenset[int] = frozenset()  # the positions of its words
     # Acts the message opens with ("oui je veux ouvrir un ticket, ...").
     opening: frozenset[Act] = frozenset()
     # Nothing but a field's name, acts and polite words: "la date", "non, le suivi".
@@ -77,14 +78,22 @@ class Interpretation:
     @property
     def yes_or_no(self) -> str | None:
         """ "yes" or "no" to a yes/no question ("oui", "ouais bien sûr", "non pas encore",
-        "oui je lui ai écrit hier"), or None."""
-        if Act.CONFIRM in self.acts and Act.DENY in self.acts:
+        "no I haven't, I'd rather you deal with it"): the one it opens with, or the one it
+        is; None for "oui et non" or a sentence that says neither first."""
+        if {Act.CONFIRM, Act.DENY} <= self.whole:
             return None  # "oui et non"
-        if self.only(Act.CONFIRM) or Act.CONFIRM in self.opening:
+        opens = self.opening & {Act.CONFIRM, Act.DENY}
+        if len(opens) == 1:
+            return "yes" if Act.CONFIRM in opens else "no"
+        if self.only(Act.CONFIRM):
             return "yes"
-        if self.only(Act.DENY) or Act.DENY in self.opening:
+        if self.only(Act.DENY):
             return "no"
         return None
+
+    def denied_near(self, position: int) -> bool:
+        """A negation in the three words before ``position`` ("pas les supprimer")."""
+        return any(p in self.negated_at for p in range(max(0, position - 3), position))
 
     @property
     def has_values(self) -> bool:
@@ -102,7 +111,7 @@ class Understanding:
         norm = normalise(text, keep_politeness=True)
         tokens = norm.split()
         acts, covered, opening = self._acts(tokens)
-        negated = bool(self._negation_positions(tokens))
+        negated_at = self._negation_positions(tokens)
         whole = self._whole(tokens, acts, covered)
         named, field_words = self._fields_named(tokens)
         filler = self.lexicon.filler
@@ -118,7 +127,8 @@ class Understanding:
             norm=norm,
             acts=frozenset(acts),
             opening=frozenset(opening),
-            negated=negated,
+            negated=bool(negated_at),
+            negated_at=frozenset(negated_at),
             whole=frozenset(whole),
             order_numbers=orders,
             find_dates=lambda: self.dates.find(masked, now),
@@ -213,14 +223,20 @@ class Understanding:
         if match:
             return int(match.group(1))
         words = self.lexicon.rating_numbers
-        digits = [int(t) for t in tokens if len(t) == 1 and t in "12345"]
+        # "trois sur cinq": the scale is not the rating
+        scale = {
+            i
+            for p in self.lexicon.rating_out_of
+            for s in _positions(tokens, p)
+            for i in range(s, s + len(p))
+        }
+        said = [t for i, t in enumerate(tokens) if i not in scale]
+        digits = [int(t) for t in said if len(t) == 1 and t in "12345"]
         # a digit says it best ("je mets 4, un peu long": not "un"); a number in words
         # only said alone or out of five ("quatre étoiles"): "un" is also an article.
         # Read as a rating only where one was asked for (the caller knows).
-        out_of = any(_positions(tokens, p) for p in self.lexicon.rating_out_of)
-        numbers = digits or [
-            words[t] for t in tokens if t in words and (out_of or len(tokens) <= 2)
-        ]
+        alone = bool(scale) or len(tokens) <= 2
+        numbers = digits or [words[t] for t in said if t in words and alone]
         return numbers[0] if len(set(numbers)) == 1 else None
 
 
