@@ -32,7 +32,10 @@ def understanding() -> Understanding:
 
 def tickets(engine: Engine) -> list[Ticket]:
     with engine.sessions() as db:
-        return list(engine.tickets.search(db))
+        rows = list(engine.tickets.search(db))
+        for ticket in rows:
+            _ = ticket.attachments  # loaded while the session is open
+        return rows
 
 
 def to_summary(chat: Chat, photo: IncomingFile) -> str:
@@ -284,3 +287,19 @@ def test_a_yes_or_no_is_what_the_sentence_opens_with(understanding: Understandin
 
 def test_a_rating_out_of_five_in_words(understanding: Understanding) -> None:
     assert understanding.read("slow but done, I'd say three out of five", NOW).rating == 3
+
+
+def test_a_photo_sent_before_any_request_is_kept_for_it(
+    chat: Chat, engine: Engine, photo: IncomingFile
+) -> None:
+    kept = chat.say(files=(photo,))
+    assert "gardé votre fichier" in kept
+    chat.say("ma commande 987654320 est arrivée cassée")
+    chat.say("13/11")
+    chat.say("passer")
+    chat.say("Le vase est fendu.")
+    assert "done" in chat.buttons  # the photo is there already
+    chat.say("terminé")
+    chat.say("oui")
+    [ticket] = tickets(engine)
+    assert len(ticket.attachments) == 1

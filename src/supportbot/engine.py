@@ -26,7 +26,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from supportbot.casework import AGENT_CONVERSATION, CustomerCases, awaiting_ticket
-from supportbot.content import Content, FaqEntry, FieldType
+from supportbot.content import AttachmentKind, Content, FaqEntry, FieldType
 from supportbot.flows import FlowRunner
 from supportbot.language import guess_language
 from supportbot.lexicon import Act
@@ -65,6 +65,7 @@ THEME_TITLES = {
     "support": ("Fonctionnement du Support", "How Support works"),
 }
 MESSAGES_PER_MINUTE = 20
+EARLY_FILES = 10  # files kept from before a request is started
 
 
 # C0 controls but tab and newline, DEL and C1 controls: never meaningful in a chat, and
@@ -411,10 +412,29 @@ class _Turn:
         if relayed is not None:
             return relayed
         if inbound.files:
-            return [Reply(self.t("attach_unexpected"), self._menu_buttons())]
+            kept = self._keep_early_files()
+            if not message:
+                return [*kept, Reply(self.t("attach_kept_no_request"), self._menu_buttons())]
+            return [*kept, *self._free_text(message)]  # the caption says what it is about
         if not message:
             return [Reply(self.t("empty_message"))]
         return self._free_text(message)
+
+    def _keep_early_files(self) -> list[Action]:
+        """Files sent before any request: checked, stored and kept for the request that
+        follows (its attachments question), rather than refused and sent again."""
+        runner = self.engine.runner
+        kept: list[dict[str, Any]] = self.state.setdefault("early_files", [])
+        replies: list[Action] = []
+        for incoming in self.inbound.files:
+            problem = runner.check_file(tuple(AttachmentKind), incoming, self.lang)
+            if problem:
+                replies.append(Reply(problem))
+            elif len(kept) < EARLY_FILES:
+                record = runner.store_file(incoming)
+                if not any(r.get("checksum") == record["checksum"] for r in kept):
+                    kept.append(record)
+        return replies
 
     # -- commands and navigation --------------------------------------------
 
@@ -667,12 +687,9 @@ class _Turn:
                     )
                 )
             order = self.engine.runner.order_named_in(message)
-            if (
-                order is not None
-                and intent_of(message) != "ask"
-                and ORDER_FLOW in self.engine.content.flows
-            ):
-                # "débité deux fois pour ma commande 128374650": about that order, surely
+            if order is not None and ORDER_FLOW in self.engine.content.flows:
+                # "débité deux fois pour ma commande 128374650": about that order, surely;
+                # offered, never started behind their back (it may be a question)
                 self._offer(ORDER_FLOW, message)
                 buttons = (
                     Button(
@@ -783,7 +800,10 @@ class _Turn:
                     self._menu_buttons(),
                 )
             ]
-        flow_state, replies = runner.start(flow, self.lang, said, order=order, meaning=meaning)
+        early = self.state.pop("early_files", [])
+        flow_state, replies = runner.start(
+            flow, self.lang, said, order=order, meaning=meaning, files=early
+        )
         flow_state["run"] = uuid.uuid4().hex
         self.state["flow"] = flow_state
         self._flow_event(flow_state, "started")

@@ -143,6 +143,7 @@ class FlowRunner:
         said: str = "",
         order: str | None = None,
         meaning: Interpretation | None = None,
+        files: list[dict[str, Any]] | None = None,
     ) -> tuple[dict[str, Any], list[Reply]]:
         """A new run of ``flow``; ``said`` is the message that started it, whose plain
         answers to choice questions are taken ("jamais reçu" answers "what happened"),
@@ -163,6 +164,7 @@ class FlowRunner:
             state["said_order"] = order
         if meaning is not None:  # the dates, tracking, e-mail the first message gave
             state["said_values"] = _values_given(meaning)
+        self._file_early(flow, state, files or [])
         replies = [Reply(text(lang, "flow_start", title=flow.title.get(lang)))]
         if flow.intro:
             replies.append(Reply(flow.intro.get(lang)))
@@ -171,6 +173,18 @@ class FlowRunner:
         replies += self._prefill(flow, state, lang)
         replies.append(self.prompt(flow, state, lang))
         return state, replies
+
+    @staticmethod
+    def _file_early(flow: Flow, state: dict[str, Any], files: list[dict[str, Any]]) -> None:
+        """Files sent before the request began go to its first question for files that
+        takes their kind."""
+        for step in flow.steps:
+            if step.type is not FieldType.ATTACHMENTS:
+                continue
+            fits = [f for f in files if f.get("kind") in {k.value for k in step.kinds}]
+            if fits:
+                state["files"][step.id] = fits[: step.max_count]
+                return
 
     def order_named_in(self, sentence: str) -> str | None:
         """The order number a sentence gives as one ("ma commande 123456789 ..."), or None:

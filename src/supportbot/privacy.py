@@ -104,6 +104,7 @@ def forget_customer(db: Session, customer: Customer) -> list[Path]:
     for conversation in db.scalars(
         select(Conversation).where(Conversation.customer_id == customer.id)
     ):
+        files += files_in_state(conversation.state)  # a request in progress, files kept early
         db.delete(conversation)
     db.execute(
         delete(OutboxMessage).where(
@@ -114,6 +115,15 @@ def forget_customer(db: Session, customer: Customer) -> list[Path]:
     customer.name = ""
     customer.external_id = f"{ERASED_PREFIX}{secrets.token_hex(8)}"
     return unshared(db, files)
+
+
+def files_in_state(state: dict[str, Any]) -> list[Path]:
+    """The stored files a conversation holds: those of its request in progress and those
+    sent before any request was started."""
+    records = list(state.get("early_files", []))
+    for items in (state.get("flow") or {}).get("files", {}).values():
+        records += items
+    return [Path(r["path"]) for r in records if isinstance(r, dict) and r.get("path")]
 
 
 def unshared(db: Session, paths: Sequence[Path]) -> list[Path]:

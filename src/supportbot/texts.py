@@ -375,11 +375,11 @@ TEXTS: dict[str, tuple[str, str]] = {
         "C'est le maximum de fichiers pour cette question.",
         "That is the maximum number of files for this question.",
     ),
-    "attach_unexpected": (
-        "Merci pour le fichier, mais je ne peux le joindre qu'à une démarche en cours. "
-        "Ouvrez une demande (menu) puis envoyez-le à la question des pièces jointes.",
-        "Thanks for the file, but I can only attach it to a request in progress. "
-        "Open a request (menu), then send it when asked for attachments.",
+    "attach_kept_no_request": (
+        "J'ai gardé votre fichier. Dites-moi en quelques mots ce qui se passe, ou choisissez "
+        "une demande : il y sera joint.",
+        "I kept your file. Tell me in a few words what is wrong, or pick a request: it will "
+        "be attached to it.",
     ),
     # -- tickets
     "tickets_none": ("Vous n'avez aucune demande.", "You have no requests."),
