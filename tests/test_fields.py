@@ -43,7 +43,6 @@ PARSER = DateParser()
         ("le 12 novembre 2026", "2026-11-12"),
         ("1er mars", "2026-03-01"),
         ("2026-11-12", "2026-11-12"),
-        ("12/12", "2025-12-12"),
         ("aujourd'hui", "2026-11-24"),
         ("yesterday", "2026-11-23"),
         ("last monday", "2026-11-23"),
@@ -69,6 +68,8 @@ def test_dates_people_type(typed: str, expected: str) -> None:
     [
         ("demain", "bad_date_future"),
         ("25/11/2026", "bad_date_future"),
+        ("12/12", "bad_date_future"),  # next month, not eleven months ago: a slip, refused
+        ("le 15 janvier 2027", "bad_date_future"),  # the year typed is kept
         ("01/01/2020", "bad_date_old"),
         ("3", "bad_date"),
         ("42", "bad_date"),
@@ -194,3 +195,9 @@ def test_choices_are_read_generously_but_never_guessed(
             parse_choice(typed, choices)
     else:
         assert parse_choice(typed, choices) == expected
+
+
+def test_a_day_and_month_just_past_the_new_year_are_last_year_s() -> None:
+    january = datetime(2027, 1, 5, 10, 0, tzinfo=PARIS)
+    assert PARSER.parse("28/12", january).date().isoformat() == "2026-12-28"
+    assert PARSER.parse("le 28 décembre", january).date().isoformat() == "2026-12-28"

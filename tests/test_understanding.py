@@ -303,3 +303,31 @@ def test_a_photo_sent_before_any_request_is_kept_for_it(
     chat.say("oui")
     [ticket] = tickets(engine)
     assert len(ticket.attachments) == 1
+
+
+def test_a_correction_at_a_free_text_question_is_not_the_text(chat: Chat) -> None:
+    chat.say("ma commande 987654320 est arrivée abîmée")
+    chat.say("13/11")
+    chat.say("passer")
+    fixed = chat.say("ah et le numéro c'est 987654329 pas 987654320")
+    assert "987654329" in fixed and "Décrivez" in fixed
+
+
+def test_naming_an_answer_with_its_new_value_at_the_summary(chat: Chat) -> None:
+    chat.say("je veux faire un retour")
+    chat.say("987654320")
+    chat.say("reçu il y a 5 jours")
+    chat.press("choice:changed_mind")
+    chat.say("passer")
+    chat.say("passer")
+    chat.say("Je n'en veux plus.")
+    fixed = chat.say("non le motif c'est plutôt que c'est pas conforme")
+    assert "« Motif » : Non conforme à l'annonce" in fixed and "Récapitulatif" in fixed
+
+
+def test_asking_for_a_person_in_words_mid_request_hands_over(chat: Chat) -> None:
+    chat.say("ma commande 987654320 est arrivée abîmée")
+    chat.say("13/11")
+    chat.say("passer")
+    handed = chat.say("est-ce que je peux parler à quelqu'un svp")
+    assert "conseiller" in handed.lower()

@@ -329,6 +329,7 @@ class _Turn:
     erase: bool = False
     _customer: Customer | None = None
     offered: dict[str, str] | None = None
+    wrote_before: str | None = None
 
     @property
     def state(self) -> dict[str, Any]:
@@ -379,8 +380,14 @@ class _Turn:
         if "lang" not in self.state:
             self.state["lang"] = self.chat.language
         message = inbound.text.strip()
-        if self._too_fast():
+        opening_chat = message.split(" ")[0].lower() in ("/start", "/resume")
+        if not opening_chat and self._too_fast():  # a terminal reconnecting is no message
             return [Reply(self.t("rate_limited"))]
+        # When the customer last did something (a channel reconnecting does not count):
+        # what the bot asked since is what they answer now.
+        self.wrote_before = self.state.get("wrote_at")
+        if not opening_chat:
+            self.state["wrote_at"] = self.engine.clock().isoformat()
         # "/forget" asks yes or no; the next message answers it, or it is no longer asked
         pending_forget = self.state.pop("forget_pending", False)
         # A request offered under an answer: "oui" in the very next message takes it up.
@@ -486,21 +493,19 @@ class _Turn:
 
     def _rating_asked(self) -> bool:
         """The bot's last question since the customer last wrote is a rating."""
-        last = self.db.execute(
+        query = (
             select(OutboxMessage.buttons)
-            .join(
-                Conversation,
-                (Conversation.channel == OutboxMessage.channel)
-                & (Conversation.chat_id == OutboxMessage.chat_id),
-            )
             .where(
                 OutboxMessage.channel == self.inbound.channel,
                 OutboxMessage.chat_id == self.inbound.chat_id,
-                OutboxMessage.created_at >= Conversation.updated_at,
             )
             .order_by(OutboxMessage.id.desc())
             .limit(1)
-        ).scalar()
+        )
+        if self.wrote_before is not None:
+            since = datetime.fromisoformat(self.wrote_before)
+            query = query.where(OutboxMessage.created_at >= since)
+        last = self.db.execute(query).scalar()
         first = last[0] if last else {}
         return str(first.get("payload", "")).startswith("rate:")
 
@@ -653,7 +658,7 @@ class _Turn:
             return [listing]  # "où en est ma demande ?": theirs, not the FAQ's steps
         # longer, it says more: the matcher reads it
         short = meaning is not None and meaning.words <= 8
-        if short and meaning is not None and meaning.has(Act.INSULT):
+        if meaning is not None and meaning.words <= 25 and meaning.has(Act.INSULT):
             human = Button(self.t("btn_human"), "flow:human-agent")
             return [Reply(self.t("displeased"), (human, Button(self.t("btn_menu"), "menu")))]
         if short and meaning is not None and Act.ABOUT_BOT in meaning.opening:
@@ -922,6 +927,9 @@ class _Turn:
         message = self.inbound.text.strip()
         if message.lower().split("@")[0] == "/agent":
             return True
+        meaning = self.meaning
+        if meaning is not None and meaning.has(Act.HUMAN) and meaning.words <= 12:
+            return not meaning.has_values  # "est-ce que je peux parler à quelqu'un ?"
         best = self.engine.matcher.resolve(message[:MAX_TEXT]).best
         return best is not None and best.label == f"flow:{HUMAN_FLOW}" and best.score >= 40
 

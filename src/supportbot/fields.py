@@ -336,11 +336,7 @@ class DateParser:
                 )
             except ValueError:
                 return None
-            # "12/12" said in November is last December; "26/11" said on the 25th is a
-            # slip of a day or two: kept in the future, so refused, rather than a year ago
-            if day > local_now + timedelta(days=7):
-                return day.replace(year=day.year - 1)
-            return day
+            return _nearest_past(day, local_now)
         parsed: datetime | None = dateparser.parse(
             answer,
             languages=["fr", "en"],
@@ -353,6 +349,18 @@ class DateParser:
                 "REQUIRE_PARTS": [] if norm in {"hier", "yesterday"} else ["day", "month"],
             },
         )
+        if parsed is None:
+            return None
+        typed_year = re.search(r"\b(19|20)\d{2}\b", answer)
+        if typed_year:  # "le 15 janvier 2027": the year typed, even in the future (refused)
+            try:
+                return parsed.replace(year=int(typed_year.group()))
+            except ValueError:
+                return None
+        if parsed.date() < local_now.date():  # dateparser's "past" may be a year back
+            this_year = _replace_year(parsed, local_now.year)
+            if this_year is not None and this_year.date() > local_now.date():
+                return _nearest_past(this_year, local_now)
         return parsed
 
     def find(self, sentence: str, now: datetime, *, with_time: bool = False) -> list[FoundDate]:
@@ -429,6 +437,28 @@ def _spoken_date(answer: str) -> str:
     for pattern, replacement in _SPOKEN:
         rewritten = pattern.sub(replacement, rewritten)
     return rewritten if rewritten != plain else answer
+
+
+# A day and month said without a year in the future: last year's only when it is recent
+# ("28/12" said on 5 January); further, it is a slip ("25/12" meant in November) and stays
+# in the future, where it is refused with the date shown, rather than a year ago.
+LAST_YEAR_WITHIN = timedelta(days=120)
+
+
+def _nearest_past(day: datetime, local_now: datetime) -> datetime:
+    if day <= local_now + timedelta(days=7):
+        return day  # "26/11" said on the 25th: a slip of a day or two, refused as future
+    last_year = _replace_year(day, day.year - 1)
+    if last_year is not None and local_now - last_year <= LAST_YEAR_WITHIN:
+        return last_year
+    return day
+
+
+def _replace_year(day: datetime, year: int) -> datetime | None:
+    try:
+        return day.replace(year=year)
+    except ValueError:  # 29 February
+        return None
 
 
 def _day_of_month(day: int, local_now: datetime) -> datetime | None:

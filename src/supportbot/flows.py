@@ -398,7 +398,7 @@ class FlowRunner:
         notes: list[Reply] = []
         try:
             value = self._parse(step, raw)
-            if meaning is not None and step.type is FieldType.TEXT and meaning.has(Act.CORRECT):
+            if meaning is not None and step.type is FieldType.TEXT and _corrects(meaning):
                 fixed = self._corrections(flow, state, meaning, lang, exclude=step.id)
                 if fixed:  # "pardon, c'était le 2/12": a correction, not the description
                     return FlowOutcome([*fixed, self.prompt(flow, state, lang)])
@@ -837,6 +837,15 @@ _KIND_OF = {
     FieldType.TEXT: "text",
     FieldType.ATTACHMENTS: "files",
 }
+
+
+def _corrects(meaning: Interpretation) -> bool:
+    """Said as a correction: "pardon", "en fait", or a value said not to be the one
+    ("c'est 987654312 pas 987654321")."""
+    if meaning.has(Act.CORRECT):
+        return True
+    values = (*meaning.order_numbers, *meaning.trackings, *meaning.emails)
+    return any(f.negated for f in values) or any(d.negated for d in meaning.dates)
 
 
 def _one(values: Iterable[str], old: Any = None) -> str | None:
