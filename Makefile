@@ -31,6 +31,7 @@ eval: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run.py
+	$(BIN)/python benchmarks/blind.py
 	$(BIN)/python benchmarks/load.py --quick
 
 clean:
@@ -38,4 +39,5 @@ clean:
 
 bench-full: $(STAMP)
 	$(BIN)/python benchmarks/run.py --full
+	$(BIN)/python benchmarks/blind.py
 	$(BIN)/python benchmarks/load.py
