@@ -201,3 +201,27 @@ def test_a_day_and_month_just_past_the_new_year_are_last_year_s() -> None:
     january = datetime(2027, 1, 5, 10, 0, tzinfo=PARIS)
     assert PARSER.parse("28/12", january).date().isoformat() == "2026-12-28"
     assert PARSER.parse("le 28 décembre", january).date().isoformat() == "2026-12-28"
+
+
+@pytest.mark.parametrize(
+    ("typed", "expected"),
+    [
+        ("this morning around 6", "2026-11-24T06:00"),
+        ("yesterday around 8pm", "2026-11-23T20:00"),
+        ("today at 6am", "2026-11-24T06:00"),
+        ("ce matin vers 6", "2026-11-24T06:00"),
+    ],
+)
+def test_clock_times_said_in_english_and_french(typed: str, expected: str) -> None:
+    moment = PARSER.parse(typed, NOW, with_time=True)
+    assert moment.isoformat(timespec="minutes").startswith(expected)
+
+
+def test_dates_found_in_sentences_as_people_write_them() -> None:
+    found = PARSER.find("I ordered it on Nov 3rd, order 731904582", NOW)
+    assert [(f.moment.date().isoformat(), f.before) for f in found] == [
+        ("2026-11-03", ("i", "ordered", "it"))  # the clause before it: "ordered" tells
+    ]
+    assert PARSER.parse("on the 1st", NOW).date().isoformat() == "2026-11-01"
+    lasting = PARSER.find("stuck in transit for two weeks", NOW, lasting=frozenset({"for"}))
+    assert lasting == []  # how long, not when

@@ -331,3 +331,12 @@ def test_asking_for_a_person_in_words_mid_request_hands_over(chat: Chat) -> None
     chat.say("passer")
     handed = chat.say("est-ce que je peux parler à quelqu'un svp")
     assert "conseiller" in handed.lower()
+
+
+def test_a_date_said_with_the_question_s_words_later_corrects_it(chat: Chat) -> None:
+    chat.say("ma commande 987654320 est arrivée abîmée")
+    chat.say("il y a 3 semaines")
+    fixed = chat.say("commandée le 13/11 en vrai")  # at the tracking question
+    assert "13/11/2026" in fixed
+    same = chat.say("le colis est resté bloqué depuis le 20/11")  # a date in passing
+    assert "Corrigé" not in same and "C'est corrigé" not in same

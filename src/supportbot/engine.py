@@ -30,7 +30,7 @@ from supportbot.content import AttachmentKind, Content, FaqEntry, FieldType
 from supportbot.flows import FlowRunner
 from supportbot.language import guess_language
 from supportbot.lexicon import Act
-from supportbot.masking import mask_card_numbers, mask_contacts, mask_personal_data
+from supportbot.masking import mask_card_numbers, mask_personal_data
 from supportbot.matching import Match
 from supportbot.messages import Action, Button, Document, ForgetAgentThreads, Inbound, Reply
 from supportbot.normalise import normalise
@@ -728,7 +728,7 @@ class _Turn:
     def _offer(self, flow_id: str, message: str) -> None:
         """A request offered under this reply: taken up by its button or a "oui" next, it
         starts with what the customer said (the order number kept, contacts masked)."""
-        said, _ = mask_card_numbers(mask_contacts(message[:500]))
+        said, _ = mask_card_numbers(message[:500])  # kept like a flow's answers
         self.state["offered"] = {"flow": flow_id, "said": said}
 
     def _start_offered(self, flow_id: str, also: str = "") -> list[Action]:

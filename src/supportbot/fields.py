@@ -218,8 +218,11 @@ _LAST_WEEKDAY = re.compile(
 )
 # "10h", "14h30", "hier a 9h", "lundi vers 8 h 15" (after normalise)
 _CLOCK_TIME = re.compile(
-    r"(?P<day>.*?)\s*(?:\b(?:a|vers|at|around)\s+)?(?P<h>[01]?\d|2[0-3])\s*h\s*(?P<m>[0-5]\d)?"
+    r"(?P<day>.*?)\s*(?:\b(?:a|vers|at|around|about|like)\s+)*(?P<h>[01]?\d|2[0-3])\s*"
+    r"(?:h\s*(?P<m>[0-5]\d)?|(?P<m2>[0-5]\d)?\s*(?P<ap>am|pm))"
 )
+# "ce matin vers 6", "this morning around 6": a day said, then the hour alone
+_BARE_HOUR = re.compile(r"(?P<day>.+?)\s+(?:vers|around|at|about|a|like)\s+(?P<h>[01]?\d|2[0-3])")
 # "il y a 3h", "depuis 2h": a duration back from now, for dateparser, not a clock time
 _DURATION = re.compile(r"(il y a|ca fait|depuis|since)\b|.*\b(ago)$")
 # Parts of the day dateparser does not know (issues #459, #573, #1177).
@@ -261,7 +264,10 @@ _DATE_WORDS = re.compile(
     r"yesterday|today|last|ago|weeks?|months?|days?|dernier|derniere|lundi|mardi|mercredi|jeudi|"
     r"vendredi|samedi|dimanche|monday|tuesday|wednesday|thursday|friday|saturday|sunday)\b"
 )
-_LONG_NUMBER = re.compile(r"\d{5,}|[a-z]\d|\d[a-z]{2}", re.IGNORECASE)  # orders, tracking
+# orders and tracking numbers, not ordinals ("3rd", "1er")
+_LONG_NUMBER = re.compile(
+    r"\d{5,}|[a-z]\d|\d(?!(?:st|nd|rd|th|er|eme|ème)\b)[a-z]{2}", re.IGNORECASE
+)
 _NOT_BEFORE = {"pas", "not", "non", "no", "plutot", "instead"}
 
 
@@ -273,7 +279,7 @@ class FoundDate:
     moment: datetime
     words: str
     negated: bool = False
-    before: tuple[str, ...] = ()  # the words said just before it, folded ("commandée le")
+    before: tuple[str, ...] = ()  # the words before it in its clause, folded, nearest last
 
 
 @dataclass(frozen=True)
@@ -311,7 +317,11 @@ class DateParser:
         norm = normalise(answer).removeprefix("le ").removeprefix("on ").strip()
         if not norm:
             return None
-        clock = None if _DURATION.match(norm) else _CLOCK_TIME.fullmatch(norm)
+        clock = (
+            None
+            if _DURATION.match(norm)
+            else _CLOCK_TIME.fullmatch(norm) or _BARE_HOUR.fullmatch(norm)
+        )
         if clock:  # "10h" is ten o'clock in French, not ten hours ago (dateparser's reading)
             return self._at_time(clock, local_now)
         if norm in _DAY_PARTS:
@@ -363,10 +373,19 @@ class DateParser:
                 return _nearest_past(this_year, local_now)
         return parsed
 
-    def find(self, sentence: str, now: datetime, *, with_time: bool = False) -> list[FoundDate]:
+    def find(
+        self,
+        sentence: str,
+        now: datetime,
+        *,
+        with_time: bool = False,
+        lasting: frozenset[str] = frozenset(),
+    ) -> list[FoundDate]:
         """Every plausible date inside a sentence ("je l'ai reçue le 2 décembre", "reçu il
         y a deux semaines"), left to right: the longest readable run of words around each
-        word that can carry a date, checked like an answer (past, not absurdly old)."""
+        word that can carry a date, checked like an answer (past, not absurdly old). A
+        span said right after one of the ``lasting`` words is how long, not when ("for
+        two weeks")."""
         words = sentence.split()
         found: list[FoundDate] = []
         i = 0
@@ -396,14 +415,23 @@ class DateParser:
             if not _DATE_WORDS.search(strip_accents(" ".join(words[start:end]).lower())):
                 i += 1  # a bare number ("4 sur 5") is not a date
                 continue
+            if start > 0 and normalise(words[start - 1]) in lasting:
+                i = end  # "frozen for over two weeks": a duration
+                continue
             negated = start > 0 and strip_accents(words[start - 1].lower()) in _NOT_BEFORE
-            before = tuple(normalise(" ".join(words[max(0, start - 2) : start])).split())
+            before = _clause_before(words, start)
             found.append(FoundDate(moment, " ".join(words[start:end]), negated, before))
             i = end
         return found
 
     def _at_time(self, clock: re.Match[str], local_now: datetime) -> datetime | None:
-        at = time(int(clock["h"]), int(clock["m"] or 0))
+        found = clock.groupdict()
+        hour = int(found["h"])
+        if found.get("ap") == "pm" and hour < 12:
+            hour += 12
+        elif found.get("ap") == "am" and hour == 12:
+            hour = 0
+        at = time(hour, int(found.get("m") or found.get("m2") or 0))
         day_text = clock["day"].strip()
         if day_text:
             day = self._read(day_text, local_now)
@@ -427,6 +455,7 @@ _SPOKEN: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"\bsemaine passee\b"), "semaine derniere"),
     (re.compile(rf"\b({_MONTHS}) dernier\b"), r"\1"),  # "le 12 novembre dernier"
     (re.compile(rf"^(?:le )?(?:{_DAYS}) (\d{{1,2}})(?:er)?$"), r"le \1"),  # "mardi 17"
+    (re.compile(r"^(?:on )?the (\d{1,2})(?:st|nd|rd|th)?$"), r"le \1"),  # "on the 3rd"
 )
 
 
@@ -443,6 +472,17 @@ def _spoken_date(answer: str) -> str:
 # ("28/12" said on 5 January); further, it is a slip ("25/12" meant in November) and stays
 # in the future, where it is refused with the date shown, rather than a year ago.
 LAST_YEAR_WITHIN = timedelta(days=120)
+
+
+def _clause_before(words: list[str], start: int, most: int = 8) -> tuple[str, ...]:
+    """The folded words said before ``start`` in the same clause (up to a comma or a full
+    stop), nearest last: "I ordered a set of chess pieces on Nov 3rd" gives "ordered"."""
+    taken: list[str] = []
+    for word in reversed(words[max(0, start - most) : start]):
+        if word[-1:] in ",.;:!?":
+            break
+        taken.append(word)
+    return tuple(normalise(" ".join(reversed(taken))).split())
 
 
 def _nearest_past(day: datetime, local_now: datetime) -> datetime:

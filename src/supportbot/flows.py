@@ -486,19 +486,24 @@ class FlowRunner:
         key = "day" if step.type is FieldType.DATE else "at"
         if old is not None and len(dates) > 1:  # a correction: not the answer it repeats
             dates = [d for d in dates if d[key] != str(old)[: len(d[key])]]
-        cues = self.cue_words
-        mine = cues.get(step.date_of or "", frozenset())
-        others = frozenset().union(*(w for m, w in cues.items() if m != step.date_of))
 
-        def said_with(found: dict[str, Any], words: frozenset[str]) -> bool:
-            return bool(set(found["before"]) & words)
+        def moment(found: dict[str, Any]) -> str | None:
+            return _moment(found["before"], self.cue_words)
 
         if step.date_of is not None:
             if len(dates) > 1:
-                dates = [d for d in dates if said_with(d, mine)] or dates
+                dates = [d for d in dates if moment(d) == step.date_of] or dates
             if not asked:
-                dates = [d for d in dates if said_with(d, mine) or not said_with(d, others)]
+                dates = [d for d in dates if moment(d) in (step.date_of, None)]
         return _one([d[key] for d in dates])
+
+    def _said_for(self, step: Step, meaning: Interpretation) -> bool:
+        """A date said with this question's own words ("commandée le 13/11")."""
+        if step.date_of is None:
+            return False
+        return any(
+            _moment(d["before"], self.cue_words) == step.date_of for d in _dates_given(meaning)
+        )
 
     def _nothing_to_give(self, step: Step, meaning: Interpretation) -> bool:
         """Nothing to give for this (optional) question: "pas de suivi", a bare "non", or
@@ -543,6 +548,9 @@ class FlowRunner:
             if step_id == exclude or step.type not in _VALUE_KINDS or step.rule:
                 continue
             old = state["answers"].get(step_id)
+            dated = step.type in (FieldType.DATE, FieldType.DATETIME)
+            if dated and not _corrects(meaning) and not self._said_for(step, meaning):
+                continue  # a date in passing ("bloqué depuis le 24") changes no answer
             value = self._value_for(step, meaning, old)
             if value is None or value == old:
                 continue
@@ -605,9 +613,14 @@ class FlowRunner:
         """Values for questions still to come, given with this answer: asked no more.
         The ids of the questions still to come that they answer."""
         given: dict[str, Any] = state.setdefault("said_values", {})
-        for kind, value in _values_given(meaning).items():
-            is_date = kind == "dates" and step.type in (FieldType.DATE, FieldType.DATETIME)
-            if kind != step.type.value and not is_date and kind not in given:
+        new = _values_given(meaning)
+        if not new:
+            return []
+        for kind, value in new.items():
+            if kind == "dates":  # every date said so far; each question picks its own
+                if step.type not in (FieldType.DATE, FieldType.DATETIME):
+                    given["dates"] = [*given.get("dates", []), *value]
+            elif kind != step.type.value and kind not in given:
                 given[kind] = value
         ids = [s.id for s in flow.steps]
         later = flow.steps[ids.index(step.id) + 1 :]
@@ -616,7 +629,7 @@ class FlowRunner:
             s.id
             for s in later
             if s.id not in state["answers"]
-            and ((s.type.value in given) or (s.type in dated and given.get("dates")))
+            and ((s.type.value in new) or (s.type in dated and new.get("dates")))
         ]
 
     def _after_answer(
@@ -837,6 +850,15 @@ _KIND_OF = {
     FieldType.TEXT: "text",
     FieldType.ATTACHMENTS: "files",
 }
+
+
+def _moment(before: Iterable[str], cues: dict[str, frozenset[str]]) -> str | None:
+    """The moment the nearest cue word before a date names ("reçue hier": receipt)."""
+    for word in reversed(list(before)):
+        for name, words in cues.items():
+            if word in words:
+                return name
+    return None
 
 
 def _corrects(meaning: Interpretation) -> bool:

@@ -74,6 +74,8 @@ class LexiconFile(_Strict):
     # Words said just before a date that tell which moment it is ("commandée le 2/12",
     # "reçu hier"), by the names flows give their date questions (`date_of`).
     date_cues: dict[str, list[str]] = Field(default_factory=dict)
+    # Words before a duration that say how long, not when ("for two weeks", "pendant 10 jours").
+    lasting: list[str] = Field(default_factory=list)
     fields: dict[str, list[str]]
     rating: RatingWords
 
@@ -111,6 +113,7 @@ class Lexicon:
     filler: frozenset[str]  # words around an act that do not change it ("oui c'est bon")
     language_words: dict[str, frozenset[str]]  # per language
     date_cues: dict[str, frozenset[str]]  # moment -> folded words
+    lasting: frozenset[str]  # words before a duration
 
     @cached_property
     def acts_by_first_word(self) -> dict[str, tuple[tuple[Act, tuple[str, ...]], ...]]:
@@ -145,7 +148,8 @@ class Lexicon:
             for moment, words in f.date_cues.items():
                 cues.setdefault(moment, set()).update(w for p in words for w in _fold(p).split())
         date_cues = {moment: frozenset(words) for moment, words in cues.items()}
-        return cls(acts, negations, fields, out_of, numbers, filler, spoken, date_cues)
+        lasting = frozenset(w for f in files for p in f.lasting for w in _fold(p).split())
+        return cls(acts, negations, fields, out_of, numbers, filler, spoken, date_cues, lasting)
 
 
 def _fold(text: str) -> str:
