@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from supportbot.normalise import normalise
+from supportbot.synonyms import load_synonyms
 
 LANGUAGES = ("fr", "en")
 
@@ -196,6 +198,7 @@ class ContentError(Exception):
 
 
 OUT_OF_SCOPE_LABEL = "none:out-of-scope"
+SYNONYMS = "matching/synonyms.yaml"
 
 
 @dataclass(frozen=True)
@@ -206,6 +209,8 @@ class Content:
     themes: dict[str, tuple[str, ...]]
     flows: dict[str, Flow]
     out_of_scope: tuple[str, ...] = ()
+    # matching/synonyms.yaml: folded word or lemma -> the idea it names (for the matcher)
+    synonyms: dict[str, str] = dataclass_field(default_factory=dict)
 
     def pairs(self) -> list[tuple[str, str]]:
         """(label, phrasing) pairs for the matcher: FAQ questions, flow triggers, out of scope."""
@@ -383,9 +388,11 @@ def load_content(root: Path) -> Content:
             problems.append(Problem(file, entry.id, "flow", f"{entry.flow!r} is not a flow id"))
     out_of_scope = load_out_of_scope(root / "scope" / "out-of-scope.yaml", problems)
     problems.extend(_duplicate_phrasings(faq, owners, flows, flow_owners, out_of_scope))
+    synonyms, found = load_synonyms(root / SYNONYMS)
+    problems.extend(Problem(SYNONYMS, "", where, message) for where, message in found)
     if problems:
         raise ContentError(problems)
-    return Content(faq, meta["themes"], flows, out_of_scope)
+    return Content(faq, meta["themes"], flows, out_of_scope, synonyms=synonyms)
 
 
 def _duplicate_phrasings(
