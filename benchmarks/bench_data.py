@@ -87,7 +87,8 @@ def _read_yaml(path: Path) -> dict[str, Any]:
 
 
 def shipped_faq() -> Pairs:
-    """Phrasings of the FAQ entries (faq/*.yaml) and flow triggers (flows/*.yaml).
+    """Phrasings of the FAQ entries (faq/*.yaml), flow triggers (flows/*.yaml) and
+    out-of-scope topics (scope/out-of-scope.yaml).
 
     The same pairs as ``supportbot.content.Content.pairs()``, read without the
     content validation so a half-written entry does not stop the benchmark.
@@ -101,4 +102,8 @@ def shipped_faq() -> Pairs:
         doc = _read_yaml(path)
         for texts in (doc.get("triggers") or {}).values():
             pairs.extend((f"flow:{doc['id']}", t) for t in texts or [])
+    scope = REPO / "scope" / "out-of-scope.yaml"
+    if scope.is_file():
+        for texts in _read_yaml(scope).values():
+            pairs.extend(("none:out-of-scope", t) for t in texts or [])
     return pairs

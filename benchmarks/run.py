@@ -23,8 +23,8 @@ ATTRIBUTION = (
     "Data: Banking77 (CC BY 4.0, Casanueva et al. 2020, arXiv 2003.04807); "
     "CLINC150 (CC BY 3.0, Larson et al. 2019, EMNLP D19-1131)."
 )
-# What the matcher was tuned to reach; checked at the end of every run.
-TARGETS = {"b77_few": 0.70, "b77_full": 0.85, "clinc_in": 0.85, "clinc_oos": 0.50, "faq_p99": 5.0}
+# Issue 13's targets, checked at the end of every run (B77 full is reported, not a target).
+TARGETS = {"b77_few": 0.80, "clinc_in": 0.92, "clinc_oos": 0.50, "faq_p99": 5.0}
 
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
@@ -87,7 +87,6 @@ def unmet_targets(acc: AccuracyRow, speed: Sequence[SpeedRow]) -> list[str]:
     t = TARGETS
     checks = [
         (acc.banking_few >= t["b77_few"], f"B77 10-shot >= {pct(t['b77_few'])}"),
-        (acc.banking_full >= t["b77_full"], f"B77 full >= {pct(t['b77_full'])}"),
         (acc.clinc.in_scope_accuracy >= t["clinc_in"], f"CLINC in-scope >= {pct(t['clinc_in'])}"),
         (acc.clinc.oos_recall >= t["clinc_oos"], f"CLINC OOS recall >= {pct(t['clinc_oos'])}"),
     ]
@@ -145,7 +144,8 @@ def run_speed(root: Path, quick: bool) -> list[SpeedRow]:
         print("(no FAQ entries found in faq/*.yaml or flows/*.yaml: shipped-FAQ row skipped)")
     print(
         "match = Matcher.match(q); extractOne = rapidfuzz.process.extractOne(q, phrasings, "
-        "scorer=WRatio, processor=default_process); ratio = extractOne time / match time.\n"
+        "scorer=token_set_ratio, processor=default_process);\n"
+        "ratio = extractOne time / match time. "
         "Wall-clock times, one cold pass; p99 cpu = this thread's CPU time (load average "
         f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs: a busy machine inflates wall-clock)."
     )

@@ -71,7 +71,7 @@ def speed_row(size: str, pairs: Pairs, queries: Sequence[str], baseline_queries:
 
     def extract_one(query: str) -> object:
         return process.extractOne(
-            query, choices, scorer=fuzz.WRatio, processor=utils.default_process
+            query, choices, scorer=fuzz.token_set_ratio, processor=utils.default_process
         )
 
     return SpeedRow(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -195,3 +196,19 @@ def test_asking_or_proposing_through_tickets_set_needs_the_words(env: dict[str, 
     for status, what in (("info_requested", "question"), ("solution_proposed", "proposed")):
         result = run(["tickets", "set", "SAV-2611-ABCDE", status], env=env, check=False)
         assert result.returncode == 1 and f"needs the {what}" in result.stderr
+
+
+def test_faq_check_fails_when_an_eval_case_copies_a_phrasing(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    shutil.copytree(ROOT / "faq", tmp_path / "faq")
+    shutil.copytree(ROOT / "flows", tmp_path / "flows")
+    shutil.copytree(ROOT / "replies", tmp_path / "replies")
+    (tmp_path / "evals").mkdir()
+    (tmp_path / "evals" / "public.yaml").write_text(
+        "- {text: 'Où est ma facture ??', expect: [faq:invoice]}\n", encoding="utf-8"
+    )
+    env["SUPPORTBOT_CONTENT_DIR"] = str(tmp_path)
+    result = run(["faq", "check"], env=env, check=False)
+    assert result.returncode == 2
+    assert "evals/public.yaml: entry 'case #1'" in result.stderr and "faq:invoice" in result.stderr

@@ -152,3 +152,56 @@ def test_flow_stop_value_not_a_choice(tree: Path) -> None:
     path.write_text(text, encoding="utf-8")
     found = problems(tree)
     assert any("seller_contacted.stop_if" in p and "maybe" in p for p in found)
+
+
+# -- eval cases must not be copies of training phrasings (issue 13, part 5) --------
+
+
+def test_no_eval_case_is_a_copy_of_a_training_phrasing() -> None:
+    from supportbot.evaluation import eval_files, eval_leaks
+
+    assert len(eval_files(ROOT)) == 3  # public + blind fr + blind en are all checked
+    assert eval_leaks(ROOT, load_content(ROOT)) == []
+
+
+def test_a_near_copy_of_a_phrasing_in_an_eval_is_reported(tree: Path) -> None:
+    from supportbot.evaluation import eval_leaks
+
+    content = load_content(tree)
+    label, phrasing = next(p for p in content.pairs() if len(p[1].split()) >= 4)
+    (tree / "evals" / "blind").mkdir(parents=True)
+    (tree / "evals" / "public.yaml").write_text(
+        "- {text: 'qsdfghjklm wxcvbn', expect: [none]}\n"
+        f"- text: {(phrasing.upper() + ' ?')!r}\n  expect: [{label}]\n",
+        encoding="utf-8",
+    )
+    (tree / "evals" / "blind" / "questions-en.yaml").write_text(
+        "- {text: 'nothing like any phrasing at all here', expect: [none]}\n", encoding="utf-8"
+    )
+    [problem] = [str(p) for p in eval_leaks(tree, content)]
+    assert problem.startswith("evals/public.yaml: entry 'case #2'")
+    assert repr(phrasing) in problem and label in problem
+
+
+# -- the synonym table (matching/synonyms.yaml) ---------------------------------------
+
+
+def test_the_shipped_synonym_table_is_loaded_folded_and_lemmatised() -> None:
+    table = load_content(ROOT).synonyms
+    assert table["casse"] == table["snap"] == table["broken"]  # cassé, snapped, broken
+    assert table["remboursement"] == table["refund"]
+
+
+def test_synonym_problems_name_the_file_and_the_idea(tree: Path) -> None:
+    (tree / "matching").mkdir()
+    (tree / "matching" / "synonyms.yaml").write_text(
+        "ideas:\n  damaged: [cassé, broken]\n  wrong: [faux, cassée, mot de passe]\n",
+        encoding="utf-8",
+    )
+    found = problems(tree)
+    assert (
+        "matching/synonyms.yaml, field 'ideas.wrong': 'cassée' is also a word of 'damaged'" in found
+    )
+    assert "matching/synonyms.yaml, field 'ideas.wrong': 'mot de passe' is not one word" in found
+    (tree / "matching" / "synonyms.yaml").write_text("ideas: [cassé]\n", encoding="utf-8")
+    assert any(p.startswith("matching/synonyms.yaml, field 'ideas'") for p in problems(tree))

@@ -183,3 +183,61 @@ def test_a_single_label_index_still_answers_and_abstains() -> None:
     single = Matcher.from_pairs([("faq:invoice", "où est ma facture")])
     assert label_of(single, "ma facture") == "faq:invoice"
     assert single.match("capitale de l'australie") is None
+
+
+# -- lemmas, synonyms, the linear model (issue 13, part 3) ---------------------------
+
+
+def test_lemmas_are_taken_before_accents_are_folded() -> None:
+    from supportbot.lemmas import analyse
+
+    assert analyse("Remboursée ?") == [("remboursee", "rembourser")]
+    assert analyse("the parcels") == [("the", "the"), ("parcels", "parcel")]
+    # the folded form is what the rest of the matcher compares
+    assert " ".join(s for s, _ in analyse("J'ai reçu ma cmd")) == normalise("J'ai reçu ma cmd")
+
+
+def test_an_accentless_form_gets_the_lemma_of_its_accented_twin() -> None:
+    words = Matcher.from_pairs(
+        [("faq:a", "je n'ai rien reçu"), ("faq:b", "mot de passe oublié"), ("faq:c", "facture")],
+        MatcherParams(word_weight=0.0, char_weight=0.0, bigram_weight=0.0, linear_weight=0.0),
+    )
+    # only lemmas count here: "recevra" (lemma recevoir) meets "reçu" (lemma recevoir)...
+    assert label_of(words, "il recevra") == "faq:a"
+    # ... and so does the accent-less "recu", which simplemma alone leaves as typed
+    assert label_of(words, "rien recu") == "faq:a"
+
+
+def test_a_synonym_finds_phrasings_written_with_another_word() -> None:
+    pairs = [
+        ("flow:damaged", "mon objet est arrivé cassé"),
+        ("flow:damaged", "la figurine est cassée"),
+        ("faq:late", "mon colis est en retard"),
+        ("faq:late", "livraison en retard"),
+    ]
+    synonyms = {"casse": "damaged", "snap": "damaged", "retard": "late", "late": "late"}
+    plain = Matcher.from_pairs(pairs)
+    with_table = Matcher.from_pairs(pairs, synonyms=synonyms)
+    question = "it snapped"
+    assert plain.match(question) is None  # no word, lemma or n-gram in common
+    found = with_table.match(question)
+    assert found is not None and found.label == "flow:damaged"
+
+
+def test_the_linear_model_separates_labels_that_share_words() -> None:
+    pairs = [
+        *(("faq:invoice", f"facture de ma commande {w}") for w in ("pdf", "introuvable", "svp")),
+        *(("faq:status", f"statut de ma commande {w}") for w in ("en cours", "bloque", "svp")),
+    ]
+    without = Matcher.from_pairs(pairs, MatcherParams(linear_weight=0.0))
+    learned = Matcher.from_pairs(pairs)
+    a, b = learned.rank("commande statut", limit=2)
+    c, d = without.rank("commande statut", limit=2)
+    assert a.label == c.label == "faq:status"
+    assert a.score - b.score > c.score - d.score  # the shared words count for neither
+
+
+def test_gibberish_does_not_inherit_the_linear_models_confidence(matcher: Matcher) -> None:
+    assert matcher.match("zorglub flarp quux") is None
+    ranked = matcher.rank("zorglub flarp quux", limit=1)
+    assert not ranked or ranked[0].score < 10

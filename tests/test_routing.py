@@ -6,7 +6,7 @@ import pytest
 
 from conftest import ROOT
 from supportbot.evaluation import evaluate_cases, load_cases
-from supportbot.routing import Router, intent_of
+from supportbot.routing import INTENT_MARGIN, Router, intent_of
 
 
 @pytest.mark.parametrize(
@@ -20,6 +20,9 @@ from supportbot.routing import Router, intent_of
         ("comment ouvrir un litige ?", "faq:dispute-process"),
         ("je veux ouvrir un litige", "flow:dispute"),
         ("je veux parler a un humain", "flow:human-agent"),
+        # a question about the procedure a flow runs gets the entry that explains it
+        ("how do I open a dispute?", "faq:dispute-process"),
+        ("I want to open a dispute", "flow:dispute"),
     ],
 )
 def test_customer_messages_resolve_to_the_right_label(
@@ -69,3 +72,19 @@ def test_public_evaluation_set_stays_above_its_floors(matcher: Router) -> None:
     # floors a little under the targets (95% / 90%) so content can evolve; bench for the rest
     assert report.accuracy >= 0.93, report.render()
     assert report.rejection >= 0.90, report.render()
+
+
+def test_a_question_goes_to_the_entry_linked_to_the_flow_even_far_behind(matcher: Router) -> None:
+    plain = Router(matcher.matcher)  # the same index without the FAQ -> flow links
+    ranked = plain.matcher.rank("comment ouvrir un litige ?", limit=3)
+    assert ranked[0].label == "flow:dispute"
+    faq = next(m for m in ranked if m.label == "faq:dispute-process")
+    assert ranked[0].score - faq.score >= INTENT_MARGIN  # too far for the plain rule
+    assert matcher.links["faq:dispute-process"] == "flow:dispute"
+    assert label(matcher, "comment ouvrir un litige ?") == "faq:dispute-process"
+    assert label(plain, "comment ouvrir un litige ?") == "flow:dispute"
+
+
+def label(router: Router, text: str) -> str | None:
+    found = router.match(text)
+    return found.label if found else None

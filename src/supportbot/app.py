@@ -22,10 +22,6 @@ if TYPE_CHECKING:  # imported where used: agent commands start without the match
     from supportbot.engine import Engine
     from supportbot.routing import Router
 
-# Chosen on evals/public.yaml (in scope >= 95%, out of scope rejected >= 90%); the
-# matcher's own default is tuned on Banking77/CLINC150, whose scores spread differently.
-FAQ_THRESHOLD = 15.0
-
 
 def system_clock() -> datetime:
     return datetime.now(UTC)
@@ -33,12 +29,13 @@ def system_clock() -> datetime:
 
 def build_matcher(content: Content, settings: Settings) -> Router:
     """The matcher over the content's phrasings, with the content-aware routing on top."""
-    from supportbot.matching import Matcher, MatcherParams
+    from supportbot.matching import FAQ_THRESHOLD, Matcher, MatcherParams
     from supportbot.routing import Router
 
     threshold = settings.match_threshold
     params = replace(MatcherParams(), threshold=FAQ_THRESHOLD if threshold is None else threshold)
-    return Router(Matcher.from_pairs(content.pairs(), params))
+    links = {f"faq:{e.id}": f"flow:{e.flow}" for e in content.faq.values() if e.flow}
+    return Router(Matcher.from_pairs(content.pairs(), params, content.synonyms), links)
 
 
 def build_engine(

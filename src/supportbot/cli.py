@@ -187,6 +187,12 @@ def faq_check() -> None:
     except ContentError as err:
         typer.echo(str(err), err=True)
         raise typer.Exit(2) from err
+    from supportbot.evaluation import eval_leaks
+
+    leaks = eval_leaks(settings.content_dir, content)
+    if leaks:
+        typer.echo(str(ContentError(leaks)), err=True)
+        raise typer.Exit(2)
     variants = len(content.pairs())
     typer.echo(
         f"OK: {len(content.faq)} FAQ entries, {len(content.flows)} flows, {variants} phrasings, "

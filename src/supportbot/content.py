@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from supportbot.lexicon import SHIPPED_LEXICON, Lexicon, LexiconError, load_lexicon
 from supportbot.normalise import normalise
+from supportbot.synonyms import load_synonyms
 
 LANGUAGES = ("fr", "en")
 
@@ -200,6 +202,7 @@ class ContentError(Exception):
 
 
 OUT_OF_SCOPE_LABEL = "none:out-of-scope"
+SYNONYMS = "matching/synonyms.yaml"
 
 
 @dataclass(frozen=True)
@@ -211,6 +214,8 @@ class Content:
     flows: dict[str, Flow]
     lexicon: Lexicon
     out_of_scope: tuple[str, ...] = ()
+    # matching/synonyms.yaml: folded word or lemma -> the idea it names (for the matcher)
+    synonyms: dict[str, str] = dataclass_field(default_factory=dict)
 
     def pairs(self) -> list[tuple[str, str]]:
         """(label, phrasing) pairs for the matcher: FAQ questions, flow triggers, out of scope."""
@@ -397,9 +402,11 @@ def load_content(root: Path) -> Content:
         problems += [Problem(f"lexicon/{f}", e, fld, msg) for f, e, fld, msg in err.problems]
     if lexicon is not None:
         problems.extend(_unknown_moments(flows, flow_owners, lexicon))
+    synonyms, found = load_synonyms(root / SYNONYMS)
+    problems.extend(Problem(SYNONYMS, "", where, message) for where, message in found)
     if problems or lexicon is None:
         raise ContentError(problems)
-    return Content(faq, meta["themes"], flows, lexicon, out_of_scope)
+    return Content(faq, meta["themes"], flows, lexicon, out_of_scope, synonyms=synonyms)
 
 
 def _unknown_moments(

@@ -7,11 +7,17 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from rapidfuzz import fuzz, process
 
+from supportbot.content import Content, Problem
 from supportbot.matching import Matcher
+from supportbot.normalise import normalise
 from supportbot.routing import Router
 
 NONE = "none"
+# An eval case this close (rapidfuzz ratio after the matcher's folding) to a training
+# phrasing measures recall of a copy, not understanding: `faq check` refuses it.
+LEAK_RATIO = 90.0
 
 
 @dataclass(frozen=True)
@@ -96,3 +102,39 @@ def evaluate_cases(matcher: Matcher | Router, cases: list[Case]) -> Report:
                 {"text": case.text, "expect": list(case.expect), "got": got, "score": score}
             )
     return report
+
+
+def eval_files(root: Path) -> list[Path]:
+    """The labelled question sets that measure the matcher: public and blind."""
+    found = [root / "evals" / "public.yaml"]
+    found += sorted((root / "evals" / "blind").glob("questions-*.yaml"))
+    return [path for path in found if path.is_file()]
+
+
+def eval_leaks(root: Path, content: Content, cutoff: float = LEAK_RATIO) -> list[Problem]:
+    """Every eval case within ``cutoff`` of a FAQ variant, flow trigger or scope phrasing.
+
+    The problem names the case by its position, not its text (blind test halves
+    stay unread), and the training phrasing to remove.
+    """
+    pairs = content.pairs()
+    choices = [normalise(text) for _, text in pairs]
+    problems: list[Problem] = []
+    for path in eval_files(root):
+        where = str(path.relative_to(root))
+        for number, case in enumerate(load_cases(path), 1):
+            hits = process.extract(
+                normalise(case.text), choices, scorer=fuzz.ratio, score_cutoff=cutoff, limit=None
+            )
+            for _, score, index in hits:
+                label, text = pairs[index]
+                problems.append(
+                    Problem(
+                        where,
+                        f"case #{number}",
+                        "",
+                        f"within ratio {score:.0f} of the training phrasing {text!r} ({label}): "
+                        "remove the copy from the content (or the case from public.yaml)",
+                    )
+                )
+    return problems

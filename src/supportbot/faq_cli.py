@@ -75,7 +75,7 @@ def gaps(
 
     settings = Settings()
     content = _content(settings)
-    matcher = Matcher.from_pairs(content.pairs())
+    matcher = Matcher.from_pairs(content.pairs(), synonyms=content.synonyms)
     start = _since(since, settings)
     with _session(settings) as db:
         found = find_gaps(db, matcher, content, start)
@@ -134,7 +134,7 @@ def draft(
 
     settings = Settings()
     content = _content(settings)
-    matcher = Matcher.from_pairs(content.pairs())
+    matcher = Matcher.from_pairs(content.pairs(), synonyms=content.synonyms)
     start = _since(since, settings)
     try:
         with _session(settings) as db:
@@ -169,7 +169,7 @@ def add_variant(
 
     settings = Settings()
     content = _content(settings)
-    ranker = Matcher.from_pairs(content.pairs())
+    ranker = Matcher.from_pairs(content.pairs(), synonyms=content.synonyms)
     try:
         added = faq_tools.add_variant(
             settings.content_dir, entry_id, text, lang, matcher=ranker, force=force

@@ -10,7 +10,7 @@ the flow).
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from supportbot.matching import Match, Matcher, Resolution
 from supportbot.normalise import normalise
@@ -43,6 +43,9 @@ def intent_of(text: str) -> str | None:
 @dataclass
 class Router:
     matcher: Matcher
+    # FAQ label -> label of the flow its answer offers (FaqEntry.flow): the entry explains
+    # the procedure the flow runs, so a question about it wants the entry, a request the flow.
+    links: dict[str, str] = field(default_factory=dict)
 
     def resolve(self, text: str, limit: int = 3) -> Resolution:
         result = self.matcher.resolve(text, limit=max(limit, 3))
@@ -57,12 +60,14 @@ class Router:
         return Resolution(best, candidates[:limit], result.ambiguous)
 
     def _by_intent(self, text: str, best: Match, top: tuple[Match, ...]) -> Match | None:
-        """Between the best FAQ entry and the best flow, close in score, follow the intent."""
+        """Between the best FAQ entry and the best flow, follow the intent when they are
+        close in score, or when the entry is the one that explains that flow."""
         faq = next((m for m in top if m.label.startswith("faq:")), None)
         flow = next((m for m in top if m.label.startswith("flow:")), None)
         if faq is None or flow is None or best not in (faq, flow):
             return None
-        if abs(faq.score - flow.score) >= INTENT_MARGIN:
+        linked = self.links.get(faq.label) == flow.label
+        if not linked and abs(faq.score - flow.score) >= INTENT_MARGIN:
             return None
         threshold = self.matcher.params.threshold
         intent = intent_of(text)
