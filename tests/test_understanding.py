@@ -340,3 +340,27 @@ def test_a_date_said_with_the_question_s_words_later_corrects_it(chat: Chat) -> 
     assert "13/11/2026" in fixed
     same = chat.say("le colis est resté bloqué depuis le 20/11")  # a date in passing
     assert "Corrigé" not in same and "C'est corrigé" not in same
+
+
+def test_a_bare_yes_takes_up_the_request_offered(chat: Chat) -> None:
+    chat.say("comment contacter un vendeur qui ne répond pas ?")
+    assert "123456789" in chat.say("yes please")  # its first question: the order number
+
+
+@pytest.mark.parametrize(
+    "leave", ["nvm", "no forget it, it came today", "i dont need this anymore"]
+)
+def test_leaving_a_request_in_english_words(chat: Chat, engine: Engine, leave: str) -> None:
+    chat.language = "en"
+    chat.say("my parcel arrived broken")
+    assert "cancel" in chat.say(leave).lower()
+    assert tickets(engine) == []
+
+
+def test_words_at_an_optional_files_question_move_on(chat: Chat) -> None:
+    chat.say("je veux faire un retour")
+    chat.say("987654320")
+    chat.say("reçu il y a 5 jours")
+    chat.press("choice:changed_mind")  # photos are optional for a change of mind
+    moved = chat.say("pas de numéro de suivi pour l'instant")  # about the next question
+    assert "suivi du retour" not in moved and "Récapitulatif" not in moved

@@ -664,6 +664,9 @@ class _Turn:
         if short and meaning is not None and Act.ABOUT_BOT in meaning.opening:
             human = Button(self.t("btn_human"), "flow:human-agent")  # honest, and a human
             return [Reply(self.t("about_bot"), (human, Button(self.t("btn_menu"), "menu")))]
+        taken_up = self._offer_taken_up(message)  # "yes please" to the request offered
+        if taken_up is not None:
+            return taken_up
         if _is_thanks(meaning, message):
             # No menu: it would replace buttons still waiting (a rating) in the terminal.
             return [Reply(self.t("acknowledged"))]
@@ -673,9 +676,6 @@ class _Turn:
         )
         if navigates:
             return [Reply(self.t("nothing_in_progress"), self._menu_buttons())]
-        taken_up = self._offer_taken_up(message)
-        if taken_up is not None:
-            return taken_up
         replies: list[Action] = []
         if len(message) > MAX_TEXT:
             replies.append(Reply(self.t("too_long", length=len(message))))
@@ -708,8 +708,23 @@ class _Turn:
                 )
                 return [*replies, Reply(self.t("order_named_offer", order=order), buttons)]
             why = "out_of_scope" if result.out_of_scope else "not_understood"
+            offered = self.offered
+            if offered is not None and offered.get("flow") in self.engine.content.flows:
+                # still telling the story of the request just offered: offered again, with
+                # all they said ("it just hasn't turned up, I checked the delivery page")
+                flow_id = offered["flow"]
+                self._offer(flow_id, f"{offered.get('said', '')} {message}")
+                title = self.engine.content.flows[flow_id].title.get(self.lang)
+                start = Button(self.t("btn_start_flow", title=title), f"flow:{flow_id}")
+                return [*replies, Reply(self.t(why), (start, *self._menu_buttons()))]
             return [*replies, Reply(self.t(why), self._menu_buttons())]
         if result.ambiguous:
+            top = result.candidates[:2]
+            faq = next((m for m in top if m.label.startswith("faq:")), None)
+            entry = self.engine.content.faq.get(faq.label[4:]) if faq else None
+            case_flow = self._case_to_handle(message, entry, result.candidates)
+            if case_flow is not None:  # facts of a case, between an answer and a request
+                return [*replies, *self._start_flow(case_flow, said=message, meaning=self.meaning)]
             options = [self._label_button(m.label) for m in result.candidates[:2]]
             options.append(Button(self.t("btn_none"), "nomatch"))
             return [*replies, Reply(self.t("did_you_mean"), tuple(options))]
@@ -737,7 +752,7 @@ class _Turn:
         return self._start_flow(flow_id, said=said, meaning=meaning)
 
     def _case_to_handle(
-        self, message: str, entry: FaqEntry, candidates: tuple[Match, ...]
+        self, message: str, entry: FaqEntry | None, candidates: tuple[Match, ...]
     ) -> str | None:
         """The request a message asks for when it gives an order's number and is not a
         question, though it matched an answer: the one the answer offers, or the best
@@ -745,19 +760,19 @@ class _Turn:
         if intent_of(message) == "ask" or self.engine.runner.order_named_in(message) is None:
             return None
         flows = self.engine.content.flows
-        if entry.flow and entry.flow in flows:
+        if entry is not None and entry.flow and entry.flow in flows:
             return entry.flow
         floor = self.engine.matcher.matcher.params.threshold / 2
-        return next(
-            (
-                m.label.removeprefix("flow:")
-                for m in candidates
-                if m.label.startswith("flow:")
-                and m.score >= floor
-                and m.label != f"flow:{HUMAN_FLOW}"
-            ),
-            None,
-        )
+        for match in candidates:  # the best request, or the one a close answer offers
+            kind, _, ident = match.label.partition(":")
+            if match.score < floor:
+                break
+            if kind == "flow" and ident != HUMAN_FLOW:
+                return ident
+            offered = self.engine.content.faq.get(ident) if kind == "faq" else None
+            if offered is not None and offered.flow in flows:
+                return offered.flow
+        return None
 
     def _offer_taken_up(self, message: str) -> list[Action] | None:
         """ "oui je veux ouvrir un ticket, ..." right after an answer that offered one."""
@@ -765,8 +780,9 @@ class _Turn:
         meaning = self.meaning
         if offered is None or meaning is None:
             return None
-        says_yes = Act.CONFIRM in meaning.opening and not meaning.has(Act.DENY)
-        if not says_yes or offered.get("flow") not in self.engine.content.flows:
+        refuses = meaning.has(Act.DENY) or meaning.has(Act.CANCEL)
+        says_yes = Act.CONFIRM in meaning.opening or meaning.has(Act.FILE)
+        if refuses or not says_yes or offered.get("flow") not in self.engine.content.flows:
             return None
         return self._start_offered(offered["flow"], also=message)  # what they said before counts
 

@@ -383,6 +383,15 @@ class FlowRunner:
                 fixed = self._corrections(flow, state, meaning, lang, exclude=step.id)
                 if fixed:  # "pardon, c'était le 26/11" while sending photos
                     return FlowOutcome([*fixed, self.prompt(flow, state, lang)])
+                moves_on = optional and not state["files"].get(step.id)
+                if moves_on and not meaning.whole and "?" not in inbound.text:
+                    # words, not files, at an optional files question: none to send; the
+                    # words may answer the next question ("no return tracking yet")
+                    state["answers"].pop(step.id, None)
+                    skipped = self._advance(flow, state, lang)
+                    if state["step"] == CONFIRM:
+                        return FlowOutcome(skipped)
+                    return self.handle(flow, state, inbound, lang, meaning)
             return self._attachments(flow, step, state, inbound, word, lang)
         early: list[Reply] = []
         if inbound.files:  # a photo sent before its question is kept for that question
@@ -510,9 +519,11 @@ class FlowRunner:
         a negation about this very question with no value ("j'ai jamais eu de suivi")."""
         if step.type is FieldType.YESNO or self._value_for(step, meaning) is not None:
             return False
+        named = _KIND_OF.get(step.type) in meaning.fields_named
+        if meaning.fields_named and not named:
+            return False  # "pas de suivi" said at the photos question is about the tracking
         if meaning.has(Act.NOTHING) or meaning.only(Act.DENY):
             return True
-        named = _KIND_OF.get(step.type) in meaning.fields_named
         return meaning.negated and named and not meaning.has_values
 
     def _value_for(self, step: Step, meaning: Interpretation, old: Any = None) -> str | None:
@@ -864,8 +875,8 @@ def _moment(before: Iterable[str], cues: dict[str, frozenset[str]]) -> str | Non
 def _corrects(meaning: Interpretation) -> bool:
     """Said as a correction: "pardon", "en fait", or a value said not to be the one
     ("c'est 987654312 pas 987654321")."""
-    if meaning.has(Act.CORRECT):
-        return True
+    if meaning.has(Act.CORRECT) or meaning.has(Act.DENY):
+        return True  # "pardon", "the date is wrong, it was nov 24"
     values = (*meaning.order_numbers, *meaning.trackings, *meaning.emails)
     return any(f.negated for f in values) or any(d.negated for d in meaning.dates)
 

@@ -36,6 +36,9 @@ class Act(StrEnum):
     ACKNOWLEDGE = "acknowledge"
     GREETING = "greeting"
     STATUS = "status"  # where does my request stand?
+    FILE = "file"  # please file it: "ouvrez un ticket", "go ahead and log it"
+    QUESTION = "question"  # how a question opens: "comment", "est-ce que", "how do I"
+    WANT = "want"  # a first-person request: "je voudrais", "I'd like", "help me"
     PRESENCE = "presence"  # is anybody there? ("allo ?", "vous êtes là ?")
     ABOUT_BOT = "about_bot"  # am I talking to a machine?
     INSULT = "insult"
@@ -162,6 +165,28 @@ class LexiconError(ValueError):
     def __init__(self, problems: list[tuple[str, str, str, str]]) -> None:
         super().__init__("\n".join(" ".join(p) for p in problems))
         self.problems = problems
+
+
+def intent_in(tokens: list[str], text: str, lexicon: Lexicon) -> str | None:
+    """'ask' for a question (it opens like one, or has a question mark), 'act' for a
+    first-person request ("je voudrais...", "I'd like..."), None when unclear."""
+    index = lexicon.acts_by_first_word
+    opens = (
+        any(
+            act is Act.QUESTION and tuple(tokens[: len(phrase)]) == phrase
+            for act, phrase in index.get(tokens[0], ())
+            if tokens
+        )
+        if tokens
+        else False
+    )
+    if opens:
+        return "ask"
+    for start, token in enumerate(tokens):
+        for act, phrase in index.get(token, ()):
+            if act is Act.WANT and tuple(tokens[start : start + len(phrase)]) == phrase:
+                return "act"
+    return "ask" if "?" in text else None
 
 
 @lru_cache(maxsize=1)

@@ -9,9 +9,9 @@ the flow).
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 
+from supportbot.lexicon import Lexicon, intent_in, shipped_lexicon
 from supportbot.matching import Match, Matcher, Resolution
 from supportbot.normalise import normalise
 
@@ -19,25 +19,12 @@ OUT_OF_SCOPE = "none:out-of-scope"
 # Within this many points, an FAQ entry and a flow are decided by intent.
 INTENT_MARGIN = 12.0
 
-_ACTION = re.compile(
-    r"\b(je (veux|voudrais|souhaite|souhaiterais|desire)|j aimerais|"
-    r"i (want|would like|need|d like)|merci de|aidez moi|help me)\b"
-)
-_QUESTION_START = re.compile(
-    r"^(comment|quel|quelle|quels|quelles|combien|pourquoi|ou|quand|qui|que|quoi|est ce|"
-    r"c est quoi|qu est ce|a quoi|puis je|peut on|faut il|how|what|where|when|why|which|who|"
-    r"can i|do i|is it|is there|are there|should i)\b"
-)
 
-
-def intent_of(text: str) -> str | None:
-    """'act' for a first-person request, 'ask' for a question, None when unclear."""
-    norm = normalise(text)
-    if _QUESTION_START.search(norm):
-        return "ask"
-    if _ACTION.search(norm):
-        return "act"
-    return "ask" if text.rstrip().endswith("?") else None
+def intent_of(text: str, lexicon: Lexicon | None = None) -> str | None:
+    """'act' for a first-person request, 'ask' for a question, None when unclear (the
+    words are the lexicon's: acts ``question`` and ``want``)."""
+    lexicon = lexicon or shipped_lexicon()
+    return intent_in(normalise(text, keep_politeness=True).split(), text, lexicon)
 
 
 @dataclass
