@@ -241,3 +241,20 @@ def test_gibberish_does_not_inherit_the_linear_models_confidence(matcher: Matche
     assert matcher.match("zorglub flarp quux") is None
     ranked = matcher.rank("zorglub flarp quux", limit=1)
     assert not ranked or ranked[0].score < 10
+
+
+def test_the_linear_model_is_scikit_learns_logistic_regression() -> None:
+    sklearn = pytest.importorskip("sklearn.linear_model")
+    import numpy as np
+    import scipy.sparse as sp
+
+    from supportbot.matching import fit_softmax
+
+    rng = np.random.default_rng(0)
+    rows = sp.random(60, 40, density=0.2, format="csr", random_state=1)
+    labels = rng.integers(0, 3, 60)
+    params = MatcherParams(linear_c=5.0)
+    weights, intercept = fit_softmax(rows, labels, 3, params)
+    model = sklearn.LogisticRegression(C=5.0, max_iter=300, tol=1e-3).fit(rows, labels)
+    assert np.allclose(weights, model.coef_.T, atol=1e-6)
+    assert np.allclose(intercept, model.intercept_, atol=1e-6)

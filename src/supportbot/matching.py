@@ -196,6 +196,54 @@ def _gather(postings: sp.csr_matrix, idx: Ints, vec: Floats) -> Floats:
     return np.asarray(found, dtype=np.float64)
 
 
+def fit_softmax(
+    rows: sp.csr_matrix, labels: Ints, n_labels: int, params: MatcherParams
+) -> tuple[Floats, Floats]:
+    """Multinomial logistic regression as scikit-learn fits it: the mean log-loss plus
+    the squared weights over 2·C·rows (intercepts free), by L-BFGS stopped at a
+    gradient of 1e-3 (early stopping is part of the regularisation).
+
+    Written on scipy rather than imported from scikit-learn: its import costs a second
+    at start-up and leaves ~50k objects that every garbage collection of the engine
+    then walks. Returns the (features x labels) weights and the intercepts.
+    """
+    from scipy.optimize import minimize  # only when building
+    from threadpoolctl import threadpool_limits
+
+    n_rows, n_feats = rows.shape
+    target = np.zeros((n_rows, n_labels))
+    target[np.arange(n_rows), labels] = 1.0
+    transposed = rows.T.tocsr()
+    penalty = 1.0 / (params.linear_c * n_rows)
+
+    def objective(theta: Floats) -> tuple[float, Floats]:
+        weights = theta[: n_feats * n_labels].reshape(n_feats, n_labels)
+        bias = theta[n_feats * n_labels :]
+        logits = np.asarray(rows @ weights) + bias
+        logits -= logits.max(axis=1, keepdims=True)
+        log_norm = np.log(np.exp(logits).sum(axis=1, keepdims=True))
+        log_prob = logits - log_norm
+        loss = -float((log_prob * target).sum()) / n_rows
+        loss += 0.5 * penalty * float((weights * weights).sum())
+        error = (np.exp(log_prob) - target) / n_rows
+        grad_w = np.asarray(transposed @ error) + penalty * weights
+        return loss, np.concatenate([grad_w.ravel(), error.sum(axis=0)])
+
+    start = np.zeros(n_feats * n_labels + n_labels)
+    # L-BFGS-B's vector steps go through BLAS: on these sizes more threads only contend
+    # (3-4x slower on 2 busy CPUs).
+    with threadpool_limits(limits=1):
+        found = minimize(
+            objective,
+            start,
+            method="L-BFGS-B",
+            jac=True,
+            options={"maxiter": 300, "gtol": 1e-3, "ftol": 64 * np.finfo(float).eps, "maxls": 50},
+        )
+    theta = np.asarray(found.x, dtype=np.float64)
+    return theta[: n_feats * n_labels].reshape(n_feats, n_labels), theta[n_feats * n_labels :]
+
+
 class _Vocabulary:
     """Known words, bucketed by length so a typo is only compared with plausible words."""
 
@@ -330,19 +378,9 @@ class Matcher:
         self._coef = None
         if self.params.linear_weight <= 0 or len(self.labels) < 2:
             return
-        from sklearn.linear_model import LogisticRegression  # slow import: only when building
-        from threadpoolctl import threadpool_limits
-
-        model = LogisticRegression(C=self.params.linear_c, max_iter=300, tol=1e-3)
-        # One BLAS thread: on a small matrix more threads only contend (4x slower on 2 CPUs).
-        with threadpool_limits(limits=1):
-            model.fit(matrix, self.example_labels)
-        coef, intercept = model.coef_, model.intercept_
-        if coef.shape[0] == 1:  # two labels: one logit for the second, 0 for the first
-            coef = np.vstack([np.zeros_like(coef), coef])
-            intercept = np.concatenate([[0.0], intercept])
-        self._coef = np.ascontiguousarray(coef.T, dtype=np.float32)
-        self._intercept = np.asarray(intercept, dtype=np.float64)
+        coef, intercept = fit_softmax(matrix, self.example_labels, len(self.labels), self.params)
+        self._coef = np.ascontiguousarray(coef, dtype=np.float32)
+        self._intercept = intercept
 
     # -- querying -------------------------------------------------------------
 
