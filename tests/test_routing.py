@@ -88,3 +88,13 @@ def test_a_question_goes_to_the_entry_linked_to_the_flow_even_far_behind(matcher
 def label(router: Router, text: str) -> str | None:
     found = router.match(text)
     return found.label if found else None
+
+
+def test_a_long_story_is_routed_by_its_clearest_sentence(matcher: Router) -> None:
+    story = (
+        "Hello there. The vase I got from a seller on your site last week has a crack along "
+        "the base and it leaks water everywhere. I would like to send it back and get refunded."
+    )
+    result = matcher.resolve(story)
+    assert result.best is not None and result.best.label == "flow:return-refund"
+    assert matcher.resolve("Hello there. Thanks.").best is None  # no sentence says anything

@@ -9,6 +9,7 @@ the flow).
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 from supportbot.lexicon import Lexicon, intent_in, shipped_lexicon
@@ -16,6 +17,10 @@ from supportbot.matching import Match, Matcher, Resolution
 from supportbot.normalise import normalise
 
 OUT_OF_SCOPE = "none:out-of-scope"
+# A message is read sentence by sentence when the whole decides nothing; a sentence of
+# fewer words than this carries no request of its own ("Hi there.").
+MIN_CLAUSE_WORDS = 4
+_CLAUSES = re.compile(r"(?<=[.!?;])\s+|\s*\n+\s*")
 # Within this many points, an FAQ entry and a flow are decided by intent.
 INTENT_MARGIN = 12.0
 
@@ -35,6 +40,34 @@ class Router:
     links: dict[str, str] = field(default_factory=dict)
 
     def resolve(self, text: str, limit: int = 3) -> Resolution:
+        whole = self._resolve(text, limit)
+        if (whole.best is not None and not whole.ambiguous) or whole.out_of_scope:
+            return whole
+        clause = self._by_clause(text, limit)
+        return clause if clause is not None else whole
+
+    def _by_clause(self, text: str, limit: int) -> Resolution | None:
+        """A long message tells its story in several sentences, one of which says what
+        the customer wants ("... it keeps flickering. I'd like to return it."): when the
+        whole message decides nothing, its clearest sentence does."""
+        clauses = [c for c in _CLAUSES.split(text) if len(c.split()) >= MIN_CLAUSE_WORDS]
+        if len(clauses) < 2:
+            return None
+        found = [self._resolve(c, limit) for c in clauses]
+        clear = [r for r in found if r.best is not None and not r.ambiguous]
+        if not clear:
+            return None
+        best = max(clear, key=lambda r: r.best.score if r.best else 0.0)
+        labels = {r.best.label for r in clear if r.best is not None}
+        if len(labels) > 1 and best.best is not None:
+            # two sentences ask for two things: the request (a flow) when there is one,
+            # it is what a customer telling a story wants done
+            flows = [r for r in clear if r.best is not None and r.best.label.startswith("flow:")]
+            if len({r.best.label for r in flows if r.best}) == 1:
+                best = flows[0]
+        return best
+
+    def _resolve(self, text: str, limit: int) -> Resolution:
         result = self.matcher.resolve(text, limit=max(limit, 3))
         candidates = tuple(m for m in result.candidates if m.label != OUT_OF_SCOPE)
         best = result.best
