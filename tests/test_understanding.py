@@ -364,3 +364,18 @@ def test_words_at_an_optional_files_question_move_on(chat: Chat) -> None:
     chat.press("choice:changed_mind")  # photos are optional for a change of mind
     moved = chat.say("pas de numéro de suivi pour l'instant")  # about the next question
     assert "suivi du retour" not in moved and "Récapitulatif" not in moved
+
+
+def test_a_follow_up_question_is_read_with_the_one_before(chat: Chat) -> None:
+    first = chat.say("existe-t-il un médiateur de la consommation si le litige dure ?")
+    assert "CM2C" in first
+    again = chat.say("c'est gratuit ? et son adresse ?")
+    assert "CM2C" in again and "75017" in again
+
+
+def test_telling_what_was_done_is_not_a_correction(chat: Chat) -> None:
+    chat.say("quelqu'un s'est connecté à mon compte")
+    chat.say("lea@example.fr")
+    chat.say("hier vers 22h")
+    told = chat.say("j'ai changé mon mot de passe ce matin, une commande a été passée hier soir")
+    assert "corrigé" not in told

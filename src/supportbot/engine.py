@@ -31,7 +31,7 @@ from supportbot.flows import FlowRunner
 from supportbot.language import guess_language
 from supportbot.lexicon import Act
 from supportbot.masking import mask_card_numbers, mask_personal_data
-from supportbot.matching import Match
+from supportbot.matching import Match, Resolution
 from supportbot.messages import Action, Button, Document, ForgetAgentThreads, Inbound, Reply
 from supportbot.normalise import normalise
 from supportbot.outbox import Outbox
@@ -681,7 +681,10 @@ class _Turn:
             replies.append(Reply(self.t("too_long", length=len(message))))
             message = message[:MAX_TEXT]
         result = self.engine.matcher.resolve(message)
+        previous = str(self.state.get("last_question", ""))
         self.state["last_question"] = mask_personal_data(message[:500])
+        if (result.best is None or result.ambiguous) and previous:
+            result = self._in_context(message, previous, result)
         if result.best is None:
             if folded:
                 self.db.add(
@@ -750,6 +753,18 @@ class _Turn:
         said = f"{(self.offered or {}).get('said', '')} {also}".strip()
         meaning = self.engine.understanding.read(said[:MAX_TEXT], self.engine.clock())
         return self._start_flow(flow_id, said=said, meaning=meaning)
+
+    def _in_context(self, message: str, previous: str, alone: Resolution) -> Resolution:
+        """A short follow-up question ("is it free? and their address?", "et on envoie
+        quoi dans ce dossier ?") read with the question before it, when alone it says
+        nothing clear: the answer it follows up on, not another topic's."""
+        meaning = self.meaning
+        if meaning is None or meaning.words > 15 or intent_of(message) != "ask":
+            return alone
+        together = self.engine.matcher.resolve(f"{previous} {message}")
+        if together.best is None or together.ambiguous:
+            return alone
+        return together
 
     def _case_to_handle(
         self, message: str, entry: FaqEntry | None, candidates: tuple[Match, ...]

@@ -131,7 +131,9 @@ class Understanding:
             negated_at=frozenset(negated_at),
             whole=frozenset(whole),
             order_numbers=orders,
-            find_dates=lambda: self.dates.find(masked, now, lasting=self.lexicon.lasting),
+            find_dates=lambda: self.dates.find(
+                masked, now, with_time=True, lasting=self.lexicon.lasting
+            ),
             emails=emails,
             trackings=trackings,
             fields_named=named,
