@@ -379,3 +379,8 @@ def test_telling_what_was_done_is_not_a_correction(chat: Chat) -> None:
     chat.say("hier vers 22h")
     told = chat.say("j'ai changé mon mot de passe ce matin, une commande a été passée hier soir")
     assert "corrigé" not in told
+
+
+@pytest.mark.parametrize(("said", "stars"), [("great, thx a lot. 5 stars", 5), ("2/5 meh", 2)])
+def test_ratings_as_people_write_them(understanding: Understanding, said: str, stars: int) -> None:
+    assert understanding.read(said, NOW).rating == stars

@@ -134,7 +134,7 @@ class Lexicon:
 
         acts = {act: tokens([p for f in files for p in f.acts.get(act, [])]) for act in Act}
         fields = {k: tokens([p for f in files for p in f.fields.get(k, [])]) for k in FIELD_KINDS}
-        out_of = tokens([p for f in files for p in f.rating.out_of] + ["5"])
+        out_of = tokens([p for f in files for p in f.rating.out_of])
         numbers = {
             normalise(w, keep_politeness=True): n
             for f in files
