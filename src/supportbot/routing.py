@@ -20,7 +20,7 @@ OUT_OF_SCOPE = "none:out-of-scope"
 # A message is read sentence by sentence when the whole decides nothing; a sentence of
 # fewer words than this carries no request of its own ("Hi there.").
 MIN_CLAUSE_WORDS = 4
-_CLAUSES = re.compile(r"(?<=[.!?;])\s+|\s*\n+\s*")
+_CLAUSES = re.compile(r"(?<=[.!?;:])\s+|\s*\n+\s*|,?\s+(?:but|mais|however|cependant)\s+", re.I)
 # Within this many points, an FAQ entry and a flow are decided by intent.
 INTENT_MARGIN = 12.0
 
