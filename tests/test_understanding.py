@@ -384,3 +384,10 @@ def test_telling_what_was_done_is_not_a_correction(chat: Chat) -> None:
 @pytest.mark.parametrize(("said", "stars"), [("great, thx a lot. 5 stars", 5), ("2/5 meh", 2)])
 def test_ratings_as_people_write_them(understanding: Understanding, said: str, stars: int) -> None:
     assert understanding.read(said, NOW).rating == stars
+
+
+@pytest.mark.parametrize(
+    "polite", ["ok found it thanks", "cheers, bye", "super merci, bonne journée"]
+)
+def test_thanks_in_a_few_more_words_get_a_polite_word(chat: Chat, polite: str) -> None:
+    assert "pas sûr" not in chat.say(polite) and "not sure" not in chat.say(polite)

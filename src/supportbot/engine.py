@@ -93,10 +93,16 @@ def _is_gratitude(meaning: Interpretation | None, message: str) -> bool:
 
 
 def _is_thanks(meaning: Interpretation | None, message: str) -> bool:
-    """ "ok", "merci", "thanks", 👍: a polite word, never a question."""
+    """ "ok", "merci", "thanks", 👍, "ok found it thanks", "cheers, bye": a polite word,
+    never a question."""
     if message.strip() in _THANKS_EMOJI:
         return True
-    return meaning is not None and bool(meaning.whole) and meaning.whole <= _POLITE
+    if meaning is None:
+        return False
+    if meaning.whole and meaning.whole <= _POLITE:
+        return True
+    said_thanks = meaning.has(Act.THANKS) and meaning.words <= 6 and "?" not in message
+    return said_thanks and not meaning.has_values and not (meaning.acts - _POLITE)
 
 
 def clean_inbound(inbound: Inbound) -> Inbound:
