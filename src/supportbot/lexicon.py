@@ -119,6 +119,21 @@ class Lexicon:
     lasting: frozenset[str]  # words before a duration
 
     @cached_property
+    def fields_by_first_word(self) -> dict[str, tuple[tuple[str, tuple[str, ...]], ...]]:
+        index: dict[str, list[tuple[str, tuple[str, ...]]]] = {}
+        for kind, phrases in self.fields.items():
+            for phrase in phrases:
+                index.setdefault(phrase[0], []).append((kind, phrase))
+        return {word: tuple(items) for word, items in index.items()}
+
+    @cached_property
+    def negations_by_first_word(self) -> dict[str, tuple[tuple[str, ...], ...]]:
+        index: dict[str, list[tuple[str, ...]]] = {}
+        for phrase in self.negations:
+            index.setdefault(phrase[0], []).append(phrase)
+        return {word: tuple(items) for word, items in index.items()}
+
+    @cached_property
     def acts_by_first_word(self) -> dict[str, tuple[tuple[Act, tuple[str, ...]], ...]]:
         index: dict[str, list[tuple[Act, tuple[str, ...]]]] = {}
         for act, phrases in self.acts.items():

@@ -119,8 +119,8 @@ class Understanding:
             i in covered or i in field_words or t in filler for i, t in enumerate(tokens)
         )
         trackings = tuple(Found(t) for t in dict.fromkeys(_TRACKING.findall(text.upper())))
-        orders = self._orders(text, {t.value for t in trackings})
-        masked = mask_contacts(text)
+        masked = mask_contacts(text) if any(c.isdigit() or c == "@" for c in text) else text
+        orders = self._orders(masked, {t.value for t in trackings})
         emails = tuple(Found(e.lower().strip(".")) for e in dict.fromkeys(_EMAIL.findall(text)))
         return Interpretation(
             text=text,
@@ -174,9 +174,11 @@ class Understanding:
 
     def _negation_positions(self, tokens: list[str]) -> set[int]:
         positions: set[int] = set()
-        for phrase in self.lexicon.negations:
-            for start in _positions(tokens, phrase):
-                positions.update(range(start, start + len(phrase)))
+        index = self.lexicon.negations_by_first_word
+        for start, token in enumerate(tokens):
+            for phrase in index.get(token, ()):
+                if tuple(tokens[start : start + len(phrase)]) == phrase:
+                    positions.update(range(start, start + len(phrase)))
         return positions
 
     def _whole(self, tokens: list[str], acts: set[Act], covered: set[int]) -> set[Act]:
@@ -188,8 +190,11 @@ class Understanding:
 
     # -- values ---------------------------------------------------------------
 
-    def _orders(self, text: str, trackings: set[str]) -> tuple[Found, ...]:
-        plain = _DIGIT_DATE.sub(" ", mask_contacts(text))
+    def _orders(self, masked: str, trackings: set[str]) -> tuple[Found, ...]:
+        """Order numbers in ``masked`` (the message with contacts masked)."""
+        if not any(c.isdigit() for c in masked):
+            return ()
+        plain = _DIGIT_DATE.sub(" ", masked)
         # digits grouped by spaces ("123 456 789") are one number
         plain = re.sub(r"(?<=\d)[ .](?=\d{3}\b)", "", plain)
         found: dict[str, bool] = {}
@@ -211,9 +216,10 @@ class Understanding:
         """The kinds of field the message names, and the words that name them."""
         named: list[str] = []
         words: set[int] = set()
-        for kind, phrases in self.lexicon.fields.items():
-            for phrase in phrases:
-                for start in _positions(tokens, phrase):
+        index = self.lexicon.fields_by_first_word
+        for start, token in enumerate(tokens):
+            for kind, phrase in index.get(token, ()):
+                if tuple(tokens[start : start + len(phrase)]) == phrase:
                     words.update(range(start, start + len(phrase)))
                     if kind not in named:
                         named.append(kind)
