@@ -391,3 +391,8 @@ def test_ratings_as_people_write_them(understanding: Understanding, said: str, s
 )
 def test_thanks_in_a_few_more_words_get_a_polite_word(chat: Chat, polite: str) -> None:
     assert "pas sûr" not in chat.say(polite) and "not sure" not in chat.say(polite)
+
+
+def test_a_complaint_naming_a_kind_of_order_problem_is_not_the_catch_all(chat: Chat) -> None:
+    started = chat.say("je voudrais déposer une réclamation, l'objet est fendu")
+    assert "Problème avec une commande" in started

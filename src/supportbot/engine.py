@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from supportbot.casework import AGENT_CONVERSATION, CustomerCases, awaiting_ticket
 from supportbot.content import AttachmentKind, Content, FaqEntry, FieldType
+from supportbot.fields import choice_named_in
 from supportbot.flows import FlowRunner
 from supportbot.language import guess_language
 from supportbot.lexicon import Act
@@ -54,6 +55,7 @@ from supportbot.understanding import Interpretation, Understanding
 MAX_TEXT = 4000
 HUMAN_FLOW = "human-agent"  # the catalog's flow that hands a conversation to a person
 ORDER_FLOW = "order-problem"  # the catalog's flow for anything wrong with an order
+OTHER_FLOW = "other-request"  # the catalog's catch-all request
 CHAT_LOCK_NAMESPACE = 0x5B01  # advisory-lock namespace of per-chat serialisation
 log = logging.getLogger(__name__)
 LANGS = ("fr", "en")
@@ -739,6 +741,7 @@ class _Turn:
             return [*replies, Reply(self.t("did_you_mean"), tuple(options))]
         kind, _, ident = result.best.label.partition(":")
         if kind == "flow":
+            ident = self._more_specific(ident, message)
             return [*replies, *self._start_flow(ident, said=message, meaning=self.meaning)]
         entry = self.engine.content.faq[ident]
         case_flow = self._case_to_handle(message, entry, result.candidates)
@@ -759,6 +762,24 @@ class _Turn:
         said = f"{(self.offered or {}).get('said', '')} {also}".strip()
         meaning = self.engine.understanding.read(said[:MAX_TEXT], self.engine.clock())
         return self._start_flow(flow_id, said=said, meaning=meaning)
+
+    def _more_specific(self, flow_id: str, message: str) -> str:
+        """The catch-all request, when the message names the kind of problem another
+        request asks about ("déposer une réclamation, l'objet est fendu": damaged, an
+        order problem): that request."""
+        if flow_id != OTHER_FLOW:
+            return flow_id
+        named = {
+            flow.id
+            for flow in self.engine.content.flows.values()
+            if flow.id not in (OTHER_FLOW, HUMAN_FLOW)
+            for step in flow.steps
+            if step.type is FieldType.CHOICE
+            and choice_named_in(message, step.choices, near=False) not in (None, "other")
+        }
+        if len(named) > 1 and ORDER_FLOW in named:
+            return ORDER_FLOW  # the general request about an order, whose kinds it names
+        return named.pop() if len(named) == 1 else flow_id
 
     def _in_context(self, message: str, previous: str, alone: Resolution) -> Resolution:
         """A short follow-up question ("is it free? and their address?", "et on envoie

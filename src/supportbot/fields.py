@@ -56,13 +56,13 @@ def _named(norm: str, names: dict[str, str]) -> set[str]:
     return {value for name, value in names.items() if f" {name} " in f" {norm} "}
 
 
-def choice_named_in(sentence: str, choices: tuple[Choice, ...]) -> str | None:
+def choice_named_in(sentence: str, choices: tuple[Choice, ...], *, near: bool = True) -> str | None:
     """The one choice a sentence names, e.g. the message that started a flow ("je n'ai
     jamais reçu mon colis": late; "I want my data deleted": erasure, a word form of
     "delete"); None if none or several."""
     names = _choice_names(choices)
     norm = _without_ne(normalise(sentence))
-    said = _named(norm, names) or _near_words(norm, names)
+    said = _named(norm, names) or (_near_words(norm, names) if near else set())
     return said.pop() if len(said) == 1 else None
 
 
