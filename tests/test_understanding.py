@@ -396,3 +396,17 @@ def test_thanks_in_a_few_more_words_get_a_polite_word(chat: Chat, polite: str) -
 def test_a_complaint_naming_a_kind_of_order_problem_is_not_the_catch_all(chat: Chat) -> None:
     started = chat.say("je voudrais déposer une réclamation, l'objet est fendu")
     assert "Problème avec une commande" in started
+
+
+def test_at_the_summary_saying_an_answer_is_wrong_with_the_right_one_fixes_it(
+    chat: Chat, photo: IncomingFile
+) -> None:
+    chat.language = "en"
+    chat.say("my order 987654320 arrived broken")
+    chat.say("nov 12")
+    chat.say("skip")
+    chat.say("The vase is cracked.")
+    chat.say(files=(photo,))
+    chat.say("done")
+    fixed = chat.say("the date is wrong, it was nov 11")
+    assert "11 Nov 2026" in fixed and "Summary" in fixed
