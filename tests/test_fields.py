@@ -225,3 +225,9 @@ def test_dates_found_in_sentences_as_people_write_them() -> None:
     assert PARSER.parse("on the 1st", NOW).date().isoformat() == "2026-11-01"
     lasting = PARSER.find("stuck in transit for two weeks", NOW, lasting=frozenset({"for"}))
     assert lasting == []  # how long, not when
+
+
+def test_a_day_that_does_not_exist_is_said_to_be_so() -> None:
+    with pytest.raises(FieldError) as info:
+        PARSER.parse("le 31/11", NOW)
+    assert (info.value.key, info.value.values) == ("bad_date_no_such_day", {"date": "31/11"})

@@ -338,13 +338,18 @@ class DateParser:
                 return local_now - timedelta(days=back)
         if re.fullmatch(r"\d{1,4}", norm):
             return None  # a bare "3" or "42" is not a date (dateparser guesses wildly)
-        day_month = re.fullmatch(r"(\d{1,2})[./-](\d{1,2})", answer.strip())
+        day_month = re.fullmatch(r"(?:le\s+|on\s+)?(\d{1,2})[./-](\d{1,2})", answer.strip(), re.I)
         if day_month:
             try:
                 day = local_now.replace(
                     month=int(day_month[2]), day=int(day_month[1]), hour=12, minute=0
                 )
             except ValueError:
+                day_no, month_no = int(day_month[1]), int(day_month[2])
+                if 1 <= month_no <= 12 and 1 <= day_no <= 31:  # "31/11": that day does not exist
+                    raise FieldError(
+                        "bad_date_no_such_day", date=f"{day_no:02d}/{month_no:02d}"
+                    ) from None
                 return None
             return _nearest_past(day, local_now)
         parsed: datetime | None = dateparser.parse(

@@ -315,6 +315,10 @@ TEXTS: dict[str, tuple[str, str]] = {
         "That is not a valid order number: it has 6 to 12 digits (example: 123456789). "
         "You will find it in My account > Orders.",
     ),
+    "bad_date_no_such_day": (
+        "Le {date} n'existe pas : ce mois-là n'a pas autant de jours. Quelle est la bonne date ?",
+        "There is no {date}: that month does not have that many days. What is the right date?",
+    ),
     "bad_date": (
         "Je n'ai pas compris cette date. Exemples : 12/11, 12/11/2026, 12 nov, hier, "
         "lundi dernier.",
