@@ -410,3 +410,14 @@ def test_at_the_summary_saying_an_answer_is_wrong_with_the_right_one_fixes_it(
     chat.say("done")
     fixed = chat.say("the date is wrong, it was nov 11")
     assert "11 Nov 2026" in fixed and "Summary" in fixed
+
+
+def test_words_once_the_photos_are_there_answer_the_next_question(
+    chat: Chat, photo: IncomingFile
+) -> None:
+    chat.language = "en"
+    chat.say("I want to return my order 987654320, I got it 3 days ago")
+    chat.press("choice:defect")
+    chat.say(files=(photo,))
+    moved = chat.say("no return tracking yet, I have not shipped it")
+    assert "useful details" in moved  # photos done, no tracking: the next question

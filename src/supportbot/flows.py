@@ -383,10 +383,13 @@ class FlowRunner:
                 fixed = self._corrections(flow, state, meaning, lang, exclude=step.id)
                 if fixed:  # "pardon, c'était le 26/11" while sending photos
                     return FlowOutcome([*fixed, self.prompt(flow, state, lang)])
-                moves_on = optional and not state["files"].get(step.id)
-                if moves_on and not meaning.whole and "?" not in inbound.text:
-                    # words, not files, at an optional files question: none to send; the
-                    # words may answer the next question ("no return tracking yet")
+                sent = len(state["files"].get(step.id, []))
+                enough = sent >= (0 if optional else max(step.min_count, 1))
+                says_more = meaning.words >= 3 and not meaning.whole  # "voici" says nothing
+                if enough and says_more and "?" not in inbound.text:
+                    # words, not files, once the files asked for are there (or none were
+                    # needed): done with files; the words may answer the next question
+                    # ("no return tracking yet")
                     state["answers"].pop(step.id, None)
                     skipped = self._advance(flow, state, lang)
                     if state["step"] == CONFIRM:
@@ -524,6 +527,8 @@ class FlowRunner:
             return False  # "pas de suivi" said at the photos question is about the tracking
         if meaning.has(Act.NOTHING) or meaning.only(Act.DENY):
             return True
+        if named and Act.DENY in meaning.opening and not meaning.has_values:
+            return True  # "no return tracking yet"
         return meaning.negated and named and not meaning.has_values
 
     def _value_for(self, step: Step, meaning: Interpretation, old: Any = None) -> str | None:
