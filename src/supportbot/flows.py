@@ -527,6 +527,8 @@ class FlowRunner:
             return False  # "pas de suivi" said at the photos question is about the tracking
         if meaning.has(Act.NOTHING) or meaning.only(Act.DENY):
             return True
+        if meaning.whole and meaning.whole <= _NOT_CONTENT:
+            return True  # "ok", "yes, send it" at an optional question: nothing to add
         if named and Act.DENY in meaning.opening and not meaning.has_values:
             return True  # "no return tracking yet"
         return meaning.negated and named and not meaning.has_values
