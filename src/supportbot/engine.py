@@ -823,7 +823,10 @@ class _Turn:
         if offered is None or meaning is None:
             return None
         refuses = meaning.has(Act.DENY) or meaning.has(Act.CANCEL)
-        says_yes = Act.CONFIRM in meaning.opening or meaning.has(Act.FILE)
+        # "oui ...", or "please file it" said as a request: a question that mentions filing
+        # ("par où passer pour faire une réclamation ?") takes nothing up
+        asks = intent_of(message) == "ask"
+        says_yes = Act.CONFIRM in meaning.opening or (meaning.has(Act.FILE) and not asks)
         if refuses or not says_yes or offered.get("flow") not in self.engine.content.flows:
             return None
         return self._start_offered(offered["flow"], also=message)  # what they said before counts

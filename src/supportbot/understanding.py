@@ -227,10 +227,17 @@ class Understanding:
 
     def _rating(self, text: str, tokens: list[str]) -> int | None:
         """'4 sur 5', '4/5', 'je mets 4', 'quatre étoiles', 'I'd give it 5'."""
+        words = self.lexicon.rating_numbers
+        has_digit = any(len(t) == 1 and t in "12345" for t in tokens)
+        scale_words = {p[0] for p in self.lexicon.rating_out_of}
+        in_words = any(t in words for t in tokens) and (
+            len(tokens) <= 2 or not scale_words.isdisjoint(tokens)
+        )
+        if not has_digit and not in_words:
+            return None  # no small number said ("un" alone is an article): most messages
         match = _RATING.search(text.lower())
         if match:
             return int(match.group(1))
-        words = self.lexicon.rating_numbers
         # "trois sur cinq": the scale is not the rating
         scale = {
             i
