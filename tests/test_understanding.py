@@ -421,3 +421,17 @@ def test_words_once_the_photos_are_there_answer_the_next_question(
     chat.say(files=(photo,))
     moved = chat.say("no return tracking yet, I have not shipped it")
     assert "useful details" in moved  # photos done, no tracking: the next question
+
+
+def test_an_offered_request_survives_a_side_question(chat: Chat) -> None:
+    offer = chat.say("prélevé deux fois sur ma carte pour la commande 987654320")
+    assert "flow:order-problem" in chat.buttons and offer
+    chat.say("au fait, où je trouve ma facture ?")  # answered on the way
+    started = chat.say("oui c'est bon, allez-y pour la commande")
+    assert "J'ai noté « Numéro de commande » : 987654320" in started
+
+
+def test_thanks_after_an_offer_take_nothing_up(chat: Chat) -> None:
+    chat.say("vous avez combien de jours pour un retour sur votre site ?")
+    assert "flow:return-refund" in chat.buttons
+    assert "numéro de commande" not in chat.say("ok merci c'est clair")

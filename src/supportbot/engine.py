@@ -750,6 +750,10 @@ class _Turn:
             return [*replies, *self._start_flow(case_flow, said=message, meaning=self.meaning)]
         if entry.flow:
             self._offer(entry.flow, message)
+        elif self.offered is not None and self.offered.get("flow") == ORDER_FLOW:
+            # a side question ("où je trouve la facture ?") while the problem with an order
+            # they told is on offer: answered, and the request stays offered
+            self.state["offered"] = self.offered
         return [*replies, self._answer(entry)]
 
     def _offer(self, flow_id: str, message: str) -> None:
@@ -826,7 +830,10 @@ class _Turn:
         # "oui ...", or "please file it" said as a request: a question that mentions filing
         # ("par où passer pour faire une réclamation ?") takes nothing up
         asks = intent_of(message) == "ask"
-        says_yes = Act.CONFIRM in meaning.opening or (meaning.has(Act.FILE) and not asks)
+        thanks = meaning.has(Act.THANKS) and bool(meaning.whole) and meaning.whole <= _POLITE
+        says_yes = (Act.CONFIRM in meaning.opening and not thanks) or (
+            meaning.has(Act.FILE) and not asks
+        )
         if refuses or not says_yes or offered.get("flow") not in self.engine.content.flows:
             return None
         return self._start_offered(offered["flow"], also=message)  # what they said before counts
