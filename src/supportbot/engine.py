@@ -830,7 +830,7 @@ class _Turn:
         # "oui ...", or "please file it" said as a request: a question that mentions filing
         # ("par où passer pour faire une réclamation ?") takes nothing up
         asks = intent_of(message) == "ask"
-        thanks = meaning.has(Act.THANKS) and bool(meaning.whole) and meaning.whole <= _POLITE
+        thanks = meaning.has(Act.THANKS)  # "ok merci c'est clair": a thank-you, not a yes
         says_yes = (Act.CONFIRM in meaning.opening and not thanks) or (
             meaning.has(Act.FILE) and not asks
         )
