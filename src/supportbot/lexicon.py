@@ -8,11 +8,12 @@ suivi"). Loaded and validated once like faq/; the understanding step is the only
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from enum import StrEnum
 from functools import cached_property, lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -119,27 +120,16 @@ class Lexicon:
     lasting: frozenset[str]  # words before a duration
 
     @cached_property
-    def fields_by_first_word(self) -> dict[str, tuple[tuple[str, tuple[str, ...]], ...]]:
-        index: dict[str, list[tuple[str, tuple[str, ...]]]] = {}
-        for kind, phrases in self.fields.items():
-            for phrase in phrases:
-                index.setdefault(phrase[0], []).append((kind, phrase))
-        return {word: tuple(items) for word, items in index.items()}
+    def acts_index(self) -> PhraseIndex[Act]:
+        return index_by_first_word((a, p) for a, phrases in self.acts.items() for p in phrases)
 
     @cached_property
-    def negations_by_first_word(self) -> dict[str, tuple[tuple[str, ...], ...]]:
-        index: dict[str, list[tuple[str, ...]]] = {}
-        for phrase in self.negations:
-            index.setdefault(phrase[0], []).append(phrase)
-        return {word: tuple(items) for word, items in index.items()}
+    def fields_index(self) -> PhraseIndex[str]:
+        return index_by_first_word((k, p) for k, phrases in self.fields.items() for p in phrases)
 
     @cached_property
-    def acts_by_first_word(self) -> dict[str, tuple[tuple[Act, tuple[str, ...]], ...]]:
-        index: dict[str, list[tuple[Act, tuple[str, ...]]]] = {}
-        for act, phrases in self.acts.items():
-            for phrase in phrases:
-                index.setdefault(phrase[0], []).append((act, phrase))
-        return {word: tuple(items) for word, items in index.items()}
+    def negations_index(self) -> PhraseIndex[str]:
+        return index_by_first_word(("negation", p) for p in self.negations)
 
     @classmethod
     def merge(cls, files: list[LexiconFile]) -> Lexicon:
@@ -174,6 +164,27 @@ def _fold(text: str) -> str:
     return normalise(text, keep_politeness=True)
 
 
+K = TypeVar("K")
+Phrase = tuple[str, ...]
+# Phrases by their first word, each with what it says: a message is read in one pass.
+PhraseIndex = dict[str, tuple[tuple[K, Phrase], ...]]
+
+
+def index_by_first_word(labelled: Iterable[tuple[K, Phrase]]) -> PhraseIndex[K]:
+    index: dict[str, list[tuple[K, Phrase]]] = {}
+    for label, phrase in labelled:
+        index.setdefault(phrase[0], []).append((label, phrase))
+    return {word: tuple(items) for word, items in index.items()}
+
+
+def phrases_in(tokens: list[str], index: PhraseIndex[K]) -> Iterator[tuple[int, K, Phrase]]:
+    """Each phrase of the index said in the words: where it starts, its label, itself."""
+    for start, token in enumerate(tokens):
+        for label, phrase in index.get(token, ()):
+            if tuple(tokens[start : start + len(phrase)]) == phrase:
+                yield start, label, phrase
+
+
 class LexiconError(ValueError):
     """A lexicon file is missing or wrong; each problem names the file, the entry, the field."""
 
@@ -185,22 +196,11 @@ class LexiconError(ValueError):
 def intent_in(tokens: list[str], text: str, lexicon: Lexicon) -> str | None:
     """'ask' for a question (it opens like one, or has a question mark), 'act' for a
     first-person request ("je voudrais...", "I'd like..."), None when unclear."""
-    index = lexicon.acts_by_first_word
-    opens = (
-        any(
-            act is Act.QUESTION and tuple(tokens[: len(phrase)]) == phrase
-            for act, phrase in index.get(tokens[0], ())
-            if tokens
-        )
-        if tokens
-        else False
-    )
-    if opens:
+    said = [(start, act) for start, act, _ in phrases_in(tokens, lexicon.acts_index)]
+    if (0, Act.QUESTION) in said:
         return "ask"
-    for start, token in enumerate(tokens):
-        for act, phrase in index.get(token, ()):
-            if act is Act.WANT and tuple(tokens[start : start + len(phrase)]) == phrase:
-                return "act"
+    if any(act is Act.WANT for _, act in said):
+        return "act"
     return "ask" if "?" in text else None
 
 

@@ -16,7 +16,7 @@ from datetime import datetime
 from functools import cached_property
 
 from supportbot.fields import DateParser, FoundDate
-from supportbot.lexicon import Act, Lexicon
+from supportbot.lexicon import Act, Lexicon, phrases_in
 from supportbot.masking import mask_contacts
 from supportbot.normalise import normalise
 
@@ -110,8 +110,8 @@ class Understanding:
         """The message once, read whole: acts, values, the field it names."""
         norm = normalise(text, keep_politeness=True)
         tokens = norm.split()
-        acts, covered, opening = self._acts(tokens)
         negated_at = self._negation_positions(tokens)
+        acts, covered, opening = self._acts(tokens, negated_at)
         whole = self._whole(tokens, acts, covered)
         named, field_words = self._fields_named(tokens)
         filler = self.lexicon.filler
@@ -144,42 +144,35 @@ class Understanding:
 
     # -- acts -----------------------------------------------------------------
 
-    def _acts(self, tokens: list[str]) -> tuple[set[Act], set[int], set[Act]]:
+    def _acts(self, tokens: list[str], negated_at: set[int]) -> tuple[set[Act], set[int], set[Act]]:
         """Acts whose phrase appears as whole words and is not negated; the token positions
-        the phrases cover. Phrases are looked up by their first word: one pass."""
+        the phrases cover; the acts the message opens with."""
         found: set[Act] = set()
         opening: set[Act] = set()
         covered: set[int] = set()
-        negated_at = self._negation_positions(tokens)
-        starting = self.lexicon.acts_by_first_word
         greeted = 0  # "bonjour, vous êtes un robot ?" opens with the question all the same
-        for start, token in enumerate(tokens):
-            for act, phrase in starting.get(token, ()):
-                if tuple(tokens[start : start + len(phrase)]) != phrase:
-                    continue
-                covered.update(range(start, start + len(phrase)))
-                if act is Act.CANCEL and len(phrase) == 1 and len(tokens) > 4:
-                    continue  # "arrêté à la douane" is not "arrête"; "laissez tomber" is
-                negated = any(p in negated_at for p in range(max(0, start - 2), start))
-                if negated and act in (Act.CONFIRM, Act.CANCEL, Act.DONE):
-                    if act is Act.CONFIRM:  # "pas bon", "not right"
-                        found.add(Act.DENY)
-                    continue
-                found.add(act)
-                if start == greeted:
-                    opening.add(act)
-                    if act is Act.GREETING:
-                        greeted = start + len(phrase)
+        for start, act, phrase in phrases_in(tokens, self.lexicon.acts_index):
+            covered.update(range(start, start + len(phrase)))
+            if act is Act.CANCEL and len(phrase) == 1 and len(tokens) > 4:
+                continue  # "arrêté à la douane" is not "arrête"; "laissez tomber" is
+            negated = any(p in negated_at for p in range(max(0, start - 2), start))
+            if negated and act in (Act.CONFIRM, Act.CANCEL, Act.DONE):
+                if act is Act.CONFIRM:  # "pas bon", "not right"
+                    found.add(Act.DENY)
+                continue
+            found.add(act)
+            if start == greeted:
+                opening.add(act)
+                if act is Act.GREETING:
+                    greeted = start + len(phrase)
         return found, covered, opening
 
     def _negation_positions(self, tokens: list[str]) -> set[int]:
-        positions: set[int] = set()
-        index = self.lexicon.negations_by_first_word
-        for start, token in enumerate(tokens):
-            for phrase in index.get(token, ()):
-                if tuple(tokens[start : start + len(phrase)]) == phrase:
-                    positions.update(range(start, start + len(phrase)))
-        return positions
+        return {
+            i
+            for start, _, phrase in phrases_in(tokens, self.lexicon.negations_index)
+            for i in range(start, start + len(phrase))
+        }
 
     def _whole(self, tokens: list[str], acts: set[Act], covered: set[int]) -> set[Act]:
         """The acts that alone make the message (all its words are theirs or filler)."""
@@ -216,13 +209,10 @@ class Understanding:
         """The kinds of field the message names, and the words that name them."""
         named: list[str] = []
         words: set[int] = set()
-        index = self.lexicon.fields_by_first_word
-        for start, token in enumerate(tokens):
-            for kind, phrase in index.get(token, ()):
-                if tuple(tokens[start : start + len(phrase)]) == phrase:
-                    words.update(range(start, start + len(phrase)))
-                    if kind not in named:
-                        named.append(kind)
+        for start, kind, phrase in phrases_in(tokens, self.lexicon.fields_index):
+            words.update(range(start, start + len(phrase)))
+            if kind not in named:
+                named.append(kind)
         return tuple(named), words
 
     def _rating(self, text: str, tokens: list[str]) -> int | None:
