@@ -37,7 +37,7 @@ from supportbot.messages import Action, Button, Document, ForgetAgentThreads, In
 from supportbot.normalise import normalise
 from supportbot.outbox import Outbox
 from supportbot.privacy import agent_threads, delete_files, export_customer, forget_customer
-from supportbot.routing import Router, intent_of
+from supportbot.routing import Router
 from supportbot.store import (
     AnswerEvent,
     AnswerFeedback,
@@ -790,7 +790,7 @@ class _Turn:
         quoi dans ce dossier ?") read with the question before it, when alone it says
         nothing clear: the answer it follows up on, not another topic's."""
         meaning = self.meaning
-        if meaning is None or meaning.words > 15 or intent_of(message) != "ask":
+        if meaning is None or meaning.words > 15 or meaning.intent != "ask":
             return alone
         together = self.engine.matcher.resolve(f"{previous} {message}")
         if together.best is None or together.ambiguous:
@@ -803,7 +803,8 @@ class _Turn:
         """The request a message asks for when it gives an order's number and is not a
         question, though it matched an answer: the one the answer offers, or the best
         request among the close candidates."""
-        if intent_of(message) == "ask" or self.engine.runner.order_named_in(message) is None:
+        asks = self.meaning is not None and self.meaning.intent == "ask"
+        if asks or self.engine.runner.order_named_in(message) is None:
             return None
         flows = self.engine.content.flows
         if entry is not None and entry.flow and entry.flow in flows:
@@ -829,7 +830,7 @@ class _Turn:
         refuses = meaning.has(Act.DENY) or meaning.has(Act.CANCEL)
         # "oui ...", or "please file it" said as a request: a question that mentions filing
         # ("par où passer pour faire une réclamation ?") takes nothing up
-        asks = intent_of(message) == "ask"
+        asks = meaning.intent == "ask"
         thanks = meaning.has(Act.THANKS)  # "ok merci c'est clair": a thank-you, not a yes
         says_yes = (Act.CONFIRM in meaning.opening and not thanks) or (
             meaning.has(Act.FILE) and not asks
@@ -1071,7 +1072,7 @@ class _Turn:
     def _question_in_flow(self) -> FaqEntry | None:
         """The FAQ entry a message typed in a flow asks for, when it is clearly a question."""
         message = self.inbound.text.strip()
-        if self.inbound.payload or intent_of(message) != "ask":
+        if self.meaning is None or self.meaning.intent != "ask":
             return None
         result = self.engine.matcher.resolve(message[:MAX_TEXT])
         best = result.best

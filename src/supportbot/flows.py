@@ -572,9 +572,7 @@ class FlowRunner:
             value = self._value_for(step, meaning, old)
             if value is None or value == old:
                 continue
-            state["answers"][step_id] = value
-            shown = self.display(step, state, lang)
-            replies.append(Reply(text(lang, "corrected", label=step.label.get(lang), value=shown)))
+            replies.append(self._corrected(step, state, value, lang))
         if meaning.has(Act.CORRECT) or meaning.has(Act.DENY):
             replies += self._choice_corrections(flow, state, meaning, lang, exclude)
         for step_id in list(state["history"]):  # a receipt date changed: eligibility again
@@ -584,11 +582,15 @@ class FlowRunner:
             value = self._value_for(step, meaning, state["answers"].get(step_id))
             if value is None or value == state["answers"].get(step_id):
                 continue
-            state["answers"][step_id] = value
-            shown = self.display(step, state, lang)
-            replies.append(Reply(text(lang, "corrected", label=step.label.get(lang), value=shown)))
+            replies.append(self._corrected(step, state, value, lang))
             replies.append(Reply(self._eligibility(state, date.fromisoformat(value), lang)))
         return replies
+
+    def _corrected(self, step: Step, state: dict[str, Any], value: str, lang: str) -> Reply:
+        """An earlier answer replaced, and said so."""
+        state["answers"][step.id] = value
+        shown = self.display(step, state, lang)
+        return Reply(text(lang, "corrected", label=step.label.get(lang), value=shown))
 
     def _choice_corrections(
         self,
@@ -610,9 +612,7 @@ class FlowRunner:
             old = state["answers"].get(step_id)
             if len(wanted) != 1 or old in wanted:
                 continue
-            state["answers"][step_id] = wanted.pop()
-            shown = self.display(step, state, lang)
-            replies.append(Reply(text(lang, "corrected", label=step.label.get(lang), value=shown)))
+            replies.append(self._corrected(step, state, wanted.pop(), lang))
         return replies
 
     def _named_step(self, flow: Flow, state: dict[str, Any], meaning: Interpretation) -> str | None:

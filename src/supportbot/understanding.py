@@ -16,7 +16,7 @@ from datetime import datetime
 from functools import cached_property
 
 from supportbot.fields import DateParser, FoundDate
-from supportbot.lexicon import Act, Lexicon, phrases_in
+from supportbot.lexicon import Act, Lexicon, intent_in, phrases_in
 from supportbot.masking import mask_contacts
 from supportbot.normalise import normalise
 
@@ -52,6 +52,7 @@ class Interpretation:
     fields_named: tuple[str, ...] = ()
     rating: int | None = None
     words: int = 0
+    intent: str | None = None  # "ask" (a question), "act" (a request), None (unclear)
     negated: bool = False  # a negation is said ("pas", "jamais", "never")
     negated_at: frozenset[int] = frozenset()  # the positions of its words
     # Acts the message opens with ("oui je veux ouvrir un ticket, ...").
@@ -127,6 +128,7 @@ class Understanding:
             norm=norm,
             acts=frozenset(acts),
             opening=frozenset(opening),
+            intent=intent_in(tokens, text, self.lexicon),
             negated=bool(negated_at),
             negated_at=frozenset(negated_at),
             whole=frozenset(whole),
