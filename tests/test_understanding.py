@@ -38,11 +38,16 @@ def tickets(engine: Engine) -> list[Ticket]:
         return rows
 
 
-def to_summary(chat: Chat, photo: IncomingFile) -> str:
-    """A damaged parcel reported up to its summary."""
+def to_description(chat: Chat) -> None:
+    """A damaged parcel reported up to the question that asks to describe it."""
     chat.say("ma commande 987654320 est arrivée abîmée")
     chat.say("13/11")
     chat.say("passer")
+
+
+def to_summary(chat: Chat, photo: IncomingFile) -> str:
+    """A damaged parcel reported up to its summary."""
+    to_description(chat)
     chat.say("Le vase est fendu sur toute la hauteur.")
     chat.say(files=(photo,))
     return chat.say("terminé")
@@ -306,9 +311,7 @@ def test_a_photo_sent_before_any_request_is_kept_for_it(
 
 
 def test_a_correction_at_a_free_text_question_is_not_the_text(chat: Chat) -> None:
-    chat.say("ma commande 987654320 est arrivée abîmée")
-    chat.say("13/11")
-    chat.say("passer")
+    to_description(chat)
     fixed = chat.say("ah et le numéro c'est 987654329 pas 987654320")
     assert "987654329" in fixed and "Décrivez" in fixed
 
@@ -326,9 +329,7 @@ def test_naming_an_answer_with_its_new_value_at_the_summary(chat: Chat) -> None:
 
 
 def test_asking_for_a_person_in_words_mid_request_hands_over(chat: Chat) -> None:
-    chat.say("ma commande 987654320 est arrivée abîmée")
-    chat.say("13/11")
-    chat.say("passer")
+    to_description(chat)
     handed = chat.say("est-ce que je peux parler à quelqu'un svp")
     assert "conseiller" in handed.lower()
 
