@@ -379,6 +379,7 @@ class Telegram:
         album_delay: float = 0.05,
         outbox_interval: float | None = None,
         book: ReplyBook | None = None,
+        update_sweep_interval: float | None = None,
     ) -> None:
         self.engine = engine
         self.desk = desk or build_desk(engine)
@@ -395,6 +396,7 @@ class Telegram:
             rate_limiter=AIORateLimiter(max_retries=3, group_max_rate=1000),
             album_delay=album_delay,
             outbox_interval=outbox_interval,
+            update_sweep_interval=update_sweep_interval,
             book=book,
         )
         self.app.add_error_handler(self._record_error)
@@ -423,6 +425,11 @@ class Telegram:
         parsed = Update.de_json(update, self.app.bot)
         await self.app.update_processor.process_update(parsed, self.app.process_update(parsed))
         return self.request.calls[before:]
+
+    async def deliver(self, update: dict[str, Any]) -> None:
+        """Hand one update to the application as its webhook or poller does: into the
+        update queue (kept first); the running application handles it in its own time."""
+        await self.app.update_queue.put(Update.de_json(update, self.app.bot))
 
     async def wait_for(self, condition: Callable[[], bool], timeout: float = 5.0) -> None:
         deadline = asyncio.get_running_loop().time() + timeout

@@ -16,7 +16,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, event, func, select
+from sqlalchemy.exc import OperationalError
 from telegram import Update
 
 from supportbot.channels import telegram_store as tg_store
@@ -28,10 +29,10 @@ from supportbot.channels.telegram import (
 )
 from supportbot.channels.telegram_order import ChatOrderedProcessor
 from supportbot.channels.telegram_outbound import split_text
-from supportbot.channels.telegram_topics import AgentRoom
 from supportbot.config import Settings
 from supportbot.engine import Engine
 from supportbot.messages import NotifyAgents
+from supportbot.outbox import AGENTS
 from supportbot.replies import ReplyBook, ReplyTemplate
 from supportbot.store import Customer, OutboxMessage, Ticket
 from telegram_fakes import AGENT_CHAT, TOKEN, Call, Person, Telegram, picture, texts
@@ -683,7 +684,8 @@ def test_racing_notifications_open_a_single_topic(tg: Telegram) -> None:
                 row = db.scalar(select(Ticket).where(Ticket.reference == ref))
                 assert row is not None
                 row.agent_thread_id = None
-            room: AgentRoom = tg.app.bot_data["customers"].room
+            room = tg.app.bot_data["customers"].notices.room
+            assert room is not None
             before = len(tg.request.calls)
             await asyncio.gather(
                 room.notify(tg.app.bot, NotifyAgents(ref, "first")),
@@ -1061,6 +1063,68 @@ def test_ticket_jobs_run_in_the_job_queue_and_alert_the_topic(tg: Telegram, engi
     play(scenario)
 
 
+def test_a_new_tickets_card_waits_in_the_store_until_the_agent_group_takes_it(
+    engine: Engine, telegram_settings: Settings
+) -> None:
+    tg = Telegram(engine, telegram_settings, outbox_interval=0.05)
+
+    async def scenario() -> None:
+        async with tg.running(start_jobs=True):
+            tg.request.fail("createForumTopic", 502, "Bad Gateway", times=4)  # group down
+            await tg.send(tg.updates.text(ALICE, "/agent"))
+            await tg.send(tg.updates.text(ALICE, "Je n'arrive pas à modifier mon adresse"))
+            calls = await tg.send(tg.updates.press(ALICE, "confirm", "Confirmer et envoyer"))
+            found = REF.search(texts(calls, ALICE.id))
+            assert found  # the customer has their reference; the agents not yet
+            ref = found.group()
+            assert ticket(engine, ref).agent_thread_id is None
+            # the sweep shows the card once the group answers again, in its new topic
+            await tg.wait_for(lambda: ticket(engine, ref).agent_thread_id is not None)
+            thread = ticket(engine, ref).agent_thread_id
+            await tg.wait_for(lambda: bool(sent_to(tg.request.calls, AGENT_CHAT, thread)))
+            card = sent_to(tg.request.calls, AGENT_CHAT, thread)[0]
+            assert "modifier mon adresse" in card.text
+            topics = [c for c in tg.request.calls if c.method == "createForumTopic"]
+            assert len(topics) == 5  # four refused, one taken: no second topic
+
+    play(scenario)
+
+
+def test_a_replayed_update_still_gets_its_notice_to_the_agents(tg: Telegram) -> None:
+    async def scenario() -> None:
+        async with tg.running():
+            _, thread = await hand_off(tg)
+            tg.request.fail("sendMessage", 502, "Bad Gateway", when=_in_group)
+            relayed = tg.updates.text(ALICE, "Voici une précision sur mon adresse")
+            await tg.send(relayed)  # the turn ran, the notice did not get through
+            assert _waiting_notices(tg.engine) == 1
+            with tg.engine.sessions.begin() as db:  # as a kill before "handled" leaves it
+                db.execute(delete(tg_store.TelegramUpdate))
+            again = await tg.send(relayed)  # taken again: the turn is not, its notice is
+            shown = sent_to(again, AGENT_CHAT, thread)
+            assert ["précision" in c.text for c in shown] == [True]
+            assert not sent_to(again, ALICE.id)  # the customer is not answered twice
+            assert _waiting_notices(tg.engine) == 0
+
+    play(scenario)
+
+
+def _waiting_notices(engine: Engine) -> int:
+    with engine.sessions() as db:
+        return int(
+            db.scalar(
+                select(func.count())
+                .select_from(OutboxMessage)
+                .where(OutboxMessage.channel == AGENTS, OutboxMessage.delivered_at.is_(None))
+            )
+            or 0
+        )
+
+
+def _in_group(params: dict[str, Any]) -> bool:
+    return int(params.get("chat_id", 0)) == AGENT_CHAT
+
+
 def test_logs_carry_ids_never_what_customers_wrote(
     tg: Telegram, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -1082,16 +1146,101 @@ def test_logs_carry_ids_never_what_customers_wrote(
         assert secret not in logged
 
 
-def test_behind_a_webhook_only_older_cut_off_updates_are_taken_again(engine: Engine) -> None:
-    start = engine.clock()
-    tg_store.keep_update(engine.sessions, 1, {"update_id": 1}, start)
-    tg_store.keep_update(engine.sessions, 2, {"update_id": 2}, start + timedelta(minutes=3))
-    tg_store.record_handled(engine.sessions, 1, start)  # handled: its data is dropped
-    tg_store.keep_update(engine.sessions, 3, {"update_id": 3}, start)
-    later = start + timedelta(minutes=4)
-    assert tg_store.unhandled_updates(engine.sessions) == [{"update_id": 2}, {"update_id": 3}]
-    # another worker may still be handling update 2 (received a minute ago)
-    recent = later - timedelta(minutes=2)
-    assert tg_store.unhandled_updates(engine.sessions, recent) == [{"update_id": 3}]
+def test_a_kept_update_is_leased_to_one_worker_until_its_lease_lapses(engine: Engine) -> None:
+    sessions, start = engine.sessions, engine.clock()
+    assert tg_store.keep_update(sessions, 1, {"update_id": 1}, start, "worker-a")
+    # Telegram delivers it again, to another worker, while the first one handles it
+    assert not tg_store.keep_update(sessions, 1, {"update_id": 1}, start, "worker-b")
+    assert tg_store.take_lapsed_updates(sessions, start, "worker-b") == []
+    # worker-a was killed: its lease lapses, and the next delivery is handled
+    later = start + tg_store.UPDATE_LEASE + timedelta(seconds=1)
+    assert tg_store.keep_update(sessions, 1, {"update_id": 1}, later, "worker-b")
+    assert tg_store.take_lapsed_updates(sessions, later, "worker-c") == []  # b holds it now
+    tg_store.record_handled(sessions, 1, later)
+    much_later = later + timedelta(hours=1)
+    assert not tg_store.keep_update(sessions, 1, {"update_id": 1}, much_later, "worker-c")
+    assert tg_store.take_lapsed_updates(sessions, much_later, "worker-c") == []
     with engine.sessions() as db:
         assert db.get(tg_store.TelegramUpdate, 1).data is None  # type: ignore[union-attr]
+
+
+def test_a_sweep_takes_up_lapsed_updates_and_renewed_leases_hold(engine: Engine) -> None:
+    sessions, start = engine.sessions, engine.clock()
+    for update_id, holder in ((1, "gone"), (2, "alive"), (3, "gone")):
+        tg_store.keep_update(sessions, update_id, {"update_id": update_id}, start, holder)
+    later = start + tg_store.UPDATE_LEASE + timedelta(seconds=1)
+    tg_store.renew_leases(sessions, [2], later - timedelta(seconds=5), "alive")
+    taken = tg_store.take_lapsed_updates(sessions, later, "sweeper")
+    assert taken == [{"update_id": 1}, {"update_id": 3}]
+    assert tg_store.take_lapsed_updates(sessions, later, "another") == []  # leased now
+    # the only poller, at its start: every lease another process holds was cut off
+    assert tg_store.take_lapsed_updates(sessions, later, "poller", everyone=True) == [
+        {"update_id": 1},
+        {"update_id": 2},
+        {"update_id": 3},
+    ]
+
+
+def test_an_update_a_killed_worker_held_is_answered_by_another_within_seconds(
+    engine: Engine, telegram_settings: Settings, clock: Any
+) -> None:
+    tg = Telegram(engine, telegram_settings, update_sweep_interval=0.05)
+    question = tg.updates.text(ALICE, "ou est ma facture")
+    # kept by a worker killed before it handled it, half a minute ago
+    past = clock.now - tg_store.UPDATE_LEASE - timedelta(seconds=1)
+    tg_store.keep_update(engine.sessions, question["update_id"], question, past, "killed")
+
+    async def scenario() -> None:
+        async with tg.running(start_jobs=True):
+            await tg.deliver(question)  # Telegram's retry reaches this worker: not dropped
+            await tg.wait_for(lambda: "Mon compte > Commandes" in texts(tg.request.calls))
+            marker = tg.updates.text(ALICE, "/menu")
+            await tg.deliver(marker)
+            await tg.wait_for(lambda: "theme:orders" in str(tg.request.calls[-1].buttons))
+        answers = [c for c in sent_to(tg.request.calls, ALICE.id) if "PDF" in c.text]
+        assert len(answers) == 1  # the retry and the sweep did not both run it
+        assert tg_store.was_handled(engine.sessions, question["update_id"])
+
+    play(scenario)
+
+
+def test_a_retry_while_the_update_is_being_handled_is_not_queued_twice(
+    engine: Engine, telegram_settings: Settings
+) -> None:
+    tg = Telegram(engine, telegram_settings, update_sweep_interval=0.05)
+    question = tg.updates.text(ALICE, "ou est ma facture")
+    tg_store.keep_update(engine.sessions, question["update_id"], question, engine.clock(), "busy")
+
+    async def scenario() -> None:
+        async with tg.running(start_jobs=True):
+            await tg.deliver(question)  # another worker holds it, its lease running
+            marker = tg.updates.text(ALICE, "/menu")
+            await tg.deliver(marker)
+            await tg.wait_for(lambda: "theme:orders" in str(tg.request.calls[-1].buttons))
+            assert "PDF" not in texts(tg.request.calls)
+
+    play(scenario)
+
+
+def test_the_store_away_for_a_moment_delays_the_answer_and_never_asks_to_try_again(
+    tg: Telegram, engine: Engine
+) -> None:
+    away = {"now": False}  # a database restart: every statement fails while it lasts
+
+    @event.listens_for(engine.sessions.kw["bind"], "before_cursor_execute")
+    def refuse(*_: Any) -> None:
+        if away["now"]:
+            raise OperationalError("SELECT 1", {}, ConnectionRefusedError("restarting"))
+
+    async def scenario() -> None:
+        async with tg.running():
+            await tg.send(tg.updates.text(ALICE, "je veux signaler un problème avec ma commande"))
+            away["now"] = True
+            asyncio.get_running_loop().call_later(0.6, away.update, {"now": False})
+            calls = await tg.send(tg.updates.text(ALICE, "123456789"))
+            said = texts(calls, ALICE.id)
+            assert "Réessayez" not in said and "technique" not in said
+            assert "choice:damaged" in sent_to(calls, ALICE.id)[-1].buttons  # taken, once
+            assert len([c for c in sent_to(calls, ALICE.id) if "choice:damaged" in c.buttons]) == 1
+
+    play(scenario)

@@ -201,7 +201,7 @@ def test_a_message_cut_off_before_its_turn_is_answered_after_restart(
     time.sleep(1)
     assert len(api.sent(chat_id=ALICE.id)) == 1
     assert second.stop() == 0
-    assert "1 update(s) cut off by a stop are handled now" in second.output()
+    assert "1 kept update(s) nobody was handling are handled now" in second.output()
 
 
 def test_a_reply_cut_off_while_being_sent_is_sent_again_and_nothing_else_repeats(

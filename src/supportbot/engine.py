@@ -35,7 +35,7 @@ from supportbot.masking import mask_card_numbers, mask_personal_data
 from supportbot.matching import Match, Resolution
 from supportbot.messages import Action, Button, Document, ForgetAgentThreads, Inbound, Reply
 from supportbot.normalise import normalise
-from supportbot.outbox import Outbox
+from supportbot.outbox import Outbox, notice_rows
 from supportbot.privacy import agent_threads, delete_files, export_customer, forget_customer
 from supportbot.routing import Router
 from supportbot.store import (
@@ -122,6 +122,10 @@ def pick_language(requested: str | None, default: str = "fr") -> str:
     return default
 
 
+class StoreUnavailable(RuntimeError):
+    """A keyed event could not be applied: the store was unreachable; nothing was kept."""
+
+
 @dataclass
 class Engine:
     content: Content
@@ -152,12 +156,18 @@ class Engine:
         An event with a ``key`` (a channel that may deliver it again, Telegram) is
         applied once: its replies are queued in the outbox in the same transaction,
         not returned, and the channel delivers them from there; a second delivery of
-        the key changes nothing and returns nothing.
+        the key changes nothing and returns nothing. Such an event raises
+        ``StoreUnavailable`` instead of the "try again" reply: nothing of it was kept,
+        and the channel, which still holds it, runs it again later.
         """
         try:
             return self._handle(inbound)
-        except OperationalError:
+        except OperationalError as err:
             log.warning("database unavailable while handling chat %s", inbound.chat_id)
+            if inbound.key is not None:
+                # The channel keeps keyed events: it tries again once the store is back,
+                # rather than asking the customer to.
+                raise StoreUnavailable(inbound.key) from err
             lang = pick_language(inbound.language, self.default_language)
             return [Reply(text(lang, "busy"))]
 
@@ -285,6 +295,7 @@ _QUEUE = insert(cast(Table, OutboxMessage.__table__)).values(
     chat_id=bindparam("chat_id"),
     text=bindparam("text"),
     buttons=bindparam("buttons"),
+    data=bindparam("data"),
     created_at=bindparam("created_at"),
 )
 _ANSWERED = insert(cast(Table, AnswerEvent.__table__)).values(
@@ -306,23 +317,24 @@ def _first_delivery(db: Session, key: str, now: datetime) -> bool:
 def _queue_replies(
     db: Session, inbound: Inbound, actions: list[Action], now: datetime
 ) -> list[Action]:
-    """The turn's replies go to the outbox, in the turn's transaction; the rest is returned."""
-    replies = [a for a in actions if isinstance(a, Reply)]
-    if replies:
-        db.execute(
-            _QUEUE,
-            [
-                {
-                    "channel": inbound.channel,
-                    "chat_id": inbound.chat_id,
-                    "text": reply.text,
-                    "buttons": [{"label": b.label, "payload": b.payload} for b in reply.buttons],
-                    "created_at": now,
-                }
-                for reply in replies
-            ],
-        )
-    return [a for a in actions if not isinstance(a, Reply)]
+    """The turn's replies and its notices for the agent side go to the outbox, in the
+    turn's transaction; the rest (a data export) is returned."""
+    rows = [
+        {
+            "channel": inbound.channel,
+            "chat_id": inbound.chat_id,
+            "text": action.text,
+            "buttons": [{"label": b.label, "payload": b.payload} for b in action.buttons],
+            "data": None,
+            "created_at": now,
+        }
+        for action in actions
+        if isinstance(action, Reply)
+    ]
+    rows += notice_rows(actions, now, inbound.chat_id, inbound.message_ids)
+    if rows:
+        db.execute(_QUEUE, rows)
+    return [a for a in actions if isinstance(a, Document)]
 
 
 @dataclass

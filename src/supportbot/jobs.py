@@ -10,11 +10,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from supportbot.flows import say_moment
 from supportbot.messages import NotifyAgents
+from supportbot.outbox import notice_rows
 from supportbot.privacy import apply_retention, delete_files
 from supportbot.store import OutboxMessage, Ticket
 from supportbot.texts import text
@@ -39,7 +40,8 @@ class Jobs:
     settings: JobSettings = field(default_factory=JobSettings)
 
     def tick(self) -> list[NotifyAgents]:
-        """One pass over open tickets; returns the alerts for the agents."""
+        """One pass over open tickets; returns the alerts for the agents (queued for
+        them in the outbox with the pass)."""
         alerts: list[NotifyAgents] = []
         with self.sessions.begin() as db:
             open_tickets = db.scalars(
@@ -56,6 +58,9 @@ class Jobs:
                     self._info_reminder(db, ticket)
                 elif status is TicketStatus.SOLUTION_PROPOSED:
                     self._auto_close(db, ticket)
+            # The agents' alerts are delivered from the outbox, like everything they see.
+            if notices := notice_rows(list(alerts), self.tickets.clock()):
+                db.execute(insert(OutboxMessage), notices)
             # Delivered messages are kept a while (a chat offers a choice again), not forever:
             # they repeat what customers typed (summaries), which retention must not outlive.
             kept = DELIVERED_KEPT

@@ -40,6 +40,9 @@ class Inbound:
     files: tuple[IncomingFile, ...] = ()
     # Set by a channel that may deliver the same event twice (Telegram's update id).
     key: str | None = None
+    # The channel's ids of the messages carrying the files (Telegram message ids): the
+    # agent side is shown those messages.
+    message_ids: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

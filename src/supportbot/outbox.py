@@ -1,4 +1,4 @@
-"""The outbox: what is sent to customers, kept until it is delivered.
+"""The outbox: what is sent to customers and to agents, kept until it is delivered.
 
 Agent replies and status notices (see ``TicketService``), and the engine's
 replies to a keyed event (a Telegram update), are written to the store in the
@@ -8,6 +8,12 @@ one delivered once the channel took it. A sender that dies holds back only the
 message in flight, until its claim lapses or the sender that replaces it takes
 it back (``release_orphans``): nothing is lost, and only that one message can
 arrive twice (channels offer no idempotence key).
+
+What the agent side must see (a new ticket's card, a customer's message during a
+handoff, a deadline alert, topics to delete after an erasure) goes the same way:
+rows of the channel ``AGENTS``, one ordered stream per ticket (its reference as
+the chat), written with the change that caused them (``notice_rows``) and taken
+with ``claim_notice``.
 """
 
 from __future__ import annotations
@@ -18,13 +24,16 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from supportbot.messages import Button, Reply
+from supportbot.messages import Action, Button, ForgetAgentThreads, NotifyAgents, Reply
 from supportbot.store import Conversation, OutboxMessage
 
+AGENTS = "agents"  # the agent side's stream; its chats are ticket references
+ERASURES = "erasures"  # the AGENTS chat of topics to delete (they outlive their tickets)
 LEASE = timedelta(minutes=1)  # one message's sending, retries and 429 waits included
 # Who holds a claim: this process, as long as it lives.
 PROCESS = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
@@ -60,6 +69,27 @@ class Outbox:
     ) -> tuple[int, Reply] | None:
         """The chat's oldest undelivered message, now ours for ``lease``; None if there is
         none, or if it is another sender's (its claim still runs): order comes first."""
+        row = self._claim(channel, chat_id, lease)
+        return None if row is None else (row.id, _reply(row))
+
+    def claim_notice(self, chat: str, lease: timedelta = LEASE) -> tuple[int, Notice] | None:
+        """The oldest undelivered notice of this ticket (or of ``ERASURES``), as
+        ``claim_next``."""
+        row = self._claim(AGENTS, chat, lease)
+        return None if row is None else (row.id, _notice(row))
+
+    def notice_chats(self) -> list[str]:
+        """The tickets (and ``ERASURES``) with notices waiting, oldest first."""
+        with self.sessions() as db:
+            rows = db.execute(
+                select(OutboxMessage.chat_id, func.min(OutboxMessage.id))
+                .where(OutboxMessage.channel == AGENTS, OutboxMessage.delivered_at.is_(None))
+                .group_by(OutboxMessage.chat_id)
+                .order_by(func.min(OutboxMessage.id))
+            ).all()
+        return [chat for chat, _ in rows]
+
+    def _claim(self, channel: str, chat_id: str, lease: timedelta) -> OutboxMessage | None:
         now = self.clock()
         with self.sessions.begin() as db:
             row = db.scalars(
@@ -77,7 +107,9 @@ class Outbox:
                 return None
             row.claimed_until = now + lease
             row.claimed_by = PROCESS
-            return row.id, _reply(row)
+            db.flush()
+            db.expunge(row)
+            return row
 
     def release_orphans(self, channel: str) -> int:
         """Give back the claims of senders of ``channel`` that are gone; how many.
@@ -151,3 +183,57 @@ class Outbox:
 
 def _reply(row: OutboxMessage) -> Reply:
     return Reply(row.text, tuple(Button(b["label"], b["payload"]) for b in row.buttons))
+
+
+@dataclass(frozen=True, slots=True)
+class Notice:
+    """A notice for the agent side, and the customer's messages it shows (their chat and
+    the channel's ids of those messages, copied into the ticket's topic)."""
+
+    action: NotifyAgents | ForgetAgentThreads
+    source_chat: str | None = None
+    source_messages: tuple[int, ...] = ()
+
+
+def notice_rows(
+    actions: list[Action],
+    now: datetime,
+    source_chat: str | None = None,
+    source_messages: tuple[int, ...] = (),
+) -> list[dict[str, Any]]:
+    """The outbox rows (``AGENTS``) of a change's notices for the agent side."""
+    rows: list[dict[str, Any]] = []
+    for action in actions:
+        if isinstance(action, NotifyAgents):
+            data: dict[str, Any] = {"kind": "notify", "files": list(action.files)}
+            if source_messages:
+                data["source"] = {"chat": source_chat, "messages": list(source_messages)}
+            chat, body = action.ticket_reference, action.text
+        elif isinstance(action, ForgetAgentThreads):
+            data = {"kind": "forget", "threads": list(action.thread_ids)}
+            chat, body = ERASURES, ""
+        else:
+            continue
+        rows.append(
+            {
+                "channel": AGENTS,
+                "chat_id": chat,
+                "text": body,
+                "buttons": [],
+                "data": data,
+                "created_at": now,
+            }
+        )
+    return rows
+
+
+def _notice(row: OutboxMessage) -> Notice:
+    data = row.data or {}
+    if data.get("kind") == "forget":
+        return Notice(ForgetAgentThreads(tuple(int(t) for t in data.get("threads", []))))
+    source = data.get("source") or {}
+    return Notice(
+        NotifyAgents(row.chat_id, row.text, tuple(data.get("files", []))),
+        source.get("chat"),
+        tuple(int(m) for m in source.get("messages", [])),
+    )

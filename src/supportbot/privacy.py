@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import Text, cast, delete, or_, select
 from sqlalchemy.orm import Session
 
+from supportbot.outbox import AGENTS
 from supportbot.store import (
     Attachment,
     Conversation,
@@ -98,9 +99,17 @@ def agent_threads(db: Session, customer: Customer) -> tuple[int, ...]:
 def forget_customer(db: Session, customer: Customer) -> list[Path]:
     """Erase a customer (see the module rule); returns the stored files to delete."""
     files: list[Path] = []
+    references: list[str] = []
     for ticket in db.scalars(select(Ticket).where(Ticket.customer_id == customer.id)):
         files += anonymise_ticket(ticket)
         ticket.agent_thread_id = None
+        references.append(ticket.reference)
+    # Notices for the agents not delivered yet repeat what the customer wrote.
+    db.execute(
+        delete(OutboxMessage).where(
+            OutboxMessage.channel == AGENTS, OutboxMessage.chat_id.in_(references)
+        )
+    )
     for conversation in db.scalars(
         select(Conversation).where(Conversation.customer_id == customer.id)
     ):

@@ -204,6 +204,8 @@ class OutboxMessage(Base):
     # A sender claims a message before sending it: no other sender takes it meanwhile.
     claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     claimed_by: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    # For the agent side's notices (channel "agents"): what else they carry.
+    data: Mapped[dict[str, Any] | None] = mapped_column(JSONType, nullable=True)
 
 
 class InboundEvent(Base):

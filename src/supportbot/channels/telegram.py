@@ -21,7 +21,6 @@ from datetime import timedelta
 from typing import Any
 from urllib.parse import urlparse
 
-from sqlalchemy.exc import SQLAlchemyError
 from telegram import BotCommand, Message, Update
 from telegram.constants import ChatType
 from telegram.error import InvalidToken, NetworkError, TelegramError
@@ -46,8 +45,10 @@ from supportbot import logs
 from supportbot.agents import AgentDesk
 from supportbot.app import build_desk, build_engine
 from supportbot.channels import telegram_store as store
+from supportbot.channels.patience import patiently, store_trouble, within
 from supportbot.channels.telegram_customers import CustomerChats
 from supportbot.channels.telegram_media import MediaFetcher
+from supportbot.channels.telegram_notices import NoticeSender
 from supportbot.channels.telegram_order import ChatOrderedProcessor, KeptQueue
 from supportbot.channels.telegram_outbound import CustomerSender
 from supportbot.channels.telegram_templates import (
@@ -64,6 +65,7 @@ from supportbot.channels.telegram_topics import (
 from supportbot.config import Settings
 from supportbot.engine import Engine, pick_language
 from supportbot.jobs import Jobs
+from supportbot.outbox import PROCESS
 from supportbot.replies import ReplyBook, load_replies
 
 log = logging.getLogger(__name__)
@@ -73,7 +75,8 @@ ALBUM_DELAY = 1.5
 OUTBOX_INTERVAL = 2.0
 BOOTSTRAP_RETRIES = 3  # at start-up: about 5 s of a network or Bot API outage is survived
 UPDATE_MEMORY = timedelta(days=2)
-WEBHOOK_REQUEUE_GRACE = timedelta(minutes=2)  # longer than any update takes to handle
+UPDATE_SWEEP = 5.0  # seconds between two looks for kept updates whose lease lapsed
+KEEP_PATIENCE = 5.0  # seconds an arriving update waits for the store before going unkept
 _TOKEN = re.compile(r"^[0-9]{3,20}:[A-Za-z0-9_-]{30,64}$")
 _SECRET = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
 
@@ -123,65 +126,136 @@ def _api_roots(base_url: str) -> tuple[str, str]:
 
 
 class Housekeeping:
-    """What runs besides updates: duplicate-guard, outbox sweep, old ids, errors."""
+    """What runs besides updates: kept updates and their leases, outbox sweep, errors."""
 
     def __init__(
-        self, engine: Engine, sender: CustomerSender, room: AgentRoom | None, jobs: Jobs
+        self, engine: Engine, sender: CustomerSender, notices: NoticeSender, jobs: Jobs
     ) -> None:
         self.engine = engine
         self.sender = sender
-        self.room = room
+        self.notices = notices
         self.jobs = jobs
+        # Updates this worker holds the lease of: queued, or being handled.
+        self.in_hand: set[int] = set()
+        # Of those, the ones whose turn could not reach the store: not handled.
+        self.again: set[int] = set()
 
     async def skip_repeats(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        """Group -1: an update already handled stops here when Telegram delivers it again.
+        """Group -1: an update already handled stops here when it comes again.
 
         One whose handling a crash cut short was never recorded (see ``handled``): it
         goes through again, and the engine, which took its key in with the turn,
         applies it once and delivers the replies still waiting.
         """
-        if await asyncio.to_thread(store.was_handled, self.engine.sessions, update.update_id):
+        if await patiently(store.was_handled, self.engine.sessions, update.update_id):
             log.info("update %s delivered twice: ignored", update.update_id)
             raise ApplicationHandlerStop
 
     async def keep(self, update: object) -> bool:
-        """Before an update is queued (and confirmed to Telegram): stored until handled."""
+        """Before an update is queued (and confirmed to Telegram): stored, under this
+        worker's lease, until handled. False when another worker holds it or it was
+        handled already: Telegram delivered it twice."""
         if not isinstance(update, Update):
             return True
         try:
-            return await asyncio.to_thread(
+            ours = await within(
+                KEEP_PATIENCE,
                 store.keep_update,
                 self.engine.sessions,
                 update.update_id,
                 update.to_dict(),
                 self.engine.clock(),
+                PROCESS,
             )
-        except SQLAlchemyError as err:
+        except Exception as err:
+            if not store_trouble(err):
+                raise
             # Raised here it would end PTB's polling loop for good: the update is handled
             # anyway, only without the safety net of being kept.
             log.warning("update %s not kept (%s): handled all the same", update.update_id, err)
             return True
+        if ours:
+            self.in_hand.add(update.update_id)
+        else:
+            log.info("update %s delivered again while kept: not queued twice", update.update_id)
+        return ours
 
     async def handled(self, update: object) -> None:
-        """After every handler: the update is not to be handled again."""
-        if isinstance(update, Update):
-            await asyncio.to_thread(
+        """After every handler: the update is not to be handled again (unless its turn
+        could not reach the store: then its lease lapses and a sweep runs it again)."""
+        if not isinstance(update, Update):
+            return
+        if update.update_id in self.in_hand:
+            self.in_hand.discard(update.update_id)
+            if update.update_id in self.again:
+                self.again.discard(update.update_id)
+                return
+        try:
+            await patiently(
                 store.record_handled, self.engine.sessions, update.update_id, self.engine.clock()
             )
+        except Exception as err:
+            if not store_trouble(err):
+                raise
+            # Its lease lapses: a sweep runs it again, and the engine, which keyed the
+            # turn, applies nothing twice.
+            log.error("update %s not recorded as handled: %s", update.update_id, err)
+
+    async def sweep_updates(self, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Every few seconds: renew the leases of what this worker holds, and take up the
+        updates whose lease lapsed (a worker killed or cut off from the store)."""
+        await self.take_up(context.application, everyone=False)
+
+    async def take_up(self, app: Application[Any, Any, Any, Any, Any, Any], everyone: bool) -> int:
+        """Queue the kept updates nobody handles; ``everyone``: also those other workers
+        hold (the only poller, at its start). How many were queued."""
+        sessions, now = self.engine.sessions, self.engine.clock()
+        queued = 0
+        try:
+            await asyncio.to_thread(
+                store.renew_leases, sessions, sorted(self.in_hand), now, PROCESS
+            )
+            while taken := await asyncio.to_thread(
+                store.take_lapsed_updates, sessions, now, PROCESS, everyone=everyone
+            ):
+                for data in taken:
+                    update = Update.de_json(data, app.bot)
+                    if update.update_id in self.in_hand:
+                        continue
+                    self.in_hand.add(update.update_id)
+                    queue = app.update_queue
+                    await (
+                        queue.requeue(update) if isinstance(queue, KeptQueue) else queue.put(update)
+                    )
+                    queued += 1
+                everyone = False  # the next batch: only what is still lapsed
+        except Exception as err:
+            if not store_trouble(err):
+                raise
+            log.warning("kept updates not swept (%s): next round", type(err).__name__)
+        if queued:
+            log.warning("%d kept update(s) nobody was handling are handled now", queued)
+        return queued
 
     async def sweep_outbox(self, context: ContextTypes.DEFAULT_TYPE) -> None:
-        """Deliver messages queued by other tools (terminal agent console, scripts)."""
-        chats = await asyncio.to_thread(store.chats_with_pending_outbox, self.engine.sessions)
+        """Deliver what waits in the outbox: messages queued by other tools (terminal
+        agent console, scripts, timed jobs), and the agent side's notices."""
+        try:
+            chats = await asyncio.to_thread(store.chats_with_pending_outbox, self.engine.sessions)
+        except Exception as err:
+            if not store_trouble(err):
+                raise
+            log.warning("outbox not swept (%s): next round", type(err).__name__)
+            return
         for chat in chats:
             if chat.lstrip("-").isdigit():
                 await self.sender.deliver_outbox(context.bot, int(chat))
+        await self.notices.deliver(context.bot)
 
     async def ticket_jobs(self, context: ContextTypes.DEFAULT_TYPE) -> None:
-        """The ticket life-cycle pass (interim messages, reminders, auto-close, retention)."""
-        alerts = await asyncio.to_thread(self.jobs.tick)
-        for alert in alerts:
-            if self.room is not None:
-                await self.room.notify(context.bot, alert)
+        """The ticket life-cycle pass (interim messages, reminders, auto-close, retention);
+        its alerts for the agents wait in the outbox with the rest."""
+        await asyncio.to_thread(self.jobs.tick)
         await self.sweep_outbox(context)
 
     async def forget_updates(self, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -189,8 +263,14 @@ class Housekeeping:
         await asyncio.to_thread(store.forget_updates, self.engine.sessions, before)
 
     async def on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
-        """Log with ids only; a customer whose turn failed gets a short apology."""
+        """Log with ids only; a customer whose turn failed gets a short apology, unless
+        the update is kept and only the store was away: it is run again, unasked."""
         update_id = update.update_id if isinstance(update, Update) else None
+        if update_id in self.in_hand and context.error and store_trouble(context.error):
+            log.warning("update %s: store away, it will run again", update_id)
+            self.again.add(update_id)
+            await self._lapse(update_id)
+            return
         log.error("telegram update %s failed", update_id, exc_info=context.error)
         if not isinstance(update, Update) or update.effective_chat is None:
             return
@@ -204,6 +284,15 @@ class Housekeeping:
         except TelegramError as err:
             log.info("apology to %s not sent: %s", chat.id, err)
 
+    async def _lapse(self, update_id: int) -> None:
+        """Let an update's lease lapse now, so the next sweep takes it (once the store
+        is back; until then the lease lapses by itself)."""
+        try:
+            await within(KEEP_PATIENCE, store.lapse_lease, self.engine.sessions, update_id, PROCESS)
+        except Exception as err:
+            if not store_trouble(err):
+                raise
+
 
 def build_application(
     engine: Engine,
@@ -215,6 +304,7 @@ def build_application(
     rate_limiter: BaseRateLimiter[Any] | None = None,
     album_delay: float = ALBUM_DELAY,
     outbox_interval: float | None = OUTBOX_INTERVAL,
+    update_sweep_interval: float | None = UPDATE_SWEEP,
     ticket_jobs_interval: float | None = 300.0,
     max_concurrent_updates: int = 64,
     book: ReplyBook | None = None,
@@ -257,12 +347,14 @@ def build_application(
             allowed=frozenset(settings.agent_user_ids),
         )
     media = MediaFetcher(settings.files_dir / "incoming", settings.max_attachment_bytes)
-    customers = CustomerChats(engine, sender, media, room, processor.locks, album_delay)
+    notices = NoticeSender(engine, room)
+    customers = CustomerChats(engine, sender, media, notices, processor.locks, album_delay)
     jobs_settings = settings.job_settings()
     chores = Housekeeping(
-        engine, sender, room, Jobs(engine.tickets, engine.sessions, jobs_settings)
+        engine, sender, notices, Jobs(engine.tickets, engine.sessions, jobs_settings)
     )
     app.bot_data["customers"] = customers
+    app.bot_data["housekeeping"] = chores
     processor.handled, queue.keep = chores.handled, chores.keep
 
     private = filters.ChatType.PRIVATE & filters.UpdateType.MESSAGE
@@ -302,6 +394,10 @@ def build_application(
         raise RuntimeError("install python-telegram-bot[job-queue]: albums need the job queue")
     if outbox_interval:
         jobs.run_repeating(chores.sweep_outbox, interval=outbox_interval, name="outbox")
+    if update_sweep_interval:
+        jobs.run_repeating(
+            chores.sweep_updates, interval=update_sweep_interval, name="kept-updates"
+        )
     jobs.run_repeating(chores.forget_updates, interval=3600, first=60, name="forget-updates")
     if ticket_jobs_interval:
         jobs.run_repeating(
@@ -329,17 +425,10 @@ async def _post_init(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
         except TelegramError as err:
             log.warning("command menu not set (%s): %s", lang, err)
     customers: CustomerChats = app.bot_data["customers"]
-    # Polling: this is the only poller, everything unhandled was cut off. Behind a webhook
-    # other workers may be handling theirs right now: only what is older than that.
-    grace = app.bot_data.get("requeue_grace", timedelta(0))
-    before = customers.engine.clock() - grace if grace else None
-    cut_off = await asyncio.to_thread(store.unhandled_updates, customers.engine.sessions, before)
-    if cut_off:
-        log.warning("%d update(s) cut off by a stop are handled now", len(cut_off))
-    queue = app.update_queue
-    for data in cut_off:
-        update = Update.de_json(data, app.bot)
-        await (queue.requeue(update) if isinstance(queue, KeptQueue) else queue.put(update))
+    chores: Housekeeping = app.bot_data["housekeeping"]
+    # Polling: this is the only poller, every lease another process holds was cut off.
+    # Behind a webhook other workers may be handling theirs right now: only lapsed ones.
+    await chores.take_up(app, everyone=bool(app.bot_data.get("sole_poller")))
     pending = await asyncio.to_thread(store.pending_albums, customers.engine.sessions)
     for chat, group in pending:
         customers.schedule_album(app.job_queue, int(chat), group, customers.album_delay)
@@ -360,9 +449,8 @@ def run(
     book = load_replies(settings.content_dir / "replies")  # broken templates stop us here
     engine = build_engine(settings)
     app = build_application(engine, build_desk(engine), settings, book=book)
-    if webhook_url:  # other workers may be handling updates: re-queue only older ones
-        app.bot_data["requeue_grace"] = WEBHOOK_REQUEUE_GRACE
-    else:  # the only poller Telegram allows: other claims were cut off
+    if not webhook_url:  # the only poller Telegram allows: other claims were cut off
+        app.bot_data["sole_poller"] = True
         cut_off = engine.outbox.release_orphans(store.CHANNEL)
         if cut_off:
             log.warning("%d message(s) cut off by a stop will be sent again", cut_off)

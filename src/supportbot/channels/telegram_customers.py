@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from dataclasses import replace
 from typing import Any
 
 from telegram import Bot, Message, Update, User
@@ -20,18 +21,16 @@ from telegram.error import TelegramError
 from telegram.ext import ContextTypes, JobQueue
 
 from supportbot.channels import telegram_store as store
+from supportbot.channels.patience import patiently
 from supportbot.channels.telegram_media import MediaFetcher
+from supportbot.channels.telegram_notices import NoticeSender
 from supportbot.channels.telegram_order import KeyedLocks
 from supportbot.channels.telegram_outbound import CustomerSender
-from supportbot.channels.telegram_topics import AgentRoom
 from supportbot.engine import Engine
 from supportbot.messages import (
-    Action,
     Document,
-    ForgetAgentThreads,
     Inbound,
     IncomingFile,
-    NotifyAgents,
     Reply,
 )
 
@@ -48,14 +47,14 @@ class CustomerChats:
         engine: Engine,
         sender: CustomerSender,
         media: MediaFetcher,
-        room: AgentRoom | None,
+        notices: NoticeSender,
         chat_locks: KeyedLocks,
         album_delay: float,
     ) -> None:
         self.engine = engine
         self.sender = sender
         self.media = media
-        self.room = room
+        self.notices = notices
         self.chat_locks = chat_locks
         self.album_delay = album_delay
 
@@ -71,8 +70,9 @@ class CustomerChats:
         files = (file,) if file else ()
         body = message.text or message.caption or ""
         inbound = self._inbound(user, message.chat_id, body, files=files, key=_key(update))
-        media_ids = (message.message_id,) if files else ()
-        await self.serve(context.bot, message.chat_id, inbound, media_ids)
+        if files:  # the agents are shown the message itself (a copy in the topic)
+            inbound = replace(inbound, message_ids=(message.message_id,))
+        await self.serve(context.bot, message.chat_id, inbound)
 
     async def on_button(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """A pressed inline button: answered at once, then handled as the payload."""
@@ -157,9 +157,10 @@ class CustomerChats:
             user_name=first.user_name,
             files=tuple(p.file for p in parts),
             key=f"telegram-album:{chat_id}:{first.message_id}-{parts[-1].message_id}",
+            message_ids=tuple(p.message_id for p in parts),
         )
         try:
-            await self.serve(bot, chat_id, inbound, tuple(p.message_id for p in parts))
+            await self.serve(bot, chat_id, inbound)
         finally:
             # Dropped once the turn ran (stored, or failed and answered "try again": its
             # downloaded files are gone); a kill before re-flushes it at the next start,
@@ -168,18 +169,18 @@ class CustomerChats:
 
     # -- one turn ----------------------------------------------------------------------
 
-    async def serve(
-        self, bot: Bot, chat_id: int, inbound: Inbound, media_ids: tuple[int, ...] = ()
-    ) -> None:
+    async def serve(self, bot: Bot, chat_id: int, inbound: Inbound) -> None:
         """Typing indicator, engine turn, replies, agents' notices, then queued messages."""
         sessions = self.engine.sessions
-        await asyncio.to_thread(store.set_reachable, sessions, inbound.user_id, True)
         try:
             await bot.send_chat_action(chat_id, ChatAction.TYPING)
         except TelegramError as err:
             log.info("no typing indicator in %s: %s", chat_id, err)
+        # The store away for seconds: the turn waits for it rather than asking the
+        # customer to try again (a keyed turn is applied whole or not at all).
+        await patiently(store.set_reachable, sessions, inbound.user_id, True)
         try:
-            actions = await asyncio.to_thread(self.engine.handle, inbound)
+            actions = await patiently(self.engine.handle, inbound)
         finally:
             self.media.discard(inbound.files)
         # The turn's replies wait in the outbox (queued with the turn itself), after
@@ -191,38 +192,8 @@ class CustomerChats:
             await bot.send_document(
                 chat_id, document.data, filename=document.name, caption=document.caption[:1024]
             )
-        await self._agent_side(bot, actions, chat_id, media_ids)
-
-    async def _agent_side(
-        self, bot: Bot, actions: list[Action], chat_id: int, media_ids: tuple[int, ...]
-    ) -> None:
-        """Notices for the agents' topics, and the topics an erased customer leaves behind."""
-        for note in (a for a in actions if isinstance(a, NotifyAgents)):
-            await self._tell_agents(bot, note, chat_id, media_ids)
-        for forget in (a for a in actions if isinstance(a, ForgetAgentThreads)):
-            await self._forget_topics(bot, forget)
-
-    async def _tell_agents(
-        self, bot: Bot, note: NotifyAgents, chat_id: int, media_ids: tuple[int, ...]
-    ) -> None:
-        """The agent side's trouble is not the customer's: their turn already succeeded."""
-        ref = note.ticket_reference
-        if self.room is None:
-            log.warning("ticket %s: no agent chat configured, agents not told", ref)
-            return
-        try:
-            await self.room.notify(bot, note, chat_id, media_ids)
-        except TelegramError as err:
-            log.error("ticket %s: agent group not told: %s", ref, err)
-
-    async def _forget_topics(self, bot: Bot, forget: ForgetAgentThreads) -> None:
-        """Delete an erased customer's topics where the bot can; the customer is never told
-        of a refusal (their data is erased either way)."""
-        if self.room is None:
-            log.warning("no agent chat configured: %d topic(s) not deleted", len(forget.thread_ids))
-            return
-        deleted = await self.room.delete_topics(bot, forget.thread_ids)
-        log.info("erasure: %d of %d agent topic(s) deleted", deleted, len(forget.thread_ids))
+        # What the turn queued for the agents (a new ticket's card, a relayed message).
+        await self.notices.deliver(bot)
 
     @staticmethod
     def _inbound(

@@ -19,15 +19,18 @@ from telegram.constants import MessageLimit
 from telegram.error import BadRequest, Forbidden, NetworkError
 
 from supportbot.channels import telegram_store as store
+from supportbot.channels.patience import patiently, within
 from supportbot.channels.telegram_order import KeyedLocks
 from supportbot.engine import Engine
 from supportbot.messages import Button, Reply
+from supportbot.outbox import LEASE
 
 log = logging.getLogger(__name__)
 
 TEXT_LIMIT = int(MessageLimit.MAX_TEXT_LENGTH)
 _SHORT_LABEL = 12
 _PER_ROW = 3
+_MARK_PATIENCE = LEASE.total_seconds()
 
 
 def split_text(text: str, limit: int = TEXT_LIMIT) -> list[str]:
@@ -91,13 +94,13 @@ class CustomerSender:
 
     async def deliver_outbox(self, bot: Bot, chat_id: int) -> bool:
         """Messages queued for this customer (agent replies, status changes)."""
-        outbox = self.engine.outbox
-        async with self.locks.hold(str(chat_id)):
+        outbox, chat = self.engine.outbox, str(chat_id)
+        async with self.locks.hold(chat):
             # One at a time, in order (as Outbox.deliver): a crash holds back only the
             # message in flight, for the lease; a blocked bot gives it back at once.
-            while claimed := await asyncio.to_thread(
-                outbox.claim_next, store.CHANNEL, str(chat_id)
-            ):
+            # Marking a sent message delivered waits for the store as long as the claim
+            # runs: given up sooner, the message would go a second time.
+            while claimed := await patiently(outbox.claim_next, store.CHANNEL, chat):
                 ident, reply = claimed
                 try:
                     sent = await self.send(bot, chat_id, [reply])
@@ -105,15 +108,15 @@ class CustomerSender:
                     # Telegram refuses this message as it is: sending it again changes
                     # nothing, and it would hold back everything queued after it.
                     log.error("outbox message %s refused by Telegram (%s): dropped", ident, err)
-                    await asyncio.to_thread(outbox.mark_delivered, [ident])
+                    await within(_MARK_PATIENCE, outbox.mark_delivered, [ident])
                     continue
                 except Exception:
-                    await asyncio.to_thread(outbox.release, ident)  # the next round retries
+                    await patiently(outbox.release, ident)  # the next round retries
                     raise
                 if not sent:
-                    await asyncio.to_thread(outbox.release, ident)
+                    await patiently(outbox.release, ident)
                     return False
-                await asyncio.to_thread(outbox.mark_delivered, [ident])
+                await within(_MARK_PATIENCE, outbox.mark_delivered, [ident])
             return True
 
     async def _send_one(self, bot: Bot, chat_id: int, reply: Reply) -> None:

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import BigInteger, Index, String, Text, delete, exists, select, update
+from sqlalchemy import BigInteger, Index, String, Text, delete, exists, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 
@@ -33,6 +33,8 @@ from supportbot.tickets import TicketService
 CHANNEL = "telegram"
 CALLBACK_DATA_BYTES = 64
 LONG_PAYLOAD_PREFIX = "~"
+# How long a worker holds an update it handles; renewed while it works on it.
+UPDATE_LEASE = timedelta(seconds=30)
 
 Sessions = sessionmaker[Session]
 
@@ -42,8 +44,10 @@ class TelegramUpdate(Base):
     went through it; then only its id stays, so a second delivery is ignored.
 
     Telegram forgets an update once the next getUpdates (or the webhook's answer)
-    confirmed it, which PTB does before handling it: an update a crash cut off is
-    found here at the next start, and handled then.
+    confirmed it, which PTB does before handling it. While it is handled, the worker
+    holds a lease on it (``leased_by`` until ``lease_until``, renewed as long as it
+    works on it); an update whose lease lapsed (its worker was killed, or lost the
+    database) is taken up by any worker's sweep, or by Telegram's next delivery of it.
     """
 
     __tablename__ = "telegram_updates"
@@ -52,6 +56,8 @@ class TelegramUpdate(Base):
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     data: Mapped[dict[str, Any] | None] = mapped_column(JSONType, nullable=True)
     handled_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    leased_by: Mapped[str | None] = mapped_column(String(100), nullable=True)
 
 
 class TelegramAlbumItem(Base):
@@ -81,17 +87,131 @@ class TelegramPayload(Base):
     payload: Mapped[str] = mapped_column(Text)
 
 
-# -- duplicate updates ------------------------------------------------------------
+# -- duplicate updates and leases ---------------------------------------------------
 
 
-def keep_update(sessions: Sessions, update_id: int, data: dict[str, Any], now: datetime) -> bool:
-    """Store an arriving update until it is handled; False if it was already here."""
+def keep_update(
+    sessions: Sessions,
+    update_id: int,
+    data: dict[str, Any],
+    now: datetime,
+    holder: str = "",
+    lease: timedelta = UPDATE_LEASE,
+) -> bool:
+    """Store an arriving update under ``holder``'s lease; whether it is theirs to handle.
+
+    False for an update handled already, or kept by a worker whose lease still runs
+    (it is being handled). A delivery of an update whose lease lapsed takes it over.
+    """
     try:
         with sessions.begin() as db:
-            db.add(TelegramUpdate(update_id=update_id, received_at=now, data=data))
+            db.add(
+                TelegramUpdate(
+                    update_id=update_id,
+                    received_at=now,
+                    data=data,
+                    lease_until=now + lease,
+                    leased_by=holder,
+                )
+            )
+        return True
     except IntegrityError:
-        return False
-    return True
+        return bool(_take_over(sessions, [update_id], now, holder, lease))
+
+
+def _take_over(
+    sessions: Sessions,
+    update_ids: list[int],
+    now: datetime,
+    holder: str,
+    lease: timedelta,
+    everyone: bool = False,
+) -> list[int]:
+    """Of these updates, those still unhandled whose lease lapsed (or all of them,
+    ``everyone``), now leased to ``holder``."""
+    lapsed = or_(TelegramUpdate.lease_until.is_(None), TelegramUpdate.lease_until < now)
+    taken: list[int] = []
+    with sessions.begin() as db:
+        for update_id in update_ids:
+            query = update(TelegramUpdate).where(
+                TelegramUpdate.update_id == update_id, TelegramUpdate.handled_at.is_(None)
+            )
+            if not everyone:
+                query = query.where(lapsed)
+            result = db.execute(query.values(lease_until=now + lease, leased_by=holder))
+            if getattr(result, "rowcount", 0):
+                taken.append(update_id)
+    return taken
+
+
+def take_lapsed_updates(
+    sessions: Sessions,
+    now: datetime,
+    holder: str,
+    lease: timedelta = UPDATE_LEASE,
+    everyone: bool = False,
+    limit: int = 100,
+) -> list[dict[str, Any]]:
+    """Unhandled updates whose lease lapsed, oldest first, now leased to ``holder``.
+
+    ``everyone``: also those other workers still hold, for the only poller at its
+    start (a lease it does not hold was left by a process that is gone).
+    """
+    with sessions() as db:
+        query = select(TelegramUpdate.update_id).where(
+            TelegramUpdate.handled_at.is_(None), TelegramUpdate.data.is_not(None)
+        )
+        if not everyone:
+            query = query.where(
+                or_(TelegramUpdate.lease_until.is_(None), TelegramUpdate.lease_until < now)
+            )
+        ids = list(db.scalars(query.order_by(TelegramUpdate.update_id).limit(limit)))
+    if not ids:
+        return []
+    taken = _take_over(sessions, ids, now, holder, lease, everyone)
+    with sessions() as db:
+        rows = db.scalars(
+            select(TelegramUpdate.data)
+            .where(TelegramUpdate.update_id.in_(taken), TelegramUpdate.leased_by == holder)
+            .order_by(TelegramUpdate.update_id)
+        )
+        return [dict(data) for data in rows if data]
+
+
+def renew_leases(
+    sessions: Sessions,
+    update_ids: list[int],
+    now: datetime,
+    holder: str,
+    lease: timedelta = UPDATE_LEASE,
+) -> None:
+    """Keep holding the updates this worker still has queued or in hand."""
+    if not update_ids:
+        return
+    with sessions.begin() as db:
+        db.execute(
+            update(TelegramUpdate)
+            .where(
+                TelegramUpdate.update_id.in_(update_ids),
+                TelegramUpdate.handled_at.is_(None),
+                TelegramUpdate.leased_by == holder,
+            )
+            .values(lease_until=now + lease)
+        )
+
+
+def lapse_lease(sessions: Sessions, update_id: int, holder: str) -> None:
+    """Give up the lease of an update not handled: the next sweep takes it."""
+    with sessions.begin() as db:
+        db.execute(
+            update(TelegramUpdate)
+            .where(
+                TelegramUpdate.update_id == update_id,
+                TelegramUpdate.handled_at.is_(None),
+                TelegramUpdate.leased_by == holder,
+            )
+            .values(lease_until=None)
+        )
 
 
 def was_handled(sessions: Sessions, update_id: int) -> bool:
@@ -108,11 +228,11 @@ def record_handled(sessions: Sessions, update_id: int, now: datetime) -> None:
         if row is None:
             db.add(TelegramUpdate(update_id=update_id, received_at=now, handled_at=now))
         else:
-            row.handled_at, row.data = now, None
+            row.handled_at, row.data, row.lease_until = now, None, None
 
 
 def unhandled_updates(sessions: Sessions, before: datetime | None = None) -> list[dict[str, Any]]:
-    """Updates a stop cut off (received before ``before``, when given), oldest first."""
+    """Updates not handled yet (received before ``before``, when given), oldest first."""
     with sessions() as db:
         query = select(TelegramUpdate.data).where(
             TelegramUpdate.handled_at.is_(None), TelegramUpdate.data.is_not(None)

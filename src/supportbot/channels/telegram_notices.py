@@ -1,0 +1,68 @@
+"""The agent side's notices, delivered from the outbox to the agents' forum topics.
+
+A new ticket's card, a customer's message during a handoff, a deadline alert, the
+topics an erasure leaves behind: written to the outbox (channel ``AGENTS``) with
+the change that caused them, then shown here, per ticket in order, one at a time,
+each marked delivered once Telegram took it. A worker killed in between holds back
+only the notice in flight, until its claim lapses; a replayed update loses none.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+from telegram import Bot
+from telegram.error import BadRequest, TelegramError
+
+from supportbot.channels.patience import patiently, within
+from supportbot.channels.telegram_order import KeyedLocks
+from supportbot.channels.telegram_topics import AgentRoom
+from supportbot.engine import Engine
+from supportbot.messages import ForgetAgentThreads
+from supportbot.outbox import LEASE, Notice
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class NoticeSender:
+    """Delivers what waits for the agent side; nothing when no agent group is set."""
+
+    engine: Engine
+    room: AgentRoom | None
+    locks: KeyedLocks = field(default_factory=KeyedLocks)
+
+    async def deliver(self, bot: Bot) -> int:
+        """Every ticket's waiting notices, in order; how many were shown."""
+        outbox = self.engine.outbox
+        shown = 0
+        for chat in await patiently(outbox.notice_chats):
+            async with self.locks.hold(chat):
+                while claimed := await patiently(outbox.claim_notice, chat):
+                    ident, notice = claimed
+                    try:
+                        await self._show(bot, notice)
+                    except BadRequest as err:
+                        # Refused as it is: trying again changes nothing, and it would
+                        # hold back the ticket's later notices.
+                        log.error("agent notice %s refused by Telegram (%s): dropped", ident, err)
+                    except TelegramError as err:
+                        log.warning("agent notice %s not shown yet (%s)", ident, err)
+                        await patiently(outbox.release, ident)  # the next sweep tries again
+                        break
+                    await within(LEASE.total_seconds(), outbox.mark_delivered, [ident])
+                    shown += 1
+        return shown
+
+    async def _show(self, bot: Bot, notice: Notice) -> None:
+        action = notice.action
+        if self.room is None:
+            log.warning("no agent chat configured: an agent notice is dropped")
+            return
+        if isinstance(action, ForgetAgentThreads):
+            deleted = await self.room.delete_topics(bot, action.thread_ids)
+            log.info("erasure: %d of %d agent topic(s) deleted", deleted, len(action.thread_ids))
+            return
+        source = int(notice.source_chat) if notice.source_chat else None
+        await self.room.notify(bot, action, source, notice.source_messages)
