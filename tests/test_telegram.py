@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+import sqlite3
 from collections.abc import Callable, Coroutine
 from datetime import timedelta
 from pathlib import Path
@@ -1059,6 +1060,31 @@ def test_ticket_jobs_run_in_the_job_queue_and_alert_the_topic(tg: Telegram, engi
             before = len(tg.request.calls)
             await job.run(tg.app)  # a second pass sends nothing new
             assert not sent_to(tg.request.calls[before:], ALICE.id)
+
+    play(scenario)
+
+
+def test_a_database_locked_by_another_writer_delays_the_answer_and_loses_nothing(
+    tg: Telegram, engine: Engine
+) -> None:
+    bind = engine.sessions.kw["bind"]
+
+    async def scenario() -> None:
+        async with tg.running():
+            await tg.send(tg.updates.text(ALICE, "/start"))
+            # another writer (a migration, a backup) holds the lock for half a second
+            other: Any
+            if bind.dialect.name == "sqlite":
+                other = sqlite3.connect(bind.url.database, isolation_level=None)
+                other.execute("BEGIN EXCLUSIVE")
+            else:
+                other = bind.connect()
+                other.exec_driver_sql("LOCK TABLE conversations IN ACCESS EXCLUSIVE MODE")
+            asyncio.get_running_loop().call_later(0.5, lambda: (other.rollback(), other.close()))
+            calls = await tg.send(tg.updates.text(ALICE, "ou est ma facture"))
+            said = texts(calls, ALICE.id)
+            assert "Mon compte > Commandes" in said
+            assert "Réessayez" not in said and "technique" not in said
 
     play(scenario)
 
