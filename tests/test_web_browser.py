@@ -12,12 +12,19 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Browser, Page, expect, sync_playwright
+from sqlalchemy import func, select
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import HTMLResponse
+from starlette.routing import Route
 
 from conftest import ROOT
 from supportbot.channels.web.app import build_web_app
 from supportbot.config import Settings
 from supportbot.engine import Engine
+from supportbot.visitors import WebVisitor
 from web_server import serving
 
 CHROMIUM = Path(os.environ.get("SUPPORTBOT_CHROMIUM", "/usr/bin/chromium"))
@@ -205,3 +212,58 @@ def test_my_data_downloads_and_forget_erases_from_the_menu(page: Page) -> None:
     open_chat(page)
     expect(log).to_contain_text("effacé")  # the erasure's notice is all that is left
     expect(log.locator(".sb-me")).to_have_count(0)
+
+
+def test_no_serious_accessibility_violation(page: Page) -> None:
+    open_chat(page)
+    write(page, "où est ma facture ?")
+    expect(conversation(page)).to_contain_text("Votre facture se trouve")
+    results = Axe().run(page).response
+    assert results["testEngine"]["name"] == "axe-core"
+    serious = [
+        (v["id"], v["help"], [n["target"] for n in v["nodes"]])
+        for v in results["violations"]
+        if v["impact"] in ("serious", "critical")
+    ]
+    assert serious == []
+
+
+def test_on_a_phone_the_last_message_and_the_box_stay_in_sight(browser: Browser, site: str) -> None:
+    context = browser.new_context(
+        viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True, locale="fr-FR"
+    )
+    phone = context.new_page()
+    phone.goto(site)
+    open_chat(phone)
+    for question in ("où est ma facture ?", "comment retourner un article ?"):
+        write(phone, question)
+    log = conversation(phone)
+    expect(log.locator(".sb-bot")).not_to_have_count(0)
+    expect(log).to_contain_text("retour")
+    expect(log.locator(".sb-msg").last).to_be_in_viewport()
+    expect(phone.get_by_role("textbox", name="Votre message")).to_be_in_viewport(ratio=1)
+    box = log.bounding_box()
+    assert box is not None and box["width"] <= 390
+    context.close()
+
+
+def test_a_page_of_a_foreign_origin_cannot_use_the_chat(
+    browser: Browser, site: str, engine: Engine
+) -> None:
+    async def foreign_page(request: Request) -> HTMLResponse:
+        return HTMLResponse(
+            f'<!doctype html><html lang="fr"><body><p>Ailleurs</p>'
+            f'<script src="{site}/widget/widget.js" defer></script></body></html>'
+        )
+
+    with serving(Starlette(routes=[Route("/", foreign_page)])) as elsewhere:
+        context = browser.new_context(locale="fr-FR")
+        foreign = context.new_page()
+        foreign.goto(elsewhere)
+        open_chat(foreign)
+        write(foreign, "où est ma facture ?")
+        expect(foreign.get_by_role("status")).to_contain_text("injoignable")
+        expect(conversation(foreign).locator(".sb-pending")).to_have_count(1)
+        context.close()
+    with engine.sessions() as db:
+        assert db.scalar(select(func.count()).select_from(WebVisitor)) == 0

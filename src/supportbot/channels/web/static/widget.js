@@ -25,6 +25,7 @@
       mydata: "Télécharger mes données", forget: "Effacer mes données",
       other: "English", otherLang: "en", otherName: "Switch the chat to English",
       online: "En ligne", connecting: "Connexion…",
+      retrying: "Le Support est injoignable pour le moment : nouvel essai dans un instant.",
       offline: "Hors ligne : vos messages partiront au retour de la connexion.",
       sending: "envoi…", failed: "Échec de l'envoi.", retry: "Réessayer",
       typing: "Le Support écrit…", download: "Télécharger", me: "Vous", bot: "Support",
@@ -38,6 +39,7 @@
       mydata: "Download my data", forget: "Erase my data",
       other: "Français", otherLang: "fr", otherName: "Passer le chat en français",
       online: "Online", connecting: "Connecting…",
+      retrying: "Support cannot be reached right now: trying again in a moment.",
       offline: "Offline: your messages will go when the connection is back.",
       sending: "sending…", failed: "Sending failed.", retry: "Retry",
       typing: "Support is typing…", download: "Download", me: "You", bot: "Support",
@@ -88,6 +90,7 @@
   var queue = [];               // sends not yet accepted by the server, in order
   try { queue = JSON.parse(store.get("sb-queue") || "[]"); } catch (e) { queue = []; }
   var pumping = false, connected = false, listening = false, started = false;
+  var unreachable = false;      // the last send failed though the browser is online
   var stopListening = null;     // aborts the open stream or poll
 
   // -- the widget's tree -------------------------------------------------------------------
@@ -150,6 +153,7 @@
   function showState() {
     if (!navigator.onLine) { state.textContent = t("offline"); root.classList.add("sb-offline"); return; }
     root.classList.remove("sb-offline");
+    if (unreachable) { state.textContent = t("retrying"); return; }
     state.textContent = (connected || !token) ? t("online") : t("connecting");
   }
 
@@ -258,10 +262,12 @@
       return response.json().then(function (data) { done(); received(data); listen(); });
     }).then(function () {
       pumping = false;
+      if (unreachable) { unreachable = false; showState(); }
       pump();
     }, function () {
       pumping = false;      // offline or the server out of reach: the same item, same id, later
       connected = false;
+      unreachable = navigator.onLine;
       showState();
       window.setTimeout(pump, 2000);
     });
