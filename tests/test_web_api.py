@@ -11,6 +11,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from supportbot.channels.web.app import build_web_app
+from supportbot.channels.web.signed import sign_identity
 from supportbot.config import Settings
 from supportbot.engine import Engine
 from supportbot.visitors import WebVisitor
@@ -221,3 +222,30 @@ def test_forget_erases_the_visitors_transcript_too(client: TestClient) -> None:
     assert confirmed.json()["erased"] is True  # the widget starts the conversation afresh
     said = history(client, auth)
     assert [m["from"] for m in said] == ["bot"] and "effacées" in str(said[0]["text"])
+
+
+def test_a_signed_customer_finds_their_conversation_on_another_device(
+    engine: Engine, web_settings: Settings
+) -> None:
+    secret = "shared-with-the-marketplace"
+    settings = web_settings.model_copy(update={"web_identity_secret": secret})
+    expires = int(engine.clock().timestamp()) + 3600
+    identity = sign_identity(secret, "customer-42", expires)
+    with TestClient(build_web_app(engine, settings)) as client:
+        phone = client.post("/api/visitor", json={"identity": identity}).json()["token"]
+        say(client, {"Authorization": f"Bearer {phone}"}, "où est ma facture ?", "on-phone-0001")
+        laptop = client.post("/api/visitor", json={"identity": identity}).json()["token"]
+        assert laptop != phone
+        said = history(client, {"Authorization": f"Bearer {laptop}"})
+        assert said[0]["text"] == "où est ma facture ?" and len(said) == 2
+
+        for forged in (
+            identity[:-1] + ("0" if identity[-1] != "0" else "1"),  # signature changed
+            identity.replace("customer-42", "customer-43"),  # someone else's id
+            sign_identity(secret, "customer-42", expires - 7200),  # expired
+            sign_identity("another secret", "customer-42", expires),
+        ):
+            refused = client.post("/api/visitor", json={"identity": forged})
+            assert refused.status_code == 403 and refused.json()["error"] == "identity"
+    with TestClient(build_web_app(engine, web_settings)) as no_secret:
+        assert no_secret.post("/api/visitor", json={"identity": identity}).status_code == 403

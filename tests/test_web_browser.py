@@ -22,6 +22,7 @@ from starlette.routing import Route
 
 from conftest import ROOT
 from supportbot.channels.web.app import build_web_app
+from supportbot.channels.web.signed import sign_identity
 from supportbot.config import Settings
 from supportbot.engine import Engine
 from supportbot.visitors import WebVisitor
@@ -267,3 +268,37 @@ def test_a_page_of_a_foreign_origin_cannot_use_the_chat(
         context.close()
     with engine.sessions() as db:
         assert db.scalar(select(func.count()).select_from(WebVisitor)) == 0
+
+
+def test_a_signed_in_customer_finds_the_conversation_on_another_device(
+    browser: Browser, engine: Engine, settings: Settings
+) -> None:
+    """A marketplace page (another origin, listed) embeds the widget with a signed identity."""
+    secret = "shared-with-the-marketplace"
+    html: dict[str, str] = {}
+
+    async def marketplace(request: Request) -> HTMLResponse:
+        return HTMLResponse(html["page"])
+
+    with serving(Starlette(routes=[Route("/", marketplace)])) as shop:
+        allowed = {"web_allowed_origins": [shop], "web_identity_secret": secret}
+        with serving(build_web_app(engine, settings.model_copy(update=allowed))) as site:
+            identity = sign_identity(secret, "customer-7", int(engine.clock().timestamp()) + 3600)
+            html["page"] = (
+                '<!doctype html><html lang="fr"><body><p>Mon compte</p>'
+                f'<script src="{site}/widget/widget.js" data-identity="{identity}" defer>'
+                "</script></body></html>"
+            )
+            phone = browser.new_context(locale="fr-FR").new_page()
+            phone.goto(shop)
+            open_chat(phone)
+            write(phone, "où est ma facture ?")
+            expect(conversation(phone)).to_contain_text("Votre facture se trouve")
+
+            laptop = browser.new_context(locale="fr-FR").new_page()
+            laptop.goto(shop)
+            open_chat(laptop)
+            expect(conversation(laptop)).to_contain_text("où est ma facture ?")
+            expect(conversation(laptop)).to_contain_text("Votre facture se trouve")
+            phone.context.close()
+            laptop.context.close()

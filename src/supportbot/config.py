@@ -48,6 +48,8 @@ class Settings(BaseSettings):
     web_visitor_days: int = Field(default=90, gt=0)
     web_messages_per_minute: int = Field(default=20, gt=0)
     web_address_messages_per_minute: int = Field(default=120, gt=0)
+    # Shared with a marketplace that signs its logged-in customers' identities (HMAC).
+    web_identity_secret: str | None = None
 
     def calendar(self) -> BusinessCalendar:
         """The business calendar these settings describe."""

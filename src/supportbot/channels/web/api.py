@@ -28,6 +28,7 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 from supportbot.channels.contract import ChatCore, Outgoing
 from supportbot.channels.web.guard import Origins, RateLimit
 from supportbot.channels.web.identity import Visitor, Visitors, Written
+from supportbot.channels.web.signed import identified_chat
 from supportbot.filetypes import sniff_mime
 from supportbot.messages import Action, Document, Inbound, IncomingFile, Reply
 from supportbot.visitors import WEB_CHANNEL
@@ -60,6 +61,11 @@ REFUSALS: dict[str, tuple[int, str, str]] = {
         413,
         "Ce message ou ce fichier est trop volumineux.",
         "This message or file is too large.",
+    ),
+    "identity": (
+        403,
+        "Votre identification a expiré : rechargez la page.",
+        "Your sign-in expired: reload the page.",
     ),
     "invalid": (
         400,
@@ -117,6 +123,7 @@ class WebApi:
     per_address: RateLimit
     incoming_dir: Path
     max_file_bytes: int
+    identity_secret: str | None = None
     doorbell: Doorbell = field(default_factory=Doorbell)
 
     # -- guards ------------------------------------------------------------------
@@ -148,8 +155,22 @@ class WebApi:
     async def new_visitor(self, request: Request) -> Response:
         self.check_origin(request)
         self.limit(request, None)
-        token, visitor = await run_in_threadpool(self.visitors.issue)
+        chat_id = None
+        if int(request.headers.get("content-length") or 0):
+            identity = (await _json_body(request)).get("identity")
+            if identity is not None:
+                chat_id = self._identified(identity)
+        token, visitor = await run_in_threadpool(self.visitors.issue, chat_id)
         return JSONResponse({"token": token, "expires_at": visitor.expires_at.isoformat()})
+
+    def _identified(self, identity: object) -> str:
+        """The chat of a marketplace's signed customer identity, or a refusal."""
+        if not isinstance(identity, str) or not self.identity_secret:
+            raise Refused("identity")
+        chat_id = identified_chat(identity, self.identity_secret, self.visitors.clock())
+        if chat_id is None:
+            raise Refused("identity")
+        return chat_id
 
     async def history(self, request: Request) -> Response:
         visitor = await self.visitor(request)

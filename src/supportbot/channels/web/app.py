@@ -88,6 +88,7 @@ def create_app(core: ChatCore, visitors: Visitors, settings: Settings) -> Starle
         per_address=RateLimit(settings.web_address_messages_per_minute),
         incoming_dir=settings.files_dir / "incoming-web",
         max_file_bytes=settings.max_attachment_bytes,
+        identity_secret=settings.web_identity_secret,
     )
 
     async def page(request: Request) -> Response:

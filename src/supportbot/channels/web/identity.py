@@ -43,11 +43,12 @@ class Visitors:
     clock: Callable[[], datetime]
     lifetime: timedelta
 
-    def issue(self) -> tuple[str, Visitor]:
-        """A new token (returned once, never stored) and the new chat it opens."""
+    def issue(self, chat_id: str | None = None) -> tuple[str, Visitor]:
+        """A new token (returned once, never stored) and the chat it opens: a new one, or
+        the given one (a signed identity's)."""
         token = secrets.token_urlsafe(32)
         now = self.clock()
-        visitor = Visitor(chat_id=uuid.uuid4().hex, expires_at=now + self.lifetime)
+        visitor = Visitor(chat_id=chat_id or uuid.uuid4().hex, expires_at=now + self.lifetime)
         with self.sessions.begin() as db:
             db.add(
                 WebVisitor(

@@ -2,7 +2,9 @@
  *
  * Added to a page by one tag: <script src="https://SUPPORTBOT/widget/widget.js" defer></script>
  * Optional attributes: data-lang="fr|en" (else the page's lang, then the browser's),
- * data-transport="poll" (long polling instead of server-sent events).
+ * data-transport="poll" (long polling instead of server-sent events),
+ * data-identity="CUSTOMER.EXPIRES.HMAC" (a logged-in customer, signed by the marketplace:
+ * the same conversation on every device).
  *
  * Text from the server is always inserted with textContent, never as HTML.
  * Each message carries a client id: sent again after a network failure, it is applied once.
@@ -16,6 +18,7 @@
   if (!script || document.querySelector(".sb-root")) { return; }
   var BASE = new URL(".", script.src).href.replace(/\/widget\/$/, "/");
   var TRANSPORT = script.getAttribute("data-transport") === "poll" ? "poll" : "sse";
+  var IDENTITY = script.getAttribute("data-identity") || null;
 
   var TEXTS = {
     fr: {
@@ -91,6 +94,16 @@
   try { queue = JSON.parse(store.get("sb-queue") || "[]"); } catch (e) { queue = []; }
   var pumping = false, connected = false, listening = false, started = false;
   var unreachable = false;      // the last send failed though the browser is online
+  var blocked = false;          // the server refused this page a visitor: no retrying
+  // A token belongs to whoever it was issued for: another customer, or none, starts afresh.
+  var who = IDENTITY ? IDENTITY.split(".")[0] : "";
+  if ((store.get("sb-who") || "") !== who) {
+    token = null;
+    store.drop("sb-token");
+    store.drop("sb-queue");
+    queue = [];
+    if (who) { store.set("sb-who", who); } else { store.drop("sb-who"); }
+  }
   var stopListening = null;     // aborts the open stream or poll
 
   // -- the widget's tree -------------------------------------------------------------------
@@ -225,8 +238,10 @@
 
   function ensureToken() {
     if (token) { return Promise.resolve(token); }
-    return call("POST", "api/visitor", {}).then(function (response) {
-      if (!response.ok) { throw new Error("visitor " + response.status); }
+    return call("POST", "api/visitor", IDENTITY ? { identity: IDENTITY } : {}).then(function (response) {
+      if (!response.ok) {
+        return refused(response).then(function () { blocked = true; throw new Error("visitor " + response.status); });
+      }
       return response.json();
     }).then(function (data) {
       token = data.token;
@@ -267,9 +282,9 @@
     }, function () {
       pumping = false;      // offline or the server out of reach: the same item, same id, later
       connected = false;
-      unreachable = navigator.onLine;
+      unreachable = navigator.onLine && !blocked;
       showState();
-      window.setTimeout(pump, 2000);
+      if (!blocked) { window.setTimeout(pump, 2000); }
     });
   }
 
@@ -418,7 +433,8 @@
     if (started) { return; }
     started = true;
     note(t("welcome"));
-    var ready = token ? loadHistory() : Promise.resolve();
+    // A signed-in customer has a conversation to find again: asked for at once.
+    var ready = (token || IDENTITY) ? ensureToken().then(loadHistory) : Promise.resolve();
     ready.then(function () {}, function () {}).then(function () {
       queue.forEach(function (item) { showMine(item); setPending(item, true); });
       listen();
