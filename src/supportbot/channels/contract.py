@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from supportbot.messages import Action, Inbound, Reply
@@ -46,6 +46,11 @@ class ChatCore(Protocol):
 
     def acknowledge(self, channel: str, chat_id: str, up_to: int) -> int:
         """The chat's messages up to ``up_to`` were shown; how many were newly marked."""
+        ...
+
+    def newer(self, channel: str, after: int) -> tuple[int, set[str]]:
+        """The channel's highest message id (at least ``after``), and the chats with
+        messages above ``after``: what a channel with many open chats watches."""
         ...
 
 
@@ -87,3 +92,13 @@ class EngineCore:
                 .values(delivered_at=self.clock(), claimed_until=None, claimed_by=None)
             )
             return int(getattr(result, "rowcount", 0) or 0)
+
+    def newer(self, channel: str, after: int) -> tuple[int, set[str]]:
+        with self.sessions() as db:
+            rows = db.execute(
+                select(OutboxMessage.chat_id, func.max(OutboxMessage.id))
+                .where(OutboxMessage.channel == channel, OutboxMessage.id > after)
+                .group_by(OutboxMessage.chat_id)
+            ).all()
+        highest = max((int(top) for _, top in rows), default=max(after, 0))
+        return highest, {chat_id for chat_id, _ in rows}

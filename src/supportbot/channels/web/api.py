@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import contextlib
 import json
+import logging
 import re
+import time
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -35,9 +36,10 @@ from supportbot.visitors import WEB_CHANNEL
 
 MAX_JSON_BYTES = 16 * 1024
 MAX_TEXT = 4000
-WAKE_SECONDS = 0.5  # how often a waiting stream looks at the outbox (other processes write)
-HEARTBEAT_SECONDS = 15.0
+WATCH_SECONDS = 0.25  # how often the process looks for what other processes queued
+HEARTBEAT_SECONDS = 15.0  # an idle stream says it lives, and reads its chat again
 LONG_POLL_SECONDS = 25.0
+log = logging.getLogger(__name__)
 _CLIENT_ID = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
 
 # What the visitor reads when a request is refused: French first, then English.
@@ -87,8 +89,7 @@ def refusal(reason: str) -> JSONResponse:
 
 
 class Doorbell:
-    """Wakes this process's streams of a chat when it queued something for it; streams
-    also look at the outbox every ``WAKE_SECONDS`` for what other processes queued."""
+    """Wakes the streams and long polls of a chat when something was queued for it."""
 
     def __init__(self) -> None:
         self._events: dict[str, asyncio.Event] = {}
@@ -98,10 +99,40 @@ class Doorbell:
         if event is not None:
             event.set()
 
-    async def wait(self, chat_id: str, seconds: float) -> None:
+    def awaited(self) -> bool:
+        return bool(self._events)
+
+    async def wait(self, chat_id: str, seconds: float) -> bool:
+        """Until the chat's bell rings (True) or ``seconds`` pass (False)."""
         event = self._events.setdefault(chat_id, asyncio.Event())
-        with contextlib.suppress(TimeoutError):
+        try:
             await asyncio.wait_for(event.wait(), seconds)
+        except TimeoutError:
+            return False
+        return True
+
+
+async def watch_outbox(core: ChatCore, doorbell: Doorbell) -> None:
+    """One reader per process for every open stream: every ``WATCH_SECONDS`` (while
+    anyone waits), the chats with messages above the last id seen have their bell rung.
+    What this process queues rings at once; this finds what others queued (an agent's
+    reply from the command line, another worker). A row committed late under a lower id
+    (PostgreSQL) is still read by its stream at the next heartbeat."""
+    cursor: int | None = None  # the highest id seen; at start, whatever is there
+    while True:
+        await asyncio.sleep(WATCH_SECONDS)
+        if not doorbell.awaited() and cursor is not None:
+            continue
+        try:
+            top, chats = await run_in_threadpool(core.newer, WEB_CHANNEL, cursor or -1)
+            if cursor is None:
+                cursor, chats = top, set()
+            cursor = top
+        except Exception:  # the store busy or away: the streams' own reads still run
+            log.warning("web outbox watch failed", exc_info=True)
+            continue
+        for chat_id in chats:
+            doorbell.ring(chat_id)
 
 
 def event_of(message: Outgoing) -> dict[str, Any]:
@@ -254,15 +285,15 @@ class WebApi:
         """Long polling: the messages after the cursor, as soon as there are some."""
         visitor = await self.visitor(request)
         cursor = _cursor(request)
-        waited = 0.0
+        deadline = time.monotonic() + LONG_POLL_SECONDS
         while True:
             batch = await run_in_threadpool(
                 self.core.outgoing, WEB_CHANNEL, visitor.chat_id, cursor
             )
-            if batch or waited >= LONG_POLL_SECONDS:
+            left = deadline - time.monotonic()
+            if batch or left <= 0:
                 return JSONResponse({"messages": [event_of(m) for m in batch]})
-            await self.doorbell.wait(visitor.chat_id, WAKE_SECONDS)
-            waited += WAKE_SECONDS
+            await self.doorbell.wait(visitor.chat_id, min(left, HEARTBEAT_SECONDS))
 
     async def events(self, request: Request) -> Response:
         """Server-sent events: each message with its outbox id as event id."""
@@ -276,7 +307,6 @@ class WebApi:
 
     async def _stream(self, request: Request, chat_id: str, cursor: int) -> AsyncIterator[str]:
         yield "retry: 2000\n\n"
-        quiet = 0.0
         while not await request.is_disconnected():
             batch = await run_in_threadpool(self.core.outgoing, WEB_CHANNEL, chat_id, cursor)
             for message in batch:
@@ -284,13 +314,9 @@ class WebApi:
                 data = json.dumps(event_of(message), ensure_ascii=False)
                 yield f"id: {message.id}\nevent: message\ndata: {data}\n\n"
             if batch:
-                quiet = 0.0
                 continue
-            if quiet >= HEARTBEAT_SECONDS:
+            if not await self.doorbell.wait(chat_id, HEARTBEAT_SECONDS):
                 yield ": still here\n\n"  # keeps proxies from closing an idle stream
-                quiet = 0.0
-            await self.doorbell.wait(chat_id, WAKE_SECONDS)
-            quiet += WAKE_SECONDS
 
     def _inbound(
         self,

@@ -7,7 +7,9 @@ API answers only supportbot's own origin and the origins an operator allowed.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from importlib import resources
@@ -23,7 +25,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
 from supportbot.channels.contract import ChatCore, EngineCore
-from supportbot.channels.web.api import Refused, WebApi, refusal
+from supportbot.channels.web.api import Refused, WebApi, refusal, watch_outbox
 from supportbot.channels.web.guard import Origins, RateLimit, SecurityHeaders
 from supportbot.channels.web.identity import Visitors
 from supportbot.config import Settings
@@ -126,7 +128,14 @@ def create_app(core: ChatCore, visitors: Visitors, settings: Settings) -> Starle
         Route("/api/{rest:path}", _endpoint(preflight, api), methods=["OPTIONS"]),
         Mount("/widget", StaticFiles(directory=str(HERE / "static")), name="widget"),
     ]
-    app = Starlette(routes=routes, middleware=[Middleware(SecurityHeaders)])
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        watcher = asyncio.create_task(watch_outbox(core, api.doorbell))
+        yield
+        watcher.cancel()
+
+    app = Starlette(routes=routes, middleware=[Middleware(SecurityHeaders)], lifespan=lifespan)
     app.state.api = api
     return app
 
