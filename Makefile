@@ -43,6 +43,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/run.py
 	$(BIN)/python benchmarks/blind.py
 	$(BIN)/python benchmarks/load.py --quick
+	$(BIN)/python benchmarks/web.py --quick
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
@@ -51,3 +52,4 @@ bench-full: $(STAMP)
 	$(BIN)/python benchmarks/run.py --full
 	$(BIN)/python benchmarks/blind.py
 	$(BIN)/python benchmarks/load.py
+	$(BIN)/python benchmarks/web.py

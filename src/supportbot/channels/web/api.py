@@ -15,18 +15,19 @@ import base64
 import json
 import logging
 import re
+import threading
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 
-from supportbot.channels.contract import ChatCore, Outgoing
+from supportbot.channels.contract import PAGE, ChatCore, Outgoing
 from supportbot.channels.web.guard import Origins, RateLimit
 from supportbot.channels.web.identity import Visitor, Visitors, Written
 from supportbot.channels.web.signed import identified_chat
@@ -39,7 +40,10 @@ MAX_TEXT = 4000
 WATCH_SECONDS = 0.25  # how often the process looks for what other processes queued
 HEARTBEAT_SECONDS = 15.0  # an idle stream says it lives, and reads its chat again
 LONG_POLL_SECONDS = 25.0
+KNOWN_SECONDS = 60.0  # a token found valid is trusted that long without reading the store
+KNOWN_TOKENS = 10_000
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 _CLIENT_ID = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
 
 # What the visitor reads when a request is refused: French first, then English.
@@ -89,30 +93,38 @@ def refusal(reason: str) -> JSONResponse:
 
 
 class Doorbell:
-    """Wakes the streams and long polls of a chat when something was queued for it."""
+    """Wakes the streams and long polls of a chat when something was queued for it.
+
+    A reader takes the chat's bell *before* it reads the outbox, then waits on it: a
+    message queued after the read rings that bell, even if it was rung while the
+    reader was still reading, so no wake-up is lost between the read and the wait.
+    """
 
     def __init__(self) -> None:
-        self._events: dict[str, asyncio.Event] = {}
+        self._bells: dict[str, asyncio.Event] = {}
+
+    def bell(self, chat_id: str) -> asyncio.Event:
+        return self._bells.setdefault(chat_id, asyncio.Event())
 
     def ring(self, chat_id: str) -> None:
-        event = self._events.pop(chat_id, None)
-        if event is not None:
-            event.set()
+        bell = self._bells.pop(chat_id, None)
+        if bell is not None:
+            bell.set()
 
     def awaited(self) -> bool:
-        return bool(self._events)
-
-    async def wait(self, chat_id: str, seconds: float) -> bool:
-        """Until the chat's bell rings (True) or ``seconds`` pass (False)."""
-        event = self._events.setdefault(chat_id, asyncio.Event())
-        try:
-            await asyncio.wait_for(event.wait(), seconds)
-        except TimeoutError:
-            return False
-        return True
+        return bool(self._bells)
 
 
-async def watch_outbox(core: ChatCore, doorbell: Doorbell) -> None:
+async def rung(bell: asyncio.Event, seconds: float) -> bool:
+    """Until the bell rings (True) or ``seconds`` pass (False)."""
+    try:
+        await asyncio.wait_for(bell.wait(), seconds)
+    except TimeoutError:
+        return False
+    return True
+
+
+async def watch_outbox(api: WebApi) -> None:
     """One reader per process for every open stream: every ``WATCH_SECONDS`` (while
     anyone waits), the chats with messages above the last id seen have their bell rung.
     What this process queues rings at once; this finds what others queued (an agent's
@@ -121,10 +133,10 @@ async def watch_outbox(core: ChatCore, doorbell: Doorbell) -> None:
     cursor: int | None = None  # the highest id seen; at start, whatever is there
     while True:
         await asyncio.sleep(WATCH_SECONDS)
-        if not doorbell.awaited() and cursor is not None:
+        if not api.doorbell.awaited() and cursor is not None:
             continue
         try:
-            top, chats = await run_in_threadpool(core.newer, WEB_CHANNEL, cursor or -1)
+            top, chats = await api.store(api.core.newer, WEB_CHANNEL, cursor or -1)
             if cursor is None:
                 cursor, chats = top, set()
             cursor = top
@@ -132,7 +144,7 @@ async def watch_outbox(core: ChatCore, doorbell: Doorbell) -> None:
             log.warning("web outbox watch failed", exc_info=True)
             continue
         for chat_id in chats:
-            doorbell.ring(chat_id)
+            api.doorbell.ring(chat_id)
 
 
 def event_of(message: Outgoing) -> dict[str, Any]:
@@ -156,6 +168,21 @@ class WebApi:
     max_file_bytes: int
     identity_secret: str | None = None
     doorbell: Doorbell = field(default_factory=Doorbell)
+    # Tokens recently found in the store: a visitor's requests need not read it each time.
+    _known: dict[str, tuple[Visitor, float]] = field(default_factory=dict)
+    # SQLite has one writer (every transaction takes it): taking turns here is fairer and
+    # faster than many threads retrying on a busy database. None: no turns (PostgreSQL).
+    store_turns: threading.Lock | None = None
+
+    async def store(self, work: Callable[..., T], *args: Any) -> T:
+        """Run store work in the thread pool (the engine is synchronous), in turn on SQLite."""
+        return await run_in_threadpool(self._in_turn, work, *args)
+
+    def _in_turn(self, work: Callable[..., T], *args: Any) -> T:
+        if self.store_turns is None:
+            return work(*args)
+        with self.store_turns:
+            return work(*args)
 
     # -- guards ------------------------------------------------------------------
 
@@ -169,10 +196,16 @@ class WebApi:
         scheme, _, token = request.headers.get("authorization", "").partition(" ")
         if scheme.lower() != "bearer":
             raise Refused("token")
-        found = await run_in_threadpool(self.visitors.find, token.strip())
-        if found is None:
-            raise Refused("token")
-        return found
+        found = self._known.get(token)
+        if found is None or found[1] < time.monotonic():
+            visitor = await self.store(self.visitors.find, token.strip())
+            if visitor is None:
+                raise Refused("token")
+            if len(self._known) > KNOWN_TOKENS:
+                self._known.clear()
+            found = (visitor, time.monotonic() + KNOWN_SECONDS)
+            self._known[token] = found
+        return found[0]
 
     def limit(self, request: Request, visitor: Visitor | None) -> None:
         address = request.client.host if request.client else "?"
@@ -191,7 +224,7 @@ class WebApi:
             identity = (await _json_body(request)).get("identity")
             if identity is not None:
                 chat_id = self._identified(identity)
-        token, visitor = await run_in_threadpool(self.visitors.issue, chat_id)
+        token, visitor = await self.store(self.visitors.issue, chat_id)
         return JSONResponse({"token": token, "expires_at": visitor.expires_at.isoformat()})
 
     def _identified(self, identity: object) -> str:
@@ -205,8 +238,8 @@ class WebApi:
 
     async def history(self, request: Request) -> Response:
         visitor = await self.visitor(request)
-        written = await run_in_threadpool(self.visitors.written, visitor.chat_id)
-        said = await run_in_threadpool(self._all_outgoing, visitor.chat_id)
+        written = await self.store(self.visitors.written, visitor.chat_id)
+        said = await self.store(self._all_outgoing, visitor.chat_id)
         # Each line of the visitor's goes after the bot's message it followed.
         lines = [((w.after_id, 1, i), _mine(w)) for i, w in enumerate(written)]
         lines += [((m.id, 0, 0), event_of(m)) for m in said]
@@ -237,13 +270,13 @@ class WebApi:
             raise Refused("size")
         self.limit(request, visitor)
         inbound = self._inbound(visitor, client_id, body, text=text, payload=payload)
-        await run_in_threadpool(self.visitors.write, visitor.chat_id, client_id, text)
-        actions = await run_in_threadpool(self.core.handle, inbound)
+        await self.store(self.visitors.write, visitor.chat_id, client_id, text)
+        actions = await self.store(self.core.handle, inbound)
         self.doorbell.ring(visitor.chat_id)
         returned = _returned(actions)
         # After an erasure the conversation starts again from nothing: the widget clears
         # what it shows and reads the chat from its first message (ids may start lower).
-        kept = await run_in_threadpool(self.visitors.has_written, visitor.chat_id, client_id)
+        kept = await self.store(self.visitors.has_written, visitor.chat_id, client_id)
         returned["erased"] = not kept
         return JSONResponse(returned)
 
@@ -265,8 +298,8 @@ class WebApi:
             inbound = self._inbound(
                 visitor, client_id, dict(request.query_params), files=(incoming,)
             )
-            await run_in_threadpool(self.visitors.write, visitor.chat_id, client_id, f"📎 {name}")
-            actions = await run_in_threadpool(self.core.handle, inbound)
+            await self.store(self.visitors.write, visitor.chat_id, client_id, f"📎 {name}")
+            actions = await self.store(self.core.handle, inbound)
         finally:
             path.unlink(missing_ok=True)  # the flow keeps its own copy of what it accepts
         self.doorbell.ring(visitor.chat_id)
@@ -278,7 +311,7 @@ class WebApi:
         up_to = body.get("up_to")
         if not isinstance(up_to, int) or up_to < 0:
             raise Refused("invalid")
-        marked = await run_in_threadpool(self.core.acknowledge, WEB_CHANNEL, visitor.chat_id, up_to)
+        marked = await self.store(self.core.acknowledge, WEB_CHANNEL, visitor.chat_id, up_to)
         return JSONResponse({"marked": marked})
 
     async def poll(self, request: Request) -> Response:
@@ -287,13 +320,12 @@ class WebApi:
         cursor = _cursor(request)
         deadline = time.monotonic() + LONG_POLL_SECONDS
         while True:
-            batch = await run_in_threadpool(
-                self.core.outgoing, WEB_CHANNEL, visitor.chat_id, cursor
-            )
+            bell = self.doorbell.bell(visitor.chat_id)
+            batch = await self.store(self.core.outgoing, WEB_CHANNEL, visitor.chat_id, cursor)
             left = deadline - time.monotonic()
             if batch or left <= 0:
                 return JSONResponse({"messages": [event_of(m) for m in batch]})
-            await self.doorbell.wait(visitor.chat_id, min(left, HEARTBEAT_SECONDS))
+            await rung(bell, min(left, HEARTBEAT_SECONDS))
 
     async def events(self, request: Request) -> Response:
         """Server-sent events: each message with its outbox id as event id."""
@@ -308,14 +340,15 @@ class WebApi:
     async def _stream(self, request: Request, chat_id: str, cursor: int) -> AsyncIterator[str]:
         yield "retry: 2000\n\n"
         while not await request.is_disconnected():
-            batch = await run_in_threadpool(self.core.outgoing, WEB_CHANNEL, chat_id, cursor)
+            bell = self.doorbell.bell(chat_id)
+            batch = await self.store(self.core.outgoing, WEB_CHANNEL, chat_id, cursor)
             for message in batch:
                 cursor = message.id
                 data = json.dumps(event_of(message), ensure_ascii=False)
                 yield f"id: {message.id}\nevent: message\ndata: {data}\n\n"
-            if batch:
-                continue
-            if not await self.doorbell.wait(chat_id, HEARTBEAT_SECONDS):
+            if len(batch) == PAGE:
+                continue  # more than a page waited: read on
+            if not await rung(bell, HEARTBEAT_SECONDS):
                 yield ": still here\n\n"  # keeps proxies from closing an idle stream
 
     def _inbound(

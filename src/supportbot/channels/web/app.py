@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import threading
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
@@ -81,7 +82,9 @@ def _endpoint(
     return run
 
 
-def create_app(core: ChatCore, visitors: Visitors, settings: Settings) -> Starlette:
+def create_app(
+    core: ChatCore, visitors: Visitors, settings: Settings, single_writer: bool = False
+) -> Starlette:
     api = WebApi(
         core=core,
         visitors=visitors,
@@ -91,6 +94,7 @@ def create_app(core: ChatCore, visitors: Visitors, settings: Settings) -> Starle
         incoming_dir=settings.files_dir / "incoming-web",
         max_file_bytes=settings.max_attachment_bytes,
         identity_secret=settings.web_identity_secret,
+        store_turns=threading.Lock() if single_writer else None,
     )
 
     async def page(request: Request) -> Response:
@@ -131,7 +135,7 @@ def create_app(core: ChatCore, visitors: Visitors, settings: Settings) -> Starle
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        watcher = asyncio.create_task(watch_outbox(core, api.doorbell))
+        watcher = asyncio.create_task(watch_outbox(api))
         yield
         watcher.cancel()
 
@@ -144,4 +148,5 @@ def build_web_app(engine: Engine, settings: Settings) -> Starlette:
     """The web app over an engine: the channel sees it only through the contract."""
     core = EngineCore(engine.handle, engine.sessions, engine.clock)
     visitors = Visitors(engine.sessions, engine.clock, timedelta(days=settings.web_visitor_days))
-    return create_app(core, visitors, settings)
+    sqlite = engine.sessions.kw["bind"].dialect.name == "sqlite"
+    return create_app(core, visitors, settings, single_writer=sqlite)
