@@ -249,3 +249,48 @@ def test_a_signed_customer_finds_their_conversation_on_another_device(
             assert refused.status_code == 403 and refused.json()["error"] == "identity"
     with TestClient(build_web_app(engine, web_settings)) as no_secret:
         assert no_secret.post("/api/visitor", json={"identity": identity}).status_code == 403
+
+
+def upload(client: TestClient, auth: dict[str, str], name: str, data: bytes, cid: str) -> None:
+    sent = client.post(
+        "/api/files", headers=auth, params={"client_id": cid, "name": name}, content=data
+    )
+    assert sent.status_code == 200, sent.text
+
+
+def test_a_phone_photo_in_heic_is_taken_and_a_renamed_program_is_not(
+    engine: Engine, web_settings: Settings
+) -> None:
+    roomy = web_settings.model_copy(update={"web_messages_per_minute": 50})
+    with TestClient(build_web_app(engine, roomy)) as client:
+        walk_to_the_photos_and_send_two(client)
+
+
+def walk_to_the_photos_and_send_two(client: TestClient) -> None:
+    auth = visitor(client)
+    for n, line in enumerate(
+        ("Mon colis est arrivé cassé", "123456789", "hier", "passer", "La figurine est cassée.")
+    ):
+        say(client, auth, line, f"to-photos-{n:03}")
+    heic = b"\x00\x00\x00\x18ftypheic\x00\x00\x00\x00mif1heic" + bytes(2000)
+    upload(client, auth, "IMG_0001.HEIC", heic, "photo-heic-01")
+    assert "Fichier reçu (1/10)" in str(history(client, auth)[-1]["text"])
+    upload(client, auth, "photo.jpg", b"MZ\x90\x00" + bytes(2000), "photo-exe-001")
+    said = " ".join(str(m["text"]) for m in history(client, auth)[-2:])
+    assert "« photo.jpg » n'est pas accepté ici" in said and "(2/10)" not in said
+
+
+def test_a_file_over_the_store_limit_is_refused_with_a_message(
+    engine: Engine, web_settings: Settings
+) -> None:
+    small = web_settings.model_copy(update={"max_attachment_bytes": 1000})
+    with TestClient(build_web_app(engine, small)) as client:
+        auth = visitor(client)
+        refused = client.post(
+            "/api/files",
+            headers=auth,
+            params={"client_id": "too-large-001", "name": "big.jpg"},
+            content=b"\xff\xd8\xff" + bytes(5000),
+        )
+        assert refused.status_code == 413 and "volumineux" in refused.json()["message"]["fr"]
+        assert history(client, auth) == []

@@ -418,7 +418,10 @@
       .then(function (data) { data.messages.forEach(showBot); return pollOnce(); });
   }
 
+  // The conversation shown again is not news: the live region announces only what comes after.
   function loadHistory() {
+    log.setAttribute("aria-busy", "true");
+    var done = function () { log.setAttribute("aria-busy", "false"); };
     return call("GET", "api/history").then(function (response) {
       if (response.status === 401) { forgetToken(); return; }
       if (!response.ok) { return; }
@@ -426,7 +429,7 @@
         data.messages.forEach(function (m) { if (m.from === "me") { showMine(m); } else { showBot(m); } });
         if (data.cursor > cursor) { cursor = data.cursor; }
       });
-    });
+    }).then(done, function (err) { done(); throw err; });
   }
 
   function start() {
