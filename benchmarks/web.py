@@ -107,14 +107,21 @@ class Visitor:
 async def web_run(
     base: str, pid: int, streams: int, messages: int, asked: list[str]
 ) -> dict[str, float]:
-    limits = httpx.Limits(max_connections=streams + 100, max_keepalive_connections=streams + 100)
-    async with httpx.AsyncClient(base_url=base, limits=limits, timeout=60) as client:
+    # Streams and sends on two clients: a pool of hundreds of connections makes every
+    # request of httpx slow, and the load generator must not be what is measured.
+    many = httpx.Limits(max_connections=streams + 10, max_keepalive_connections=streams + 10)
+    few = httpx.Limits(max_connections=60, max_keepalive_connections=60)
+    async with (
+        httpx.AsyncClient(base_url=base, limits=many, timeout=None) as streaming,
+        httpx.AsyncClient(base_url=base, limits=few, timeout=60) as client,
+    ):
         tokens = [(await client.post("/api/visitor")).json()["token"] for _ in range(streams)]
         visitors = [Visitor(t) for t in tokens]
         idle_before = rss_kb(pid)
         opened = [asyncio.Event() for _ in visitors]
         listeners = [
-            asyncio.create_task(v.listen(client, o)) for v, o in zip(visitors, opened, strict=True)
+            asyncio.create_task(v.listen(streaming, o))
+            for v, o in zip(visitors, opened, strict=True)
         ]
         await asyncio.gather(*(o.wait() for o in opened))
         await asyncio.sleep(2)
