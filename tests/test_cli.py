@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from conftest import ROOT
-from supportbot.channels.terminal import sniff_mime
+from supportbot.filetypes import sniff_mime
 
 
 def run(

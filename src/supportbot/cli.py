@@ -404,6 +404,25 @@ def run(
 
 
 @app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+) -> None:
+    """Serve the web chat: the demo support page with the widget, and its API."""
+    import uvicorn
+
+    from supportbot.channels.web.app import build_web_app
+
+    settings = _settings()
+    engine = build_engine(settings, content=_content_or_exit(settings))
+    web = build_web_app(engine, settings)
+    typer.echo(f"support page with the chat widget: http://{host}:{port}/")
+    typer.echo(f"widget script (the one tag):       http://{host}:{port}/widget/widget.js")
+    typer.echo(f"chat API:                          http://{host}:{port}/api/")
+    uvicorn.run(web, host=host, port=port, log_level="warning")
+
+
+@app.command()
 def tick() -> None:
     """One pass of the timed jobs (interim messages, reminders, auto-close); cron-friendly."""
     from supportbot.jobs import Jobs

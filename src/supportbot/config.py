@@ -41,6 +41,15 @@ class Settings(BaseSettings):
     auto_close_days: int = Field(default=7, gt=0)
     info_reminder_hours: float = Field(default=72.0, gt=0)
     interim_before_hours: float = Field(default=8.0, ge=0)
+    # Web chat: the sites allowed to embed the widget (JSON list of origins, e.g.
+    # ["https://www.3dworksprints.fr"]; supportbot's own origin always is), how long a
+    # visitor's token lives unused, and how many messages a visitor / an address may send.
+    web_allowed_origins: list[str] = Field(default_factory=list)
+    web_visitor_days: int = Field(default=90, gt=0)
+    web_messages_per_minute: int = Field(default=20, gt=0)
+    web_address_messages_per_minute: int = Field(default=120, gt=0)
+    # Shared with a marketplace that signs its logged-in customers' identities (HMAC).
+    web_identity_secret: str | None = None
 
     def calendar(self) -> BusinessCalendar:
         """The business calendar these settings describe."""

@@ -27,6 +27,7 @@ from supportbot.store import (
     UnansweredQuestion,
 )
 from supportbot.tickets import ERASED_PREFIX
+from supportbot.visitors import expire_visitors, forget_transcript
 
 ERASED = "[effacé / erased]"
 KEPT_FIELDS = ("order_number", "problem_kind", "reason", "request_kind", "eligibility")
@@ -121,6 +122,7 @@ def forget_customer(db: Session, customer: Customer) -> list[Path]:
             OutboxMessage.chat_id == customer.external_id,
         )
     )
+    forget_transcript(db, customer.channel, customer.external_id)
     customer.name = ""
     customer.external_id = f"{ERASED_PREFIX}{secrets.token_hex(8)}"
     return unshared(db, files)
@@ -159,7 +161,8 @@ def delete_files(paths: Sequence[Path]) -> None:
 
 
 def apply_retention(db: Session, now: datetime, days: int) -> list[Path]:
-    """Anonymise tickets closed more than ``days`` ago and drop old unanswered questions."""
+    """Anonymise tickets closed more than ``days`` ago; drop old unanswered questions, web
+    transcript lines and expired visitor tokens."""
     limit = now - timedelta(days=days)
     files: list[Path] = []
     old = db.scalars(
@@ -171,4 +174,5 @@ def apply_retention(db: Session, now: datetime, days: int) -> list[Path]:
         files += anonymise_ticket(ticket)
         ticket.fields = {**ticket.fields, "_anonymised": True}
     db.execute(delete(UnansweredQuestion).where(UnansweredQuestion.at < limit))
+    expire_visitors(db, now, transcript_before=limit)
     return unshared(db, files)

@@ -10,7 +10,6 @@ after each line; an interactive chat also polls for them every second.
 from __future__ import annotations
 
 import logging
-import mimetypes
 import sys
 import threading
 from collections.abc import Iterable
@@ -20,7 +19,7 @@ from typing import TextIO
 from sqlalchemy.exc import SQLAlchemyError
 
 from supportbot.engine import Engine
-from supportbot.fields import MIME_KINDS
+from supportbot.filetypes import sniff_mime
 from supportbot.messages import Action, Button, Document, Inbound, IncomingFile, Reply
 from supportbot.normalise import normalise
 
@@ -33,31 +32,6 @@ PROMPTS = {"fr": "vous> ", "en": "you> "}
 def prompt(language: str | None) -> str:
     """What the input line starts with, in the customer's language (French by default)."""
     return PROMPTS.get(language or "fr", PROMPTS["fr"])
-
-
-_MAGIC = {
-    b"\xff\xd8\xff": "image/jpeg",
-    b"\x89PNG": "image/png",
-    b"%PDF": "application/pdf",
-}
-
-
-def sniff_mime(path: Path) -> str:
-    """The file's type from its first bytes, then from its name."""
-    with path.open("rb") as fh:
-        head = fh.read(16)
-    for magic, mime in _MAGIC.items():
-        if head.startswith(magic):
-            return mime
-    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
-        return "image/webp"
-    if head[4:8] == b"ftyp":
-        brand = head[8:12]
-        return "image/heic" if brand in (b"heic", b"heix", b"mif1") else "video/mp4"
-    guessed = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
-    # A name that claims a type we accept, on bytes that are not of that type (an .exe
-    # renamed photo.png): the bytes win.
-    return "application/octet-stream" if guessed in MIME_KINDS else guessed
 
 
 TERMINAL_HELP = {

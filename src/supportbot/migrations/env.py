@@ -5,7 +5,8 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import Connection, create_engine
 
-import supportbot.channels.telegram_store  # noqa: F401  (its tables belong to the metadata)
+import supportbot.channels.telegram_store
+import supportbot.visitors  # noqa: F401  (web visitors and their transcript)
 from supportbot.store import Base
 
 config = context.config

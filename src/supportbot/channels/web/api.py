@@ -1,0 +1,433 @@
+"""The web chat's HTTP API, over the channel contract only.
+
+A visitor asks for a token when they first write (nothing is stored before), then
+sends each message with a client id of its own, which becomes the event's key: a
+message sent twice (a retry after a timeout) is applied once. What the bot says
+comes from the outbox, each message with its outbox id as event id: on a stream of
+server-sent events resumed with ``Last-Event-ID``, or by long polling on the same
+cursor. The widget acknowledges what it showed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import logging
+import re
+import threading
+import time
+import uuid
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response, StreamingResponse
+
+from supportbot.channels.contract import PAGE, ChatCore, Outgoing
+from supportbot.channels.web.guard import Origins, RateLimit
+from supportbot.channels.web.identity import Visitor, Visitors, Written
+from supportbot.channels.web.signed import identified_chat
+from supportbot.filetypes import sniff_mime
+from supportbot.messages import Action, Document, Inbound, IncomingFile, Reply
+from supportbot.visitors import WEB_CHANNEL
+
+MAX_JSON_BYTES = 16 * 1024
+MAX_TEXT = 4000
+WATCH_SECONDS = 0.25  # how often the process looks for what other processes queued
+HEARTBEAT_SECONDS = 15.0  # an idle stream says it lives, and reads its chat again
+LONG_POLL_SECONDS = 25.0
+KNOWN_SECONDS = 60.0  # a token found valid is trusted that long without reading the store
+KNOWN_TOKENS = 10_000
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+_CLIENT_ID = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
+
+# What the visitor reads when a request is refused: French first, then English.
+REFUSALS: dict[str, tuple[int, str, str]] = {
+    "origin": (
+        403,
+        "Ce site n'est pas autorisé à utiliser ce chat.",
+        "This site may not use this chat.",
+    ),
+    "token": (
+        401,
+        "Votre session de chat a expiré : rechargez la page.",
+        "Your chat session expired: reload the page.",
+    ),
+    "rate": (
+        429,
+        "Vous envoyez beaucoup de messages : patientez une minute avant d'écrire à nouveau.",
+        "You are sending many messages: wait a minute before writing again.",
+    ),
+    "size": (
+        413,
+        "Ce message ou ce fichier est trop volumineux.",
+        "This message or file is too large.",
+    ),
+    "identity": (
+        403,
+        "Votre identification a expiré : rechargez la page.",
+        "Your sign-in expired: reload the page.",
+    ),
+    "invalid": (
+        400,
+        "Ce message n'a pas pu être lu : réessayez.",
+        "This message could not be read: try again.",
+    ),
+}
+
+
+class Refused(Exception):
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def refusal(reason: str) -> JSONResponse:
+    status, fr, en = REFUSALS[reason]
+    return JSONResponse({"error": reason, "message": {"fr": fr, "en": en}}, status_code=status)
+
+
+class Doorbell:
+    """Wakes the streams and long polls of a chat when something was queued for it.
+
+    A reader takes the chat's bell *before* it reads the outbox, then waits on it: a
+    message queued after the read rings that bell, even if it was rung while the
+    reader was still reading, so no wake-up is lost between the read and the wait.
+    """
+
+    def __init__(self) -> None:
+        self._bells: dict[str, asyncio.Event] = {}
+
+    def bell(self, chat_id: str) -> asyncio.Event:
+        return self._bells.setdefault(chat_id, asyncio.Event())
+
+    def ring(self, chat_id: str) -> None:
+        bell = self._bells.pop(chat_id, None)
+        if bell is not None:
+            bell.set()
+
+    def awaited(self) -> bool:
+        return bool(self._bells)
+
+
+async def rung(bell: asyncio.Event, seconds: float) -> bool:
+    """Until the bell rings (True) or ``seconds`` pass (False)."""
+    try:
+        await asyncio.wait_for(bell.wait(), seconds)
+    except TimeoutError:
+        return False
+    return True
+
+
+async def watch_outbox(api: WebApi) -> None:
+    """One reader per process for every open stream: every ``WATCH_SECONDS`` (while
+    anyone waits), the chats with messages above the last id seen have their bell rung.
+    What this process queues rings at once; this finds what others queued (an agent's
+    reply from the command line, another worker). A row committed late under a lower id
+    (PostgreSQL) is still read by its stream at the next heartbeat."""
+    cursor: int | None = None  # the highest id seen; at start, whatever is there
+    while True:
+        await asyncio.sleep(WATCH_SECONDS)
+        if not api.doorbell.awaited() and cursor is not None:
+            continue
+        try:
+            top, chats = await api.store(api.core.newer, WEB_CHANNEL, cursor or -1)
+            if cursor is None:
+                cursor, chats = top, set()
+            cursor = top
+        except Exception:  # the store busy or away: the streams' own reads still run
+            log.warning("web outbox watch failed", exc_info=True)
+            continue
+        for chat_id in chats:
+            api.doorbell.ring(chat_id)
+
+
+def event_of(message: Outgoing) -> dict[str, Any]:
+    reply = message.reply
+    return {
+        "id": message.id,
+        "from": "bot",
+        "text": reply.text,
+        "buttons": [{"label": b.label, "payload": b.payload} for b in reply.buttons],
+    }
+
+
+@dataclass
+class WebApi:
+    core: ChatCore
+    visitors: Visitors
+    origins: Origins
+    per_visitor: RateLimit
+    per_address: RateLimit
+    incoming_dir: Path
+    max_file_bytes: int
+    identity_secret: str | None = None
+    doorbell: Doorbell = field(default_factory=Doorbell)
+    # Tokens recently found in the store: a visitor's requests need not read it each time.
+    _known: dict[str, tuple[Visitor, float]] = field(default_factory=dict)
+    # SQLite has one writer (every transaction takes it): taking turns here is fairer and
+    # faster than many threads retrying on a busy database. None: no turns (PostgreSQL).
+    store_turns: threading.Lock | None = None
+
+    async def store(self, work: Callable[..., T], *args: Any) -> T:
+        """Run store work in the thread pool (the engine is synchronous), in turn on SQLite."""
+        return await run_in_threadpool(self._in_turn, work, *args)
+
+    def _in_turn(self, work: Callable[..., T], *args: Any) -> T:
+        if self.store_turns is None:
+            return work(*args)
+        with self.store_turns:
+            return work(*args)
+
+    # -- guards ------------------------------------------------------------------
+
+    def check_origin(self, request: Request) -> None:
+        own = f"{request.url.scheme}://{request.url.netloc}"
+        if not self.origins.permits(request.headers.get("origin"), own):
+            raise Refused("origin")
+
+    async def visitor(self, request: Request) -> Visitor:
+        self.check_origin(request)
+        scheme, _, token = request.headers.get("authorization", "").partition(" ")
+        if scheme.lower() != "bearer":
+            raise Refused("token")
+        found = self._known.get(token)
+        if found is None or found[1] < time.monotonic():
+            visitor = await self.store(self.visitors.find, token.strip())
+            if visitor is None:
+                raise Refused("token")
+            if len(self._known) > KNOWN_TOKENS:
+                self._known.clear()
+            found = (visitor, time.monotonic() + KNOWN_SECONDS)
+            self._known[token] = found
+        return found[0]
+
+    def limit(self, request: Request, visitor: Visitor | None) -> None:
+        address = request.client.host if request.client else "?"
+        if not self.per_address.allow(address):
+            raise Refused("rate")
+        if visitor is not None and not self.per_visitor.allow(visitor.chat_id):
+            raise Refused("rate")
+
+    # -- endpoints -----------------------------------------------------------------
+
+    async def new_visitor(self, request: Request) -> Response:
+        self.check_origin(request)
+        self.limit(request, None)
+        chat_id = None
+        if int(request.headers.get("content-length") or 0):
+            identity = (await _json_body(request)).get("identity")
+            if identity is not None:
+                chat_id = self._identified(identity)
+        token, visitor = await self.store(self.visitors.issue, chat_id)
+        return JSONResponse({"token": token, "expires_at": visitor.expires_at.isoformat()})
+
+    def _identified(self, identity: object) -> str:
+        """The chat of a marketplace's signed customer identity, or a refusal."""
+        if not isinstance(identity, str) or not self.identity_secret:
+            raise Refused("identity")
+        chat_id = identified_chat(identity, self.identity_secret, self.visitors.clock())
+        if chat_id is None:
+            raise Refused("identity")
+        return chat_id
+
+    async def history(self, request: Request) -> Response:
+        visitor = await self.visitor(request)
+        written = await self.store(self.visitors.written, visitor.chat_id)
+        said = await self.store(self._all_outgoing, visitor.chat_id)
+        # Each line of the visitor's goes after the bot's message it followed.
+        lines = [((w.after_id, 1, i), _mine(w)) for i, w in enumerate(written)]
+        lines += [((m.id, 0, 0), event_of(m)) for m in said]
+        lines.sort(key=lambda line: line[0])
+        cursor = said[-1].id if said else 0
+        return JSONResponse({"messages": [line[1] for line in lines], "cursor": cursor})
+
+    def _all_outgoing(self, chat_id: str) -> list[Outgoing]:
+        found: list[Outgoing] = []
+        while batch := self.core.outgoing(WEB_CHANNEL, chat_id, found[-1].id if found else 0):
+            found += batch
+        return found
+
+    async def send(self, request: Request) -> Response:
+        visitor = await self.visitor(request)
+        body = await _json_body(request)
+        client_id = str(body.get("client_id", ""))
+        text = body.get("text", "")
+        payload = body.get("payload")
+        if (
+            not _CLIENT_ID.match(client_id)
+            or not isinstance(text, str)
+            or not (payload is None or isinstance(payload, str))
+            or not (text.strip() or payload)
+        ):
+            raise Refused("invalid")
+        if len(text) > MAX_TEXT:
+            raise Refused("size")
+        self.limit(request, visitor)
+        inbound = self._inbound(visitor, client_id, body, text=text, payload=payload)
+        await self.store(self.visitors.write, visitor.chat_id, client_id, text)
+        actions = await self.store(self.core.handle, inbound)
+        self.doorbell.ring(visitor.chat_id)
+        returned = _returned(actions)
+        # After an erasure the conversation starts again from nothing: the widget clears
+        # what it shows and reads the chat from its first message (ids may start lower).
+        kept = await self.store(self.visitors.has_written, visitor.chat_id, client_id)
+        returned["erased"] = not kept
+        return JSONResponse(returned)
+
+    async def upload(self, request: Request) -> Response:
+        visitor = await self.visitor(request)
+        client_id = request.query_params.get("client_id", "")
+        if not _CLIENT_ID.match(client_id):
+            raise Refused("invalid")
+        declared = int(request.headers.get("content-length") or 0)
+        if declared > self.max_file_bytes:
+            raise Refused("size")
+        self.limit(request, visitor)
+        name = _file_name(request.query_params.get("name", ""))
+        self.incoming_dir.mkdir(parents=True, exist_ok=True)
+        path = self.incoming_dir / f"{uuid.uuid4().hex}{Path(name).suffix[:10]}"
+        try:
+            size = await _save_body(request, path, self.max_file_bytes)
+            incoming = IncomingFile(name=name, mime=sniff_mime(path), size=size, path=str(path))
+            inbound = self._inbound(
+                visitor, client_id, dict(request.query_params), files=(incoming,)
+            )
+            await self.store(self.visitors.write, visitor.chat_id, client_id, f"📎 {name}")
+            actions = await self.store(self.core.handle, inbound)
+        finally:
+            path.unlink(missing_ok=True)  # the flow keeps its own copy of what it accepts
+        self.doorbell.ring(visitor.chat_id)
+        return JSONResponse(_returned(actions))
+
+    async def acknowledge(self, request: Request) -> Response:
+        visitor = await self.visitor(request)
+        body = await _json_body(request)
+        up_to = body.get("up_to")
+        if not isinstance(up_to, int) or up_to < 0:
+            raise Refused("invalid")
+        marked = await self.store(self.core.acknowledge, WEB_CHANNEL, visitor.chat_id, up_to)
+        return JSONResponse({"marked": marked})
+
+    async def poll(self, request: Request) -> Response:
+        """Long polling: the messages after the cursor, as soon as there are some."""
+        visitor = await self.visitor(request)
+        cursor = _cursor(request)
+        deadline = time.monotonic() + LONG_POLL_SECONDS
+        while True:
+            bell = self.doorbell.bell(visitor.chat_id)
+            batch = await self.store(self.core.outgoing, WEB_CHANNEL, visitor.chat_id, cursor)
+            left = deadline - time.monotonic()
+            if batch or left <= 0:
+                return JSONResponse({"messages": [event_of(m) for m in batch]})
+            await rung(bell, min(left, HEARTBEAT_SECONDS))
+
+    async def events(self, request: Request) -> Response:
+        """Server-sent events: each message with its outbox id as event id."""
+        visitor = await self.visitor(request)
+        cursor = _cursor(request)
+        return StreamingResponse(
+            self._stream(request, visitor.chat_id, cursor),
+            media_type="text/event-stream",
+            headers={"Cache-Control": "no-cache, no-store", "X-Accel-Buffering": "no"},
+        )
+
+    async def _stream(self, request: Request, chat_id: str, cursor: int) -> AsyncIterator[str]:
+        yield "retry: 2000\n\n"
+        while not await request.is_disconnected():
+            bell = self.doorbell.bell(chat_id)
+            batch = await self.store(self.core.outgoing, WEB_CHANNEL, chat_id, cursor)
+            for message in batch:
+                cursor = message.id
+                data = json.dumps(event_of(message), ensure_ascii=False)
+                yield f"id: {message.id}\nevent: message\ndata: {data}\n\n"
+            if len(batch) == PAGE:
+                continue  # more than a page waited: read on
+            if not await rung(bell, HEARTBEAT_SECONDS):
+                yield ": still here\n\n"  # keeps proxies from closing an idle stream
+
+    def _inbound(
+        self,
+        visitor: Visitor,
+        client_id: str,
+        given: dict[str, Any],
+        text: str = "",
+        payload: str | None = None,
+        files: tuple[IncomingFile, ...] = (),
+    ) -> Inbound:
+        language = given.get("language")
+        return Inbound(
+            channel=WEB_CHANNEL,
+            user_id=visitor.chat_id,
+            chat_id=visitor.chat_id,
+            text=text,
+            payload=payload,
+            language=language if language in ("fr", "en") else None,
+            files=files,
+            key=f"{WEB_CHANNEL}:{visitor.chat_id}:{client_id}",
+        )
+
+
+def _mine(written: Written) -> dict[str, Any]:
+    return {"from": "me", "client_id": written.client_id, "text": written.text}
+
+
+def _returned(actions: list[Action]) -> dict[str, Any]:
+    """What the turn returned rather than queued: files for the visitor (their data), and
+    a reply said outside the outbox (the store was busy: try again)."""
+    documents = [
+        {
+            "name": a.name,
+            "caption": a.caption,
+            "data": base64.b64encode(a.data).decode("ascii"),
+        }
+        for a in actions
+        if isinstance(a, Document)
+    ]
+    notices = [a.text for a in actions if isinstance(a, Reply)]
+    return {"documents": documents, "notices": notices}
+
+
+def _cursor(request: Request) -> int:
+    raw = request.headers.get("last-event-id") or request.query_params.get("after") or "0"
+    if not raw.isdigit() or len(raw) > 18:
+        raise Refused("invalid")
+    return int(raw)
+
+
+async def _json_body(request: Request) -> dict[str, Any]:
+    if int(request.headers.get("content-length") or 0) > MAX_JSON_BYTES:
+        raise Refused("size")
+    raw = b""
+    async for chunk in request.stream():
+        raw += chunk
+        if len(raw) > MAX_JSON_BYTES:
+            raise Refused("size")
+    try:
+        body = json.loads(raw)
+    except ValueError as err:
+        raise Refused("invalid") from err
+    if not isinstance(body, dict):
+        raise Refused("invalid")
+    return body
+
+
+async def _save_body(request: Request, path: Path, limit: int) -> int:
+    size = 0
+    with path.open("wb") as out:
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > limit:
+                raise Refused("size")
+            out.write(chunk)
+    return size
+
+
+def _file_name(raw: str) -> str:
+    name = Path(raw.replace("\\", "/")).name.strip() or "fichier"
+    return name[-100:]

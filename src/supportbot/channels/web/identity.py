@@ -1,0 +1,115 @@
+"""Web visitors: opaque tokens issued by the server, stored hashed, expiring; and the
+visitor's side of the transcript, written once per client id."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from supportbot.store import OutboxMessage
+from supportbot.visitors import WEB_CHANNEL, VisitorMessage, WebVisitor
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class Visitor:
+    chat_id: str
+    expires_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Written:
+    """A line of the visitor's side of the transcript."""
+
+    client_id: str
+    text: str
+    after_id: int  # the last message from the bot it came after
+
+
+@dataclass
+class Visitors:
+    sessions: sessionmaker[Session]
+    clock: Callable[[], datetime]
+    lifetime: timedelta
+
+    def issue(self, chat_id: str | None = None) -> tuple[str, Visitor]:
+        """A new token (returned once, never stored) and the chat it opens: a new one, or
+        the given one (a signed identity's)."""
+        token = secrets.token_urlsafe(32)
+        now = self.clock()
+        visitor = Visitor(chat_id=chat_id or uuid.uuid4().hex, expires_at=now + self.lifetime)
+        with self.sessions.begin() as db:
+            db.add(
+                WebVisitor(
+                    token_hash=token_hash(token),
+                    chat_id=visitor.chat_id,
+                    created_at=now,
+                    expires_at=visitor.expires_at,
+                )
+            )
+        return token, visitor
+
+    def find(self, token: str) -> Visitor | None:
+        """The visitor holding ``token``, its expiry pushed back; None if unknown or expired."""
+        if not token or len(token) > 100:
+            return None
+        now = self.clock()
+        with self.sessions.begin() as db:
+            row = db.get(WebVisitor, token_hash(token))
+            if row is None or row.expires_at < now:
+                return None
+            if row.expires_at - now < self.lifetime / 2:  # written at most once in a while
+                row.expires_at = now + self.lifetime
+            return Visitor(row.chat_id, row.expires_at)
+
+    def write(self, chat_id: str, client_id: str, text: str) -> bool:
+        """Keep what the visitor wrote; False when this client id was already kept."""
+        try:
+            with self.sessions.begin() as db:
+                last = db.scalar(
+                    select(func.max(OutboxMessage.id)).where(
+                        OutboxMessage.channel == WEB_CHANNEL, OutboxMessage.chat_id == chat_id
+                    )
+                )
+                db.add(
+                    VisitorMessage(
+                        chat_id=chat_id,
+                        client_id=client_id,
+                        text=text,
+                        at=self.clock(),
+                        after_id=last or 0,
+                    )
+                )
+        except IntegrityError:
+            return False
+        return True
+
+    def has_written(self, chat_id: str, client_id: str) -> bool:
+        """Whether this line is still kept: gone once the visitor had their data erased."""
+        with self.sessions() as db:
+            found = db.scalar(
+                select(VisitorMessage.id).where(
+                    VisitorMessage.chat_id == chat_id, VisitorMessage.client_id == client_id
+                )
+            )
+            return found is not None
+
+    def written(self, chat_id: str) -> list[Written]:
+        with self.sessions() as db:
+            rows = db.scalars(
+                select(VisitorMessage)
+                .where(VisitorMessage.chat_id == chat_id)
+                .order_by(VisitorMessage.id)
+            )
+            return [Written(r.client_id, r.text, r.after_id) for r in rows]
