@@ -16,6 +16,7 @@ from supportbot.app import build_desk
 from supportbot.engine import Engine
 from supportbot.jobs import Jobs, JobSettings
 from supportbot.messages import Document
+from supportbot.outbox import Notice
 from supportbot.store import Customer, UnansweredQuestion
 from supportbot.tickets import CustomerErased
 
@@ -177,3 +178,30 @@ def test_a_yes_in_a_flow_answers_the_flow_not_a_forgotten_forget(chat: Chat) -> 
     chat.say("/forget")
     answered = chat.say("oui")
     assert "effacées" not in answered and "?" in answered  # the flow's next question
+
+
+def test_agent_notices_nobody_took_do_not_outlive_retention(
+    chat: Chat, clock: Clock, engine: Engine, photo
+) -> None:  # type: ignore[no-untyped-def]
+    file_request(chat, photo)
+    jobs = Jobs(engine.tickets, engine.sessions, JobSettings(retention_days=30))
+    clock.now += timedelta(hours=42)  # the deadline nears: an alert waits for the agents
+    jobs.tick()
+    assert ["proche" in _text(n) for _, n in _waiting(engine)] == [True]
+    clock.now += timedelta(days=31)  # no agent group ever took it
+    jobs.tick()
+    assert ["proche" in _text(n) for _, n in _waiting(engine)] == [False]  # the new alert
+
+
+def _text(notice: Notice) -> str:
+    return getattr(notice.action, "text", "")
+
+
+def _waiting(engine: Engine) -> list[tuple[int, Notice]]:
+    outbox, found = engine.outbox, []
+    for chat in outbox.notice_chats():
+        while claimed := outbox.claim_notice(chat):
+            found.append(claimed)
+            outbox.release(claimed[0])
+            break
+    return found

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from supportbot.flows import say_moment
 from supportbot.messages import NotifyAgents
-from supportbot.outbox import notice_rows
+from supportbot.outbox import AGENTS, notice_rows
 from supportbot.privacy import apply_retention, delete_files
 from supportbot.store import OutboxMessage, Ticket
 from supportbot.texts import text
@@ -68,6 +68,12 @@ class Jobs:
                 kept = min(kept, timedelta(days=self.settings.retention_days))
             delivered_before = self.tickets.clock() - kept
             db.execute(delete(OutboxMessage).where(OutboxMessage.delivered_at < delivered_before))
+            # Notices no agent group took (none configured, the web desk alone) go as well.
+            db.execute(
+                delete(OutboxMessage).where(
+                    OutboxMessage.channel == AGENTS, OutboxMessage.created_at < delivered_before
+                )
+            )
             files = []
             if self.settings.retention_days is not None:
                 files = apply_retention(db, self.tickets.clock(), self.settings.retention_days)

@@ -1,7 +1,7 @@
 """Web chat: visitors known by the hash of a server-issued token, and what they wrote.
 
-Revision ID: 0008_web
-Revises: 0007
+Revision ID: 0010
+Revises: 0009
 Create Date: 2026-12-07 20:40:00
 """
 
@@ -14,8 +14,8 @@ from alembic import op
 
 import supportbot.store
 
-revision: str = "0008_web"
-down_revision: str | None = "0007"
+revision: str = "0010"
+down_revision: str | None = "0009"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
