@@ -22,6 +22,7 @@ import pytest
 from conftest import ROOT
 from supportbot.agent_console import AgentConsole
 from supportbot.app import build_desk
+from supportbot.channels.contract import EngineCore
 from supportbot.channels.terminal import TerminalChat
 from supportbot.engine import Engine
 from supportbot.replies import load_replies
@@ -283,7 +284,9 @@ def test_open_console_shows_the_customer_message_as_it_arrives(
 
 def test_open_chat_shows_the_agent_reply_without_typing(engine: Engine) -> None:
     out = io.StringIO()
-    chat = TerminalChat(engine, "alice", "fr", out=out, interactive=True, poll_seconds=0.2)
+    chat = TerminalChat(
+        EngineCore.of(engine), "alice", "fr", out=out, interactive=True, poll_seconds=0.2
+    )
     typed: queue.Queue[str | None] = queue.Queue()
 
     def keyboard() -> Iterator[str]:

@@ -56,6 +56,7 @@ def chat(
     lang: Annotated[str | None, typer.Option(help="fr or en.")] = None,
 ) -> None:
     """Talk to the bot in the terminal (type /quit to leave)."""
+    from supportbot.channels.contract import EngineCore
     from supportbot.channels.terminal import TerminalChat, prompt
 
     settings = _settings()
@@ -64,7 +65,7 @@ def chat(
     interactive = sys.stdin.isatty()
     # Without --user the customer is "client" and the bot does not call them by it.
     terminal = TerminalChat(
-        engine, user or "client", lang, interactive=interactive, display_name=user
+        EngineCore.of(engine), user or "client", lang, interactive=interactive, display_name=user
     )
     terminal.run(_read_lines(interactive, prompt(lang)))
 

@@ -1,5 +1,6 @@
 """What a channel needs from the core, and nothing more: hand in an event, read a chat's
-outgoing messages after a cursor, acknowledge those it showed.
+outgoing messages after a cursor, acknowledge those it showed (a channel that pulls,
+the web), or have them pushed one at a time (a channel that sends, the terminal).
 
 A channel that may deliver an event twice gives it a key (``Inbound.key``): the core
 applies it once and queues its replies in the outbox, where the channel reads them
@@ -17,8 +18,12 @@ from typing import Protocol
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from supportbot.engine import Engine
 from supportbot.messages import Action, Inbound, Reply
-from supportbot.outbox import _reply  # one reading of an outbox row, the outbox's own
+from supportbot.outbox import (
+    Outbox,
+    _reply,  # one reading of an outbox row, the outbox's own
+)
 from supportbot.store import OutboxMessage
 
 PAGE = 100  # messages read at most in one go
@@ -53,6 +58,15 @@ class ChatCore(Protocol):
         messages above ``after``: what a channel with many open chats watches."""
         ...
 
+    def deliver(self, channel: str, chat_id: str, send: Callable[[Reply], object]) -> int:
+        """Hand the chat's waiting messages to ``send``, in order, each marked delivered
+        once it returned; how many went (see ``Outbox.deliver``)."""
+        ...
+
+    def waiting_choice(self, channel: str, chat_id: str) -> Reply | None:
+        """The last message delivered with buttons the customer has not answered yet."""
+        ...
+
 
 @dataclass
 class EngineCore:
@@ -61,6 +75,16 @@ class EngineCore:
     handler: Callable[[Inbound], list[Action]]
     sessions: sessionmaker[Session]
     clock: Callable[[], datetime]
+
+    @classmethod
+    def of(cls, engine: Engine) -> EngineCore:
+        return cls(engine.handle, engine.sessions, engine.clock)
+
+    def deliver(self, channel: str, chat_id: str, send: Callable[[Reply], object]) -> int:
+        return Outbox(self.sessions, self.clock).deliver(channel, chat_id, send)
+
+    def waiting_choice(self, channel: str, chat_id: str) -> Reply | None:
+        return Outbox(self.sessions, self.clock).waiting_choice(channel, chat_id)
 
     def handle(self, inbound: Inbound) -> list[Action]:
         return self.handler(inbound)

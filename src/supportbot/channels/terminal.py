@@ -1,4 +1,4 @@
-"""The terminal chat: the same engine as Telegram, on stdin and stdout.
+"""The terminal chat: the same core as Telegram and the web, on stdin and stdout.
 
 Buttons are shown numbered and chosen by number (or by typing their label);
 ``/attach PATH`` sends a file. When stdin is not a TTY nothing but the bot's
@@ -18,7 +18,7 @@ from typing import TextIO
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from supportbot.engine import Engine
+from supportbot.channels.contract import ChatCore
 from supportbot.filetypes import sniff_mime
 from supportbot.messages import Action, Button, Document, Inbound, IncomingFile, Reply
 from supportbot.normalise import normalise
@@ -49,9 +49,11 @@ REMINDER = {
 
 
 class TerminalChat:
+    """One customer's chat on stdin/stdout, over the channel contract."""
+
     def __init__(
         self,
-        engine: Engine,
+        core: ChatCore,
         user: str,
         language: str | None,
         out: TextIO = sys.stdout,
@@ -60,7 +62,7 @@ class TerminalChat:
         display_name: str | None = None,
         downloads: Path = Path("."),
     ) -> None:
-        self.engine = engine
+        self.core = core
         self.downloads = downloads  # where documents for the user (their /mydata) are saved
         self.user = user
         self.display_name = user if display_name is None else display_name
@@ -88,13 +90,13 @@ class TerminalChat:
             files=files,
         )
         with self._lock:
-            self.show(self.engine.handle(inbound))
+            self.show(self.core.handle(inbound))
             self.deliver()
 
     def deliver(self) -> bool:
         """Show the messages waiting for this chat; True if there were some."""
         with self._lock:
-            return self.engine.outbox.deliver(CHANNEL, self.user, self._show_one) > 0
+            return self.core.deliver(CHANNEL, self.user, self._show_one) > 0
 
     def _show_one(self, reply: Reply) -> None:
         self._offers += bool(reply.buttons)
@@ -177,7 +179,7 @@ class TerminalChat:
 
     def run(self, lines: Iterable[str]) -> None:
         self._stop.clear()
-        waiting = self.engine.outbox.waiting_choice(CHANNEL, self.user)
+        waiting = self.core.waiting_choice(CHANNEL, self.user)
         self._offers = 0
         # Interactive users get the welcome; scripts only see a resumed flow, if any.
         # Then what waits for them, last: its buttons are the ones a number presses.
@@ -210,7 +212,7 @@ class TerminalChat:
                             first = False
                         self.show([reply])
 
-                    if self.engine.outbox.deliver(CHANNEL, self.user, show_one):
+                    if self.core.deliver(CHANNEL, self.user, show_one):
                         self.out.write(prompt(self.language))
                         self.out.flush()
             except SQLAlchemyError as err:

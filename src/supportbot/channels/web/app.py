@@ -146,7 +146,7 @@ def create_app(
 
 def build_web_app(engine: Engine, settings: Settings) -> Starlette:
     """The web app over an engine: the channel sees it only through the contract."""
-    core = EngineCore(engine.handle, engine.sessions, engine.clock)
+    core = EngineCore.of(engine)
     visitors = Visitors(engine.sessions, engine.clock, timedelta(days=settings.web_visitor_days))
     sqlite = engine.sessions.kw["bind"].dialect.name == "sqlite"
     return create_app(core, visitors, settings, single_writer=sqlite)
