@@ -52,6 +52,7 @@ START_WAIT = 30.0  # a process imports, loads the content and migrates first
 # to measure with more patience than a test run can afford).
 STEP_WAIT = float(os.environ.get("SUPPORTBOT_TEST_STEP_WAIT", "25"))
 RETRY_AFTER = 4.0  # a customer told "try again" who hears nothing more sends it again
+RETRIES = 3  # ... up to three times for one step
 DRAIN_WAIT = 15.0  # at the end, for the outbox to empty
 APOLOGY = "m'empêche de répondre"  # in both "technical problem, try again" texts
 
@@ -343,22 +344,22 @@ class Traffic:
 
     def _answered(self, customer: Customer, index: int, step: Step, mark: int) -> bool:
         """Whether the step's last expected message came; after an apology and nothing
-        else for RETRY_AFTER seconds, the customer sends the same thing once more."""
+        else for RETRY_AFTER seconds, the customer sends the same thing again (RETRIES)."""
         chat, last = customer.person.id, step.expect[-1]
         deadline = time.monotonic() + STEP_WAIT
         apology_seen: float | None = None
-        retried = False
+        latest, retries = mark, 0
         while time.monotonic() < deadline:
             calls = self.api.wait_for(_after(mark, chat, last), 0.25)
             if calls is not None:
                 return True
-            if not retried and _apologised(self.api, mark, chat):
+            if retries < RETRIES and _apologised(self.api, latest, chat):
                 apology_seen = apology_seen or time.monotonic()
                 if time.monotonic() - apology_seen > RETRY_AFTER:
-                    retried = True
+                    retries, apology_seen = retries + 1, None
                     with self.lock:
                         customer.retries += 1
-                    self._send(customer, index, step, retry=True)
+                    latest = self._send(customer, index, step, retry=True)
         return False
 
 
@@ -397,7 +398,7 @@ class Figures:
     stale: int = 0  # a reply to no step the customer was at
     apologies: int = 0  # every "try again"
     apologies_taken_in: int = 0  # "try again" for a message whose turn was taken in
-    retries: int = 0  # customers who sent a step again after an apology
+    retries: int = 0  # steps sent again by a customer after an apology
     undelivered: int = 0  # customer messages still in the outbox at the end
     seconds: float = 0.0
     notes: list[str] = field(default_factory=list)
