@@ -2,8 +2,15 @@
 
 It answers what python-telegram-bot needs to poll (getMe, deleteWebhook, getUpdates)
 and what the bot sends, like Telegram: updates stay pending until a later
-getUpdates confirms them with its ``offset``; a message sent gets a message id.
-Every call but getUpdates is recorded with its parameters (JSON ones decoded).
+getUpdates confirms them with its ``offset``, which drops every earlier update for
+good (a confirmed update is never served again, whoever asks); a message sent gets
+a message id. Every call but getUpdates is recorded with its parameters (JSON ones
+decoded).
+
+With ``webhook(...)`` it is Telegram behind a webhook instead: each update is
+POSTed (JSON, with the secret header) to one of the workers' URLs, retried on a
+refusal, an error or a timeout, and a chosen fraction is delivered twice, the copy
+to another worker, as Telegram does when an answer is slow.
 """
 
 from __future__ import annotations
@@ -13,8 +20,11 @@ import email.parser
 import email.policy
 import itertools
 import json
+import random
 import threading
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -25,6 +35,7 @@ from telegram_fakes import bot_user
 
 T = TypeVar("T")
 POLL_CAP = 0.5  # longest a getUpdates waits for an update, whatever timeout it asks
+_DIRECT = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # loopback, no proxy
 
 
 @dataclass
@@ -60,6 +71,8 @@ class FakeBotApi:
     hits: int = 0  # every HTTP request, answered or refused
     polls: int = 0  # getUpdates calls with the right token
     pending: list[dict[str, Any]] = field(default_factory=list)
+    confirmed: int = 0  # the highest offset a getUpdates gave: every earlier update is gone
+    hook: Webhook | None = None  # set by ``webhook``: updates are POSTed, not polled
     _changed: threading.Condition = field(default_factory=threading.Condition)
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(5000))
     _threads: itertools.count[int] = field(default_factory=lambda: itertools.count(700))
@@ -71,6 +84,10 @@ class FakeBotApi:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+
+            def handle(self) -> None:
+                with contextlib.suppress(ConnectionResetError, BrokenPipeError):
+                    super().handle()  # a bot killed with a connection open
 
             def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
@@ -97,6 +114,8 @@ class FakeBotApi:
 
     def __exit__(self, *exc: object) -> None:
         self.answer_all()
+        if self.hook is not None:
+            self.hook.close()
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
@@ -111,11 +130,45 @@ class FakeBotApi:
         return f"http://{host!s}:{port}"
 
     def push(self, *updates: dict[str, Any]) -> None:
-        """Updates Telegram holds for the bot (once each), served by the next getUpdates."""
+        """Updates Telegram holds for the bot (once each), served by the next getUpdates,
+        or POSTed to a worker behind a webhook. An update an offset already confirmed is
+        gone: Telegram never delivers it again (see ``redeliver``)."""
+        if self.hook is not None:
+            for update in updates:
+                self.hook.send(update)
+            return
         with self._changed:
             held = {u["update_id"] for u in self.pending}
-            self.pending.extend(u for u in updates if u["update_id"] not in held)
+            fresh = [u for u in updates if u["update_id"] >= self.confirmed]
+            self.pending.extend(u for u in fresh if u["update_id"] not in held)
             self._changed.notify_all()
+
+    def redeliver(self, *updates: dict[str, Any]) -> None:
+        """Updates served again because the getUpdates that confirmed them never reached
+        Telegram (a crash between receiving them and the next poll): the confirmation
+        is undone down to the oldest of them."""
+        with self._changed:
+            self.confirmed = min([self.confirmed, *(u["update_id"] for u in updates)])
+        self.push(*updates)
+
+    def webhook(
+        self,
+        urls: list[str],
+        secret: str,
+        duplicate: float = 0.0,
+        seed: int = 14,
+        senders: int = 8,
+        timeout: float = 10.0,
+    ) -> Webhook:
+        """From now on updates are POSTed to ``urls`` (a worker picked at random for each
+        try, seeded), ``duplicate`` of them twice (the copy to another worker)."""
+        self.hook = Webhook(urls, secret, duplicate, random.Random(seed), senders, timeout)
+        return self.hook
+
+    def mark(self) -> int:
+        """How many calls are recorded: the calls after a mark came after that moment."""
+        with self._changed:
+            return len(self.calls)
 
     def hold(self, method: str) -> None:
         """From now on, calls of ``method`` are recorded (Telegram took them) and left
@@ -153,6 +206,9 @@ class FakeBotApi:
         if prefix != f"/bot{self.token}":
             return 401, {"ok": False, "error_code": 401, "description": "Unauthorized"}
         if method == "getUpdates":
+            if self.hook is not None:
+                conflict = "Conflict: can't use getUpdates method while webhook is active"
+                return 409, {"ok": False, "error_code": 409, "description": conflict}
             return 200, {"ok": True, "result": self._updates(params)}
         with self._changed:
             call = ApiCall(method, params, self._answer(method, params))
@@ -168,8 +224,10 @@ class FakeBotApi:
         deadline = time.monotonic() + wait
         with self._changed:
             self.polls += 1
-            # Telegram forgets the updates an offset confirms, and serves the others again.
-            self.pending[:] = [u for u in self.pending if u["update_id"] >= offset]
+            # Telegram forgets for good the updates an offset confirms (a later poll without
+            # an offset does not get them back), and serves the others again.
+            self.confirmed = max(self.confirmed, offset)
+            self.pending[:] = [u for u in self.pending if u["update_id"] >= self.confirmed]
             while not self.pending and (left := deadline - time.monotonic()) > 0:
                 self._changed.wait(left)
             return list(self.pending[: int(params.get("limit") or 100)])
@@ -202,6 +260,117 @@ class FakeBotApi:
             message["message_thread_id"] = int(params["message_thread_id"])
             message["is_topic_message"] = True
         return message
+
+
+@dataclass
+class Delivery:
+    """One POST of an update to a worker, and how it ended."""
+
+    update_id: int
+    url: str
+    status: int | str  # the HTTP status, or the error's name
+    copy: bool = False  # the second delivery of a duplicated update
+
+
+class Webhook:
+    """Telegram's side of a webhook: a few senders POST each update until a worker
+    answers 200, trying a worker picked at random each time (a load balancer), with a
+    short pause after a failure; a duplicated update also goes to another worker."""
+
+    def __init__(
+        self,
+        urls: list[str],
+        secret: str,
+        duplicate: float,
+        rng: random.Random,
+        senders: int,
+        timeout: float,
+    ) -> None:
+        self.urls = list(urls)
+        self.secret = secret
+        self.duplicate = duplicate
+        self.rng = rng
+        self.timeout = timeout
+        self.deliveries: list[Delivery] = []
+        self.duplicated: set[int] = set()
+        self._queue: list[tuple[dict[str, Any], str | None, bool]] = []
+        self._changed = threading.Condition()
+        self._closed = False
+        self._busy = 0
+        self._threads = [
+            threading.Thread(target=self._sender, name=f"webhook-{n}", daemon=True)
+            for n in range(senders)
+        ]
+        for thread in self._threads:
+            thread.start()
+
+    def send(self, update: dict[str, Any]) -> None:
+        with self._changed:
+            first = self.rng.choice(self.urls)
+            self._queue.append((update, first, False))
+            if len(self.urls) > 1 and self.rng.random() < self.duplicate:
+                other = self.rng.choice([u for u in self.urls if u != first])
+                self._queue.append((update, other, True))
+                self.duplicated.add(update["update_id"])
+            self._changed.notify_all()
+
+    def idle(self) -> bool:
+        """Nothing waiting or being sent."""
+        with self._changed:
+            return not self._queue and not self._busy
+
+    def close(self) -> None:
+        with self._changed:
+            self._closed = True
+            self._changed.notify_all()
+        for thread in self._threads:
+            thread.join(timeout=self.timeout + 1)
+
+    def _sender(self) -> None:
+        while True:
+            with self._changed:
+                while not self._queue and not self._closed:
+                    self._changed.wait()
+                if self._closed:
+                    return
+                update, url, copy = self._queue.pop(0)
+                self._busy += 1
+            try:
+                self._deliver(update, url, copy)
+            finally:
+                with self._changed:
+                    self._busy -= 1
+
+    def _deliver(self, update: dict[str, Any], url: str | None, copy: bool) -> None:
+        data = json.dumps(update).encode()
+        pause = 0.2
+        while not self._closed:
+            with self._changed:
+                target = url or self.rng.choice(self.urls)
+            url = None  # a retry goes wherever the balancer sends it
+            request = urllib.request.Request(
+                target,
+                data=data,
+                method="POST",
+                headers={
+                    "Content-Type": "application/json",
+                    "X-Telegram-Bot-Api-Secret-Token": self.secret,
+                },
+            )
+            status: int | str
+            try:
+                with _DIRECT.open(request, timeout=self.timeout) as answer:
+                    status = int(answer.status)
+            except urllib.error.HTTPError as err:
+                status = int(err.code)
+            except (OSError, ValueError) as err:  # refused, reset, timed out
+                status = type(err).__name__
+            with self._changed:
+                self.deliveries.append(Delivery(update["update_id"], target, status, copy))
+            if status == 200:
+                return
+            time.sleep(pause)
+            pause = min(pause * 2, 2.0)
 
 
 def parse_params(path: str, content_type: str, body: bytes) -> dict[str, Any]:

@@ -39,6 +39,27 @@ LEASE = timedelta(minutes=1)  # one message's sending, retries and 429 waits inc
 PROCESS = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 
+def holder_gone(holder: str | None) -> bool:
+    """Whether a claim's holder (a ``PROCESS``) is a process of this machine that no
+    longer runs: its claims need not wait for their lease (a supervisor restarting a
+    killed worker in seconds). Another machine's holder is never judged: its lease is."""
+    if not holder or holder == PROCESS:
+        return False
+    host, _, rest = holder.partition(":")
+    pid = rest.partition(":")[0]
+    if host != socket.gethostname() or not pid.isdigit():
+        return False
+    if int(pid) == os.getpid():
+        return True  # a former process with our pid (pid 1 in a container): not us
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except OSError:
+        return False  # alive, another user's
+    return False
+
+
 @dataclass
 class Outbox:
     sessions: sessionmaker[Session]
@@ -103,7 +124,10 @@ class Outbox:
                 .limit(1)
                 .with_for_update()
             ).first()
-            if row is None or (row.claimed_until is not None and row.claimed_until >= now):
+            if row is None:
+                return None
+            held = row.claimed_until is not None and row.claimed_until >= now
+            if held and not holder_gone(row.claimed_by):
                 return None
             row.claimed_until = now + lease
             row.claimed_by = PROCESS

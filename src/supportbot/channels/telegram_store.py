@@ -18,6 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 
 from supportbot.messages import IncomingFile
+from supportbot.outbox import holder_gone
 from supportbot.store import (
     Attachment,
     Base,
@@ -101,7 +102,8 @@ def keep_update(
     """Store an arriving update under ``holder``'s lease; whether it is theirs to handle.
 
     False for an update handled already, or kept by a worker whose lease still runs
-    (it is being handled). A delivery of an update whose lease lapsed takes it over.
+    (it is being handled). A delivery of an update whose lease lapsed, or whose
+    holder is a process of this machine that is gone, takes it over.
     """
     try:
         with sessions.begin() as db:
@@ -127,18 +129,32 @@ def _take_over(
     lease: timedelta,
     everyone: bool = False,
 ) -> list[int]:
-    """Of these updates, those still unhandled whose lease lapsed (or all of them,
-    ``everyone``), now leased to ``holder``."""
-    lapsed = or_(TelegramUpdate.lease_until.is_(None), TelegramUpdate.lease_until < now)
+    """Of these updates, those still unhandled that nobody holds any more (the lease
+    lapsed, or its holder is a process of this machine that is gone), or all of them
+    (``everyone``), now leased to ``holder``."""
     taken: list[int] = []
     with sessions.begin() as db:
-        for update_id in update_ids:
-            query = update(TelegramUpdate).where(
-                TelegramUpdate.update_id == update_id, TelegramUpdate.handled_at.is_(None)
+        rows = db.execute(
+            select(TelegramUpdate.update_id, TelegramUpdate.lease_until, TelegramUpdate.leased_by)
+            .where(TelegramUpdate.update_id.in_(update_ids), TelegramUpdate.handled_at.is_(None))
+            .order_by(TelegramUpdate.update_id)
+        ).all()
+        for update_id, until, by in rows:
+            lapsed = until is None or until < now
+            if not (everyone or lapsed or holder_gone(by)):
+                continue
+            # Only if nobody took it meanwhile: the lease is still the one judged above.
+            same = (
+                TelegramUpdate.lease_until.is_(None)
+                if until is None
+                else TelegramUpdate.lease_until == until
             )
-            if not everyone:
-                query = query.where(lapsed)
-            result = db.execute(query.values(lease_until=now + lease, leased_by=holder))
+            result = db.execute(
+                update(TelegramUpdate)
+                .where(TelegramUpdate.update_id == update_id, TelegramUpdate.handled_at.is_(None))
+                .where(same)
+                .values(lease_until=now + lease, leased_by=holder)
+            )
             if getattr(result, "rowcount", 0):
                 taken.append(update_id)
     return taken
@@ -152,27 +168,36 @@ def take_lapsed_updates(
     everyone: bool = False,
     limit: int = 100,
 ) -> list[dict[str, Any]]:
-    """Unhandled updates whose lease lapsed, oldest first, now leased to ``holder``.
+    """Unhandled updates nobody holds any more, oldest first, now leased to ``holder``.
 
     ``everyone``: also those other workers still hold, for the only poller at its
     start (a lease it does not hold was left by a process that is gone).
     """
     with sessions() as db:
         query = select(TelegramUpdate.update_id).where(
-            TelegramUpdate.handled_at.is_(None), TelegramUpdate.data.is_not(None)
+            TelegramUpdate.handled_at.is_(None),
+            TelegramUpdate.data.is_not(None),
+            TelegramUpdate.leased_by.is_distinct_from(holder),
         )
-        if not everyone:
-            query = query.where(
-                or_(TelegramUpdate.lease_until.is_(None), TelegramUpdate.lease_until < now)
-            )
         ids = list(db.scalars(query.order_by(TelegramUpdate.update_id).limit(limit)))
+        lapsed = db.scalars(
+            select(TelegramUpdate.update_id).where(
+                TelegramUpdate.handled_at.is_(None),
+                TelegramUpdate.data.is_not(None),
+                TelegramUpdate.leased_by == holder,
+                or_(TelegramUpdate.lease_until.is_(None), TelegramUpdate.lease_until < now),
+            )
+        )
+        ids = sorted({*ids, *lapsed})
     if not ids:
         return []
     taken = _take_over(sessions, ids, now, holder, lease, everyone)
+    if not taken:
+        return []
     with sessions() as db:
         rows = db.scalars(
             select(TelegramUpdate.data)
-            .where(TelegramUpdate.update_id.in_(taken), TelegramUpdate.leased_by == holder)
+            .where(TelegramUpdate.update_id.in_(taken))
             .order_by(TelegramUpdate.update_id)
         )
         return [dict(data) for data in rows if data]
