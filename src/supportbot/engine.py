@@ -920,17 +920,17 @@ class _Turn:
         if not self.inbound.payload:
             self._follow_language(self.inbound.text, short=False)
         step_before = flow_state["step"]
+        if (entry := self._aside_question(flow, flow_state)) is not None:
+            # "how do I get my invoice first?" at a description: a question of its own, not
+            # the description; answered, and the same question asked again
+            return self._answered_in_flow(entry, flow, flow_state)
         outcome = runner.handle(flow, flow_state, self.inbound, self.lang, self.meaning)
         if outcome.refused and (aside := self._small_talk_in_flow()) is not None:
             # "merci", "vous êtes un robot ?" at the order number: answered, not a miss
             return [aside, runner.prompt(flow, flow_state, self.lang)]
         if outcome.refused and (entry := self._question_in_flow()) is not None:
             # "c quoi le délai de rétractation ?" at the order number: answer, then go on
-            return [
-                Reply(self._answer_text(entry)),
-                Reply(self.t("flow_continue")),
-                runner.prompt(flow, flow_state, self.lang),
-            ]
+            return self._answered_in_flow(entry, flow, flow_state)
         if outcome.refused and (other := self._other_flow_wanted(flow)) is not None:
             # "en fait je veux plutôt faire un retour": offered, never done behind their back
             title = other.title.get(self.lang)
@@ -1069,12 +1069,35 @@ class _Turn:
             return Reply(self.t("about_bot"))
         return None
 
-    def _question_in_flow(self) -> FaqEntry | None:
+    def _answered_in_flow(
+        self, entry: FaqEntry, flow: Any, flow_state: dict[str, Any]
+    ) -> list[Action]:
+        """The answer to a question asked mid-request, then the request's question again."""
+        prompt = self.engine.runner.prompt(flow, flow_state, self.lang)
+        return [Reply(self._answer_text(entry)), Reply(self.t("flow_continue")), prompt]
+
+    def _aside_question(self, flow: Any, flow_state: dict[str, Any]) -> FaqEntry | None:
+        """At a free-text question, a question about another topic than the request in
+        progress: one asked ("?") that the FAQ answers clearly and that is not about this
+        request (a description often ends "que dois-je faire ?": it matches the request)."""
+        step = str(flow_state.get("step"))
+        if step == "__confirm__" or flow.step(step).type is not FieldType.TEXT:
+            return None
+        if self.inbound.files or "?" not in self.inbound.text:
+            return None
+        result = self.engine.matcher.resolve(self.inbound.text.strip()[:MAX_TEXT])
+        entry = self._question_in_flow(result)
+        if entry is None or entry.flow == flow.id:
+            return None
+        close = result.candidates[:2]
+        return None if any(m.label == f"flow:{flow.id}" for m in close) else entry
+
+    def _question_in_flow(self, result: Resolution | None = None) -> FaqEntry | None:
         """The FAQ entry a message typed in a flow asks for, when it is clearly a question."""
         message = self.inbound.text.strip()
         if self.meaning is None or self.meaning.intent != "ask":
             return None
-        result = self.engine.matcher.resolve(message[:MAX_TEXT])
+        result = result or self.engine.matcher.resolve(message[:MAX_TEXT])
         best = result.best
         if best is None or result.ambiguous or not best.label.startswith("faq:"):
             return None
