@@ -436,3 +436,20 @@ def test_thanks_after_an_offer_take_nothing_up(chat: Chat) -> None:
     chat.say("vous avez combien de jours pour un retour sur votre site ?")
     assert "flow:return-refund" in chat.buttons
     assert "numéro de commande" not in chat.say("ok merci c'est clair")
+
+
+def test_a_long_message_that_says_to_send_it_at_the_summary_files_it(
+    chat: Chat, engine: Engine, photo: IncomingFile
+) -> None:
+    to_summary(chat, photo)
+    said = "bon j'ai vérifié mes mails entre temps et tout colle, allez-y envoyez la demande"
+    assert "SAV-" in chat.say(said)
+    assert len(tickets(engine)) == 1
+
+
+def test_a_long_message_that_only_agrees_at_the_summary_does_not_file_it(
+    chat: Chat, engine: Engine, photo: IncomingFile
+) -> None:
+    to_summary(chat, photo)
+    chat.say("ok je comprends mais je voudrais encore réfléchir à ce que je vais écrire")
+    assert tickets(engine) == []
