@@ -453,3 +453,11 @@ def test_a_long_message_that_only_agrees_at_the_summary_does_not_file_it(
     to_summary(chat, photo)
     chat.say("ok je comprends mais je voudrais encore réfléchir à ce que je vais écrire")
     assert tickets(engine) == []
+
+
+def test_naming_a_kind_of_problem_takes_up_the_request_offered(chat: Chat) -> None:
+    chat.say("on m'a prélevé deux fois pour la commande 987654320, pas normal")
+    assert "flow:order-problem" in chat.buttons
+    started = chat.say("autre problème, un double prélèvement")
+    assert "987654320" in started and "Autre problème" in started  # the answer is kept
+    assert "passé cette commande" in started  # and the next question comes

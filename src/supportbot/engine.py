@@ -835,9 +835,21 @@ class _Turn:
         says_yes = (Act.CONFIRM in meaning.opening and not thanks) or (
             meaning.has(Act.FILE) and not asks
         )
-        if refuses or not says_yes or offered.get("flow") not in self.engine.content.flows:
+        flow = self.engine.content.flows.get(offered.get("flow", ""))
+        if refuses or flow is None:
             return None
-        return self._start_offered(offered["flow"], also=message)  # what they said before counts
+        if not says_yes and (asks or not self._answers_a_choice_of(flow, message)):
+            return None
+        return self._start_offered(flow.id, also=message)  # what they said before counts
+
+    def _answers_a_choice_of(self, flow: Any, message: str) -> bool:
+        """The message names one of the request's choices ("autre problème : ...", "it's
+        broken"): it answers what the request offered would ask, so it takes it up."""
+        return any(
+            choice_named_in(message, step.choices, near=False) is not None
+            for step in flow.steps
+            if step.type is FieldType.CHOICE
+        )
 
     # -- flows -----------------------------------------------------------------
 
