@@ -461,3 +461,25 @@ def test_naming_a_kind_of_problem_takes_up_the_request_offered(chat: Chat) -> No
     started = chat.say("autre problème, un double prélèvement")
     assert "987654320" in started and "Autre problème" in started  # the answer is kept
     assert "passé cette commande" in started  # and the next question comes
+
+
+def test_a_general_question_while_an_agent_handles_the_request_is_answered(
+    chat: Chat, engine: Engine
+) -> None:
+    ref = _filed(chat, engine)
+    build_desk(engine).reply(ref, "lea", "Je regarde votre dossier avec le transporteur.")
+    answered = chat.say("en attendant, c'est combien de jours le délai de rétractation ?")
+    assert "14 jours" in answered and ref in answered  # the answer, and the agent stays
+    assert not chat.agent_notes  # not passed on
+    relayed = chat.say("le colis est bloqué au dépôt depuis lundi selon le suivi")
+    assert ref in relayed and chat.agent_notes  # a message for the agent: passed on
+
+
+def test_a_question_while_the_agent_waits_for_an_answer_goes_to_the_agent(
+    chat: Chat, engine: Engine
+) -> None:
+    ref = _filed(chat, engine)
+    build_desk(engine).ask(ref, "lea", "Le colis est-il encore en transit ?")
+    chat.say("c'est quoi le délai de rétractation déjà ?")
+    [ticket] = tickets(engine)
+    assert ticket.status == "received"  # their words answer the agent, who gets them

@@ -49,7 +49,7 @@ from supportbot.store import (
     UnansweredQuestion,
 )
 from supportbot.texts import text
-from supportbot.tickets import TicketService
+from supportbot.tickets import TicketService, TicketStatus
 from supportbot.understanding import Interpretation, Understanding
 
 MAX_TEXT = 4000
@@ -82,6 +82,10 @@ _CONTROL = re.compile(
 _THANKS_EMOJI = ("🙏", "👍", "👌")
 _POLITE = frozenset({Act.THANKS, Act.ACKNOWLEDGE, Act.CONFIRM})
 _HELLO = frozenset({Act.GREETING, Act.PRESENCE})
+# A question typed while an agent handles a request is answered from the FAQ only when
+# the matcher is this sure (twice the FAQ threshold): otherwise it goes to the agent.
+ASIDE_SCORE = 26.0
+_TO_THE_AGENT = frozenset({Act.STATUS, Act.HUMAN, Act.PRESENCE, Act.ABOUT_BOT})
 # What a whole message may be to switch the language: the request, and polite words.
 _ASKING_FRENCH = frozenset({Act.WANTS_FRENCH, Act.GREETING, Act.THANKS, Act.CORRECT})
 _ASKING_ENGLISH = frozenset({Act.WANTS_ENGLISH, Act.GREETING, Act.THANKS, Act.CORRECT})
@@ -422,6 +426,9 @@ class _Turn:
         rated = self.cases.rating_in_words(self.meaning, self._rating_asked)
         if rated is not None:
             return rated
+        asked = self._question_for_the_pages()
+        if asked is not None:
+            return asked
         thanks = _is_gratitude(self.meaning, message)
         relayed = self.cases.relay(inbound, self.meaning, reopen=not thanks)
         if relayed is not None:
@@ -434,6 +441,29 @@ class _Turn:
         if not message:
             return [Reply(self.t("empty_message"))]
         return self._free_text(message)
+
+    def _question_for_the_pages(self) -> list[Action] | None:
+        """A general question the help pages answer clearly ("how long does a refund
+        take?"), typed while an agent handles a request: answered at once rather than
+        passed on, unless the agent is waiting for their answer or it is about where the
+        request stands."""
+        meaning = self.meaning
+        if meaning is None or meaning.intent != "ask" or self.inbound.files:
+            return None
+        if meaning.whole or meaning.acts & _TO_THE_AGENT:
+            return None  # "vous êtes là ?", "any news?": for the agent, whatever matches
+        ticket = self.cases.talking_on(self.inbound.text)
+        if ticket is None or ticket.status == TicketStatus.INFO_REQUESTED.value:
+            return None
+        result = self.engine.matcher.resolve(self.inbound.text.strip()[:MAX_TEXT])
+        best = result.best
+        if best is None or result.ambiguous or not best.label.startswith("faq:"):
+            return None
+        if best.score < ASIDE_SCORE:
+            return None
+        entry = self.engine.content.faq[best.label.removeprefix("faq:")]
+        still = Reply(self.t("agent_still_there", ref=ticket.reference))
+        return [self._answer(entry), still]
 
     def _keep_early_files(self) -> list[Action]:
         """Files sent before any request: checked, stored and kept for the request that
