@@ -104,6 +104,30 @@ def test_a_question_asked_in_a_flow_is_answered_then_the_flow_goes_on(chat: Chat
     assert "Je n'ai pas reconnu ce choix" in chat.say("banane")  # not a question: asked again
 
 
+def test_a_question_on_another_topic_at_a_description_is_answered_not_recorded(
+    chat: Chat, engine: Engine
+) -> None:
+    chat.press("flow:gdpr-request")
+    chat.say("suppression")
+    assert "quelles données" in chat.say("marie.dupont@example.org")
+    answer = chat.say("attendez, avant que tout disparaisse : je télécharge où mes factures ?")
+    assert "Mon compte > Commandes" in answer  # the invoice answer...
+    assert "Reprenons votre demande" in answer and "quelles données" in answer  # ...asked again
+    chat.say("Je veux que mon compte et toutes mes données soient effacés.")
+    summary = chat.say("")
+    assert "toutes mes données" in summary and "factures" not in summary
+
+
+def test_a_description_that_ends_with_a_question_is_still_the_description(chat: Chat) -> None:
+    chat.press("flow:order-problem")
+    chat.say("123456789")
+    chat.say("abîmé")
+    chat.say("hier")
+    assert "décrivez" in chat.say("pas de suivi").lower()
+    told = "le carton était écrasé et la figurine est en morceaux, que dois-je faire ?"
+    assert "photos" in chat.say(told).lower()  # recorded: the next question comes
+
+
 def test_back_goes_to_previous_question_and_a_new_answer_replaces_it(chat: Chat) -> None:
     chat.press("flow:return-refund")
     chat.say("123456789")

@@ -98,3 +98,27 @@ def test_a_long_story_is_routed_by_its_clearest_sentence(matcher: Router) -> Non
     result = matcher.resolve(story)
     assert result.best is not None and result.best.label == "flow:return-refund"
     assert matcher.resolve("Hello there. Thanks.").best is None  # no sentence says anything
+
+
+def test_a_request_is_not_lost_behind_a_topic_the_support_does_not_cover(
+    matcher: Router,
+) -> None:
+    # the phone number is only part of what they want gone, not a question about calling
+    erase = (
+        "I'm moving abroad and won't shop here anymore. I'd like you to delete my account "
+        "and the personal info you store: phone number, addresses, everything."
+    )
+    result = matcher.resolve(erase)
+    assert result.best is not None and result.best.label == "flow:gdpr-request"
+    # a long sentence is read between its commas too
+    refund = (
+        "my printed phone holder cracked at the joint after two weeks of use at home, "
+        "i want a refund or a replacement please"
+    )
+    assert label(matcher, refund) == "flow:return-refund"
+
+
+def test_a_question_about_what_is_not_covered_stays_out_of_scope(matcher: Router) -> None:
+    # the request part is the very thing asked about: no answer picked at random
+    asks = "vous livrez au canada ? je voudrais commander un article pour ma soeur"
+    assert matcher.resolve(asks).best is None

@@ -436,3 +436,50 @@ def test_thanks_after_an_offer_take_nothing_up(chat: Chat) -> None:
     chat.say("vous avez combien de jours pour un retour sur votre site ?")
     assert "flow:return-refund" in chat.buttons
     assert "numéro de commande" not in chat.say("ok merci c'est clair")
+
+
+def test_a_long_message_that_says_to_send_it_at_the_summary_files_it(
+    chat: Chat, engine: Engine, photo: IncomingFile
+) -> None:
+    to_summary(chat, photo)
+    said = "bon j'ai vérifié mes mails entre temps et tout colle, allez-y envoyez la demande"
+    assert "SAV-" in chat.say(said)
+    assert len(tickets(engine)) == 1
+
+
+def test_a_long_message_that_only_agrees_at_the_summary_does_not_file_it(
+    chat: Chat, engine: Engine, photo: IncomingFile
+) -> None:
+    to_summary(chat, photo)
+    chat.say("ok je comprends mais je voudrais encore réfléchir à ce que je vais écrire")
+    assert tickets(engine) == []
+
+
+def test_naming_a_kind_of_problem_takes_up_the_request_offered(chat: Chat) -> None:
+    chat.say("on m'a prélevé deux fois pour la commande 987654320, pas normal")
+    assert "flow:order-problem" in chat.buttons
+    started = chat.say("autre problème, un double prélèvement")
+    assert "987654320" in started and "Autre problème" in started  # the answer is kept
+    assert "passé cette commande" in started  # and the next question comes
+
+
+def test_a_general_question_while_an_agent_handles_the_request_is_answered(
+    chat: Chat, engine: Engine
+) -> None:
+    ref = _filed(chat, engine)
+    build_desk(engine).reply(ref, "lea", "Je regarde votre dossier avec le transporteur.")
+    answered = chat.say("en attendant, c'est combien de jours le délai de rétractation ?")
+    assert "14 jours" in answered and ref in answered  # the answer, and the agent stays
+    assert not chat.agent_notes  # not passed on
+    relayed = chat.say("le colis est bloqué au dépôt depuis lundi selon le suivi")
+    assert ref in relayed and chat.agent_notes  # a message for the agent: passed on
+
+
+def test_a_question_while_the_agent_waits_for_an_answer_goes_to_the_agent(
+    chat: Chat, engine: Engine
+) -> None:
+    ref = _filed(chat, engine)
+    build_desk(engine).ask(ref, "lea", "Le colis est-il encore en transit ?")
+    chat.say("c'est quoi le délai de rétractation déjà ?")
+    [ticket] = tickets(engine)
+    assert ticket.status == "received"  # their words answer the agent, who gets them

@@ -195,6 +195,10 @@ class CustomerCases:
                 return None  # they went back to the menu since the agent last wrote
         return awaiting
 
+    def talking_on(self, message: str) -> Ticket | None:
+        """The ticket a free message would be passed on to (see ``relay``), if any."""
+        return self._addressed_ticket(message)
+
     def step_aside(self) -> str | None:
         """Back to the menu: the next messages go to the assistant until an agent writes
         again or they name the ticket. The reference they were talking on, if any."""

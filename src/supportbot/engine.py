@@ -49,7 +49,7 @@ from supportbot.store import (
     UnansweredQuestion,
 )
 from supportbot.texts import text
-from supportbot.tickets import TicketService
+from supportbot.tickets import TicketService, TicketStatus
 from supportbot.understanding import Interpretation, Understanding
 
 MAX_TEXT = 4000
@@ -82,6 +82,10 @@ _CONTROL = re.compile(
 _THANKS_EMOJI = ("🙏", "👍", "👌")
 _POLITE = frozenset({Act.THANKS, Act.ACKNOWLEDGE, Act.CONFIRM})
 _HELLO = frozenset({Act.GREETING, Act.PRESENCE})
+# A question typed while an agent handles a request is answered from the FAQ only when
+# the matcher is this sure (twice the FAQ threshold): otherwise it goes to the agent.
+ASIDE_SCORE = 26.0
+_TO_THE_AGENT = frozenset({Act.STATUS, Act.HUMAN, Act.PRESENCE, Act.ABOUT_BOT})
 # What a whole message may be to switch the language: the request, and polite words.
 _ASKING_FRENCH = frozenset({Act.WANTS_FRENCH, Act.GREETING, Act.THANKS, Act.CORRECT})
 _ASKING_ENGLISH = frozenset({Act.WANTS_ENGLISH, Act.GREETING, Act.THANKS, Act.CORRECT})
@@ -434,6 +438,9 @@ class _Turn:
         rated = self.cases.rating_in_words(self.meaning, self._rating_asked)
         if rated is not None:
             return rated
+        asked = self._question_for_the_pages()
+        if asked is not None:
+            return asked
         thanks = _is_gratitude(self.meaning, message)
         relayed = self.cases.relay(inbound, self.meaning, reopen=not thanks)
         if relayed is not None:
@@ -446,6 +453,29 @@ class _Turn:
         if not message:
             return [Reply(self.t("empty_message"))]
         return self._free_text(message)
+
+    def _question_for_the_pages(self) -> list[Action] | None:
+        """A general question the help pages answer clearly ("how long does a refund
+        take?"), typed while an agent handles a request: answered at once rather than
+        passed on, unless the agent is waiting for their answer or it is about where the
+        request stands."""
+        meaning = self.meaning
+        if meaning is None or meaning.intent != "ask" or self.inbound.files:
+            return None
+        if meaning.whole or meaning.acts & _TO_THE_AGENT:
+            return None  # "vous êtes là ?", "any news?": for the agent, whatever matches
+        ticket = self.cases.talking_on(self.inbound.text)
+        if ticket is None or ticket.status == TicketStatus.INFO_REQUESTED.value:
+            return None
+        result = self.engine.matcher.resolve(self.inbound.text.strip()[:MAX_TEXT])
+        best = result.best
+        if best is None or result.ambiguous or not best.label.startswith("faq:"):
+            return None
+        if best.score < ASIDE_SCORE:
+            return None
+        entry = self.engine.content.faq[best.label.removeprefix("faq:")]
+        still = Reply(self.t("agent_still_there", ref=ticket.reference))
+        return [self._answer(entry), still]
 
     def _keep_early_files(self) -> list[Action]:
         """Files sent before any request: checked, stored and kept for the request that
@@ -847,9 +877,21 @@ class _Turn:
         says_yes = (Act.CONFIRM in meaning.opening and not thanks) or (
             meaning.has(Act.FILE) and not asks
         )
-        if refuses or not says_yes or offered.get("flow") not in self.engine.content.flows:
+        flow = self.engine.content.flows.get(offered.get("flow", ""))
+        if refuses or flow is None:
             return None
-        return self._start_offered(offered["flow"], also=message)  # what they said before counts
+        if not says_yes and (asks or not self._answers_a_choice_of(flow, message)):
+            return None
+        return self._start_offered(flow.id, also=message)  # what they said before counts
+
+    def _answers_a_choice_of(self, flow: Any, message: str) -> bool:
+        """The message names one of the request's choices ("autre problème : ...", "it's
+        broken"): it answers what the request offered would ask, so it takes it up."""
+        return any(
+            choice_named_in(message, step.choices, near=False) is not None
+            for step in flow.steps
+            if step.type is FieldType.CHOICE
+        )
 
     # -- flows -----------------------------------------------------------------
 
@@ -932,17 +974,17 @@ class _Turn:
         if not self.inbound.payload:
             self._follow_language(self.inbound.text, short=False)
         step_before = flow_state["step"]
+        if (entry := self._aside_question(flow, flow_state)) is not None:
+            # "how do I get my invoice first?" at a description: a question of its own, not
+            # the description; answered, and the same question asked again
+            return self._answered_in_flow(entry, flow, flow_state)
         outcome = runner.handle(flow, flow_state, self.inbound, self.lang, self.meaning)
         if outcome.refused and (aside := self._small_talk_in_flow()) is not None:
             # "merci", "vous êtes un robot ?" at the order number: answered, not a miss
             return [aside, runner.prompt(flow, flow_state, self.lang)]
         if outcome.refused and (entry := self._question_in_flow()) is not None:
             # "c quoi le délai de rétractation ?" at the order number: answer, then go on
-            return [
-                Reply(self._answer_text(entry)),
-                Reply(self.t("flow_continue")),
-                runner.prompt(flow, flow_state, self.lang),
-            ]
+            return self._answered_in_flow(entry, flow, flow_state)
         if outcome.refused and (other := self._other_flow_wanted(flow)) is not None:
             # "en fait je veux plutôt faire un retour": offered, never done behind their back
             title = other.title.get(self.lang)
@@ -1081,12 +1123,35 @@ class _Turn:
             return Reply(self.t("about_bot"))
         return None
 
-    def _question_in_flow(self) -> FaqEntry | None:
+    def _answered_in_flow(
+        self, entry: FaqEntry, flow: Any, flow_state: dict[str, Any]
+    ) -> list[Action]:
+        """The answer to a question asked mid-request, then the request's question again."""
+        prompt = self.engine.runner.prompt(flow, flow_state, self.lang)
+        return [Reply(self._answer_text(entry)), Reply(self.t("flow_continue")), prompt]
+
+    def _aside_question(self, flow: Any, flow_state: dict[str, Any]) -> FaqEntry | None:
+        """At a free-text question, a question about another topic than the request in
+        progress: one asked ("?") that the FAQ answers clearly and that is not about this
+        request (a description often ends "que dois-je faire ?": it matches the request)."""
+        step = str(flow_state.get("step"))
+        if step == "__confirm__" or flow.step(step).type is not FieldType.TEXT:
+            return None
+        if self.inbound.files or "?" not in self.inbound.text:
+            return None
+        result = self.engine.matcher.resolve(self.inbound.text.strip()[:MAX_TEXT])
+        entry = self._question_in_flow(result)
+        if entry is None or entry.flow == flow.id:
+            return None
+        close = result.candidates[:2]
+        return None if any(m.label == f"flow:{flow.id}" for m in close) else entry
+
+    def _question_in_flow(self, result: Resolution | None = None) -> FaqEntry | None:
         """The FAQ entry a message typed in a flow asks for, when it is clearly a question."""
         message = self.inbound.text.strip()
         if self.meaning is None or self.meaning.intent != "ask":
             return None
-        result = self.engine.matcher.resolve(message[:MAX_TEXT])
+        result = result or self.engine.matcher.resolve(message[:MAX_TEXT])
         best = result.best
         if best is None or result.ambiguous or not best.label.startswith("faq:"):
             return None

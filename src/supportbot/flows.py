@@ -477,7 +477,11 @@ class FlowRunner:
         confirmed = word == "confirm"
         if meaning is not None and not confirmed:
             refuses = meaning.has(Act.DENY) or meaning.has(Act.CORRECT)
-            confirmed = meaning.has(Act.CONFIRM) and not refuses and meaning.words <= 8
+            # a long message confirms when it says to send ("..., go ahead with it")
+            says_send = meaning.has(Act.FILE) and meaning.intent != "ask"
+            confirmed = (
+                meaning.has(Act.CONFIRM) and not refuses and (meaning.words <= 8 or says_send)
+            )
         if confirmed:
             return FlowOutcome(finished=True, submit=True)
         fix = meaning is not None and meaning.has(Act.DENY)

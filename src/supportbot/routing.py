@@ -21,6 +21,9 @@ OUT_OF_SCOPE = "none:out-of-scope"
 # fewer words than this carries no request of its own ("Hi there.").
 MIN_CLAUSE_WORDS = 4
 _CLAUSES = re.compile(r"(?<=[.!?;:])\s+|\s*\n+\s*|,?\s+(?:but|mais|however|cependant)\s+", re.I)
+# Beyond this many words a sentence is also read piece by piece, between its commas.
+MAX_SENTENCE_WORDS = 12
+_PIECES = re.compile(r"\s*,\s*")
 # Within this many points, an FAQ entry and a flow are decided by intent.
 INTENT_MARGIN = 12.0
 
@@ -41,16 +44,42 @@ class Router:
 
     def resolve(self, text: str, limit: int = 3) -> Resolution:
         whole = self._resolve(text, limit)
-        if (whole.best is not None and not whole.ambiguous) or whole.out_of_scope:
+        if whole.out_of_scope:
+            request = self._request_in(text, limit)
+            return request if request is not None else whole
+        if whole.best is not None and not whole.ambiguous:
             return whole
         clause = self._by_clause(text, limit)
         return clause if clause is not None else whole
+
+    def _request_in(self, text: str, limit: int) -> Resolution | None:
+        """A message that mentions something the support does not cover ("... addresses,
+        phone number, everything") while one of its parts asks, in the first person, for
+        something it does ("I'd like you to delete my account"): that request. Parts are
+        sentences and, in a long sentence, the pieces between commas."""
+        parts = _parts(text)
+        if len(parts) < 2:
+            return None
+        read = [(p, intent_of(p), self._resolve(p, limit)) for p in parts]
+        wanted = [
+            r
+            for p, intent, r in read
+            if intent == "act" and len(p.split()) >= MIN_CLAUSE_WORDS
+            if r.best is not None and not r.ambiguous
+        ]
+        if len({r.best.label for r in wanted if r.best is not None}) != 1:
+            return None  # none, or two different requests: the whole message decides
+        uncovered = [intent for _, intent, r in read if r.out_of_scope]
+        if not uncovered or "ask" in uncovered:
+            # the request itself is what is not covered, or they also ask about what is not
+            return None
+        return wanted[0]
 
     def _by_clause(self, text: str, limit: int) -> Resolution | None:
         """A long message tells its story in several sentences, one of which says what
         the customer wants ("... it keeps flickering. I'd like to return it."): when the
         whole message decides nothing, its clearest sentence does."""
-        clauses = [c for c in _CLAUSES.split(text) if len(c.split()) >= MIN_CLAUSE_WORDS]
+        clauses = [c for c in _parts(text) if len(c.split()) >= MIN_CLAUSE_WORDS]
         if len(clauses) < 2:
             return None
         found = [self._resolve(c, limit) for c in clauses]
@@ -99,3 +128,13 @@ class Router:
 
     def match(self, text: str) -> Match | None:
         return self.resolve(text).best
+
+
+def _parts(text: str) -> list[str]:
+    """The sentences of a message; a long sentence, the pieces between its commas."""
+    return [
+        p.strip()
+        for c in _CLAUSES.split(text)
+        for p in (_PIECES.split(c) if len(c.split()) > MAX_SENTENCE_WORDS else [c])
+        if p.strip()
+    ]

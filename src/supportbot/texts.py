@@ -243,6 +243,12 @@ TEXTS: dict[str, tuple[str, str]] = {
         "Your next messages go to the assistant. To write to the agent again, mention the "
         "reference {ref}.",
     ),
+    "agent_still_there": (
+        "Votre demande {ref} reste suivie par le Support : pour écrire au conseiller, "
+        "répondez-lui ici comme d'habitude.",
+        "Your request {ref} is still being handled by Support: to write to the agent, "
+        "reply here as usual.",
+    ),
     "handoff_relayed": (
         "Message transmis au conseiller ({ref}). Pour une autre question : /menu",
         "Message passed to the agent ({ref}). For another question: /menu",
