@@ -8,7 +8,8 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import inspect
 
-import supportbot.channels.telegram_store  # noqa: F401  (its tables are part of the metadata)
+import supportbot.channels.telegram_store  # its tables belong to the metadata, and
+import supportbot.desk.accounts  # noqa: F401
 from conftest import database_url
 from supportbot.migrate import downgrade, upgrade
 from supportbot.store import Base, make_engine

@@ -16,6 +16,7 @@ from supportbot.agent_cli import agent_app, no_store_or_exit
 from supportbot.app import build_engine, build_matcher, system_clock
 from supportbot.config import Settings
 from supportbot.content import ContentError, load_content
+from supportbot.desk.accounts_cli import accounts_app
 from supportbot.faq_cli import add_variant, check_drafts_or_exit, draft, gaps, iso_moment
 from supportbot.store import Ticket
 from supportbot.tickets import TicketStatus
@@ -28,6 +29,7 @@ app.add_typer(faq_app, name="faq")
 app.add_typer(tickets_app, name="tickets")
 app.add_typer(db_app, name="db")
 app.add_typer(agent_app, name="agent")
+app.add_typer(accounts_app, name="agents")
 
 
 def _settings() -> Settings:

@@ -5,7 +5,8 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import Connection, create_engine
 
-import supportbot.channels.telegram_store  # noqa: F401  (its tables belong to the metadata)
+import supportbot.channels.telegram_store  # its tables belong to the metadata, and
+import supportbot.desk.accounts  # noqa: F401  (the desk's tables too)
 from supportbot.store import Base
 
 config = context.config
