@@ -18,6 +18,7 @@ from supportbot.config import Settings
 from supportbot.content import ContentError, load_content
 from supportbot.desk.accounts_cli import accounts_app
 from supportbot.faq_cli import add_variant, check_drafts_or_exit, draft, gaps, iso_moment
+from supportbot.stats import Period
 from supportbot.store import Ticket
 from supportbot.tickets import TicketStatus
 
@@ -420,17 +421,31 @@ def tick() -> None:
 @app.command()
 def stats(
     since: Annotated[str | None, typer.Option(help="ISO date, e.g. 2026-11-01")] = None,
+    until: Annotated[
+        str | None, typer.Option(help="ISO date, excluded, e.g. 2026-12-01 (default: now)")
+    ] = None,
+    by: Annotated[Period | None, typer.Option(help="Also per day or week (in the series).")] = None,
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
-    """Deflection, unanswered questions, thumbs down, flow drop-off, SLA, ratings."""
+    """Deflection, unanswered questions, thumbs down, flow drop-off, SLA, ratings, first
+    response and time to close in business hours."""
     from supportbot.stats import compute_stats
 
     settings = _settings()
     start = iso_moment(since, settings) if since else None
+    end = iso_moment(until, settings, "--until") if until else None
     no_store_or_exit(settings)
     engine = build_engine(settings, content=_content_or_exit(settings))
     with engine.sessions() as db:
-        result = compute_stats(db, system_clock(), start)
+        result = compute_stats(
+            db,
+            system_clock(),
+            start,
+            end,
+            calendar=engine.tickets.calendar,
+            by=by,
+            target_hours=settings.sla_hours,
+        )
     typer.echo(
         json.dumps(result.as_dict(), ensure_ascii=False, indent=2) if as_json else result.render()
     )
