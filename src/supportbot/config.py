@@ -41,6 +41,9 @@ class Settings(BaseSettings):
     auto_close_days: int = Field(default=7, gt=0)
     info_reminder_hours: float = Field(default=72.0, gt=0)
     interim_before_hours: float = Field(default=8.0, ge=0)
+    # The desk's cookies only over HTTPS (set it behind an HTTPS proxy that speaks plain
+    # HTTP to supportbot; a request arriving over HTTPS gets them anyway).
+    desk_secure_cookie: bool = False
 
     def calendar(self) -> BusinessCalendar:
         """The business calendar these settings describe."""
