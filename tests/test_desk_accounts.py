@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 from sqlalchemy.orm import Session, sessionmaker
@@ -12,6 +13,7 @@ from supportbot.app import build_store
 from supportbot.cli import app
 from supportbot.config import Settings
 from supportbot.desk.accounts import FAILURES_PER_NAME, SESSION_LIFETIME, Accounts
+from supportbot.desk.accounts_cli import first_run_notice
 from supportbot.engine import Engine
 
 runner = CliRunner()
@@ -88,9 +90,12 @@ def test_failed_sign_ins_are_limited_per_name_for_a_while(engine: Engine) -> Non
 
 def test_the_first_agent_is_created_once_with_a_password_that_works(engine: Engine) -> None:
     accounts = Accounts(engine.sessions, Clock())
-    first = accounts.ensure_first_agent()
-    assert first is not None
-    name, password = first
+    notice = first_run_notice(accounts, "http://127.0.0.1:8000/desk/")
+    assert notice is not None and "http://127.0.0.1:8000/desk/" in notice
+    found = re.search(r"first agent: (\S+), one-time password: (\S+)", notice)
+    assert found is not None
+    name, password = found.groups()
     assert accounts.sign_in(name, password, "127.0.0.1") is not None
     assert accounts.ensure_first_agent() is None
+    assert first_run_notice(accounts, "http://127.0.0.1:8000/desk/") is None
     assert [a.name for a in accounts.all()] == [name]

@@ -94,6 +94,9 @@ def test_sign_in_goes_back_where_it_was_asked_and_sign_out_ends_it(
     first = client.get(f"/desk/tickets/{ref}")  # redirected to the form, then back
     fields = hidden_fields(first.text, "/desk/signin")
     assert fields["next"] == f"/desk/tickets/{ref}"
+    typo = client.post("/desk/signin", data={**fields, "name": "lea", "password": "typo"})
+    assert typo.status_code == 401 and "Nom ou mot de passe incorrect" in typo.text
+    assert hidden_fields(typo.text, "/desk/signin")["next"] == f"/desk/tickets/{ref}"
     answer = client.post("/desk/signin", data={**fields, "name": "lea", "password": PASSWORD})
     assert answer.url.path == f"/desk/tickets/{ref}"
 

@@ -20,6 +20,21 @@ FromStdin = Annotated[
 ]
 
 
+def first_run_notice(accounts: Accounts, desk_url: str) -> str | None:
+    """What the server prints at a start with no agent account: the desk's address and the
+    first agent's one-time password (as Jupyter prints its token); None once agents exist."""
+    created = accounts.ensure_first_agent()
+    if created is None:
+        return None
+    name, password = created
+    return (
+        f"agent desk: {desk_url}\n"
+        f"  first agent: {name}, one-time password: {password}\n"
+        f"  (change it: supportbot agents passwd {name}; "
+        "add colleagues: supportbot agents add NAME)"
+    )
+
+
 def _accounts(create: bool = False) -> Accounts:
     settings = Settings()
     missing = None if create else missing_database(settings)

@@ -94,11 +94,14 @@ class Site:
 # -- sign-in ----------------------------------------------------------------------
 
 
-async def signin_form(request: Request, site: Site, error: str = "", status: int = 200) -> Response:
+async def signin_form(
+    request: Request, site: Site, error: str = "", status: int = 200, target: str = ""
+) -> Response:
+    """The sign-in form; ``target`` (else ``?next=``) is where a success goes."""
     token = request.cookies.get(SIGNIN_COOKIE) or ""
     if len(token) < 32:
         token = secrets.token_urlsafe(32)
-    target = local_target(request.query_params.get("next", ""), request)
+    target = local_target(target or request.query_params.get("next", ""), request)
     response = site.render(
         request, "signin.html", None, status, signin_csrf=token, error=error, next=target
     )
@@ -113,13 +116,14 @@ async def signin(request: Request, site: Site) -> Response:
         return site.bad_form(request, None)
     name, password = fields.get("name", "").strip(), fields.get("password", "")
     address = request.client.host if request.client else "?"
+    target = fields.get("next", "")
     if await run_in_threadpool(site.accounts.throttled, name, address):
-        return await signin_form(request, site, "throttled", 429)
+        return await signin_form(request, site, "throttled", 429, target)
     signed = await run_in_threadpool(site.accounts.sign_in, name, password, address)
     if signed is None:
-        return await signin_form(request, site, "bad_credentials", 401)
+        return await signin_form(request, site, "bad_credentials", 401, target)
     _, token = signed
-    response = RedirectResponse(local_target(fields.get("next", ""), request), 303)
+    response = RedirectResponse(local_target(target, request), 303)
     set_cookie(response, request, SESSION_COOKIE, token, site.settings.desk_secure_cookie)
     response.delete_cookie(SIGNIN_COOKIE, path=f"{base(request)}/")
     return response
