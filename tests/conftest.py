@@ -17,6 +17,7 @@ from supportbot.content import Content, load_content
 from supportbot.engine import Engine
 from supportbot.messages import Action, Inbound, IncomingFile, NotifyAgents, Reply
 from supportbot.routing import Router
+from supportbot.tickets import REFERENCE
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -126,6 +127,15 @@ class Chat:
     @property
     def agent_notes(self) -> list[NotifyAgents]:
         return [a for a in self.last if isinstance(a, NotifyAgents)]
+
+
+def handoff(chat: Chat, words: str) -> str:
+    """The customer asks for a person and describes the problem; the new ticket's reference."""
+    chat.say("/agent")
+    chat.say(words)
+    found = REFERENCE.search(chat.press("confirm"))
+    assert found is not None
+    return found.group()
 
 
 @pytest.fixture

@@ -8,8 +8,10 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import inspect
 
+# Tables of the metadata beyond the store's: Telegram's, the desk's, the web visitors'.
 import supportbot.channels.telegram_store
-import supportbot.visitors  # noqa: F401  (web visitors and their transcript)
+import supportbot.desk.accounts
+import supportbot.visitors  # noqa: F401
 from conftest import database_url
 from supportbot.migrate import downgrade, upgrade
 from supportbot.store import Base, make_engine

@@ -161,11 +161,12 @@ def send_template(
     agent: str,
     body: str,
     key: str | None = None,
+    version: int | None = None,
 ) -> TicketView:
     """Send a filled template; one that closes (``closes: true``) closes the ticket with it."""
     if template.closes:
-        return desk.close(reference, agent, body, key=key)
-    return desk.reply(reference, agent, body, key=key)
+        return desk.close(reference, agent, body, key=key, version=version)
+    return desk.reply(reference, agent, body, key=key, version=version)
 
 
 def fill_template(desk: AgentDesk, book: ReplyBook, reference: str, name: str, agent: str) -> str:

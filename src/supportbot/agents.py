@@ -19,6 +19,14 @@ from supportbot.store import Ticket, TicketEvent
 from supportbot.tickets import OPEN_STATUSES, EventKind, TicketService, TicketStatus
 
 
+class TicketChanged(ValueError):
+    """The ticket moved on since the agent looked at it (a customer's message, a colleague's
+    action): the action, meant for what they saw, is refused so they can read it first."""
+
+    def __init__(self, reference: str) -> None:
+        super().__init__(f"ticket {reference} changed since it was opened: read it again")
+
+
 class KeyInUse(ValueError):
     """An idempotence key that cannot be a retry: empty, or already used for another
     ticket or another action: a mistake in the caller, refused."""
@@ -41,6 +49,7 @@ class TicketView:
     events: tuple[tuple[datetime, str, str, str], ...]
     attachments: tuple[tuple[str, str, str | None], ...]
     repeated: bool = False  # the action's idempotence key had been applied: nothing done
+    version: int = 0  # the id of its latest event: anything written to it raises it
 
     @classmethod
     def of(cls, ticket: Ticket) -> TicketView:
@@ -57,6 +66,7 @@ class TicketView:
             fields=dict(ticket.fields),
             events=tuple((e.at, e.kind, e.author, event_text(e)) for e in ticket.events),
             attachments=tuple((a.name, a.mime, a.path) for a in ticket.attachments),
+            version=max((e.id or 0 for e in ticket.events), default=0),
         )
 
 
@@ -93,7 +103,12 @@ class AgentDesk:
             return TicketView.of(self.tickets.get(db, reference))
 
     def _act(
-        self, reference: str, action: Any, key: str | None = None, request: str = ""
+        self,
+        reference: str,
+        action: Any,
+        key: str | None = None,
+        request: str = "",
+        version: int | None = None,
     ) -> TicketView:
         """Apply ``action`` to the ticket in one transaction.
 
@@ -102,7 +117,9 @@ class AgentDesk:
         returns the ticket as it is, marked ``repeated``. ``request`` (the action and
         its text) is kept with the key: the key given with another request, or for
         another ticket, is a mistake of the caller and refused (``KeyInUse``), never
-        taken for a retry; an empty key is refused too.
+        taken for a retry; an empty key is refused too. With the ``version`` the agent saw
+        (``TicketView.version``), an action on a ticket that changed since is refused
+        (``TicketChanged``); a retry of an applied key is still answered as ``repeated``.
         """
         if key is not None and not key.strip():
             raise KeyInUse("an idempotence key cannot be empty")
@@ -112,6 +129,8 @@ class AgentDesk:
                 ticket = self.tickets.get(db, reference)
                 if key is not None and self._applied(db, ticket, key, fingerprint):
                     return replace(TicketView.of(ticket), repeated=True)
+                if version is not None and TicketView.of(ticket).version != version:
+                    raise TicketChanged(ticket.reference)
                 before = len(ticket.events)
                 action(db, ticket)
                 if key is not None:  # on the action's first event (each writes at least one)
@@ -141,8 +160,10 @@ class AgentDesk:
             raise KeyInUse(f"the key {key!r} was already used for another action or text")
         return True
 
-    def take(self, reference: str, agent: str, key: str | None = None) -> TicketView:
-        return self._act(reference, lambda db, t: self.tickets.take(t, agent), key, "take")
+    def take(
+        self, reference: str, agent: str, key: str | None = None, version: int | None = None
+    ) -> TicketView:
+        return self._act(reference, lambda db, t: self.tickets.take(t, agent), key, "take", version)
 
     def reply(
         self,
@@ -151,6 +172,7 @@ class AgentDesk:
         body: str,
         delivered: bool = False,
         key: str | None = None,
+        version: int | None = None,
     ) -> TicketView:
         """Send ``body`` to the customer; ``delivered`` when the channel already did."""
         return self._act(
@@ -158,30 +180,68 @@ class AgentDesk:
             lambda db, t: self.tickets.reply(db, t, agent, body, delivered),
             key,
             f"reply\n{body}",
+            version,
         )
 
-    def note(self, reference: str, agent: str, body: str, key: str | None = None) -> TicketView:
+    def note(
+        self,
+        reference: str,
+        agent: str,
+        body: str,
+        key: str | None = None,
+        version: int | None = None,
+    ) -> TicketView:
         return self._act(
-            reference, lambda db, t: self.tickets.add_note(t, agent, body), key, f"note\n{body}"
+            reference,
+            lambda db, t: self.tickets.add_note(t, agent, body),
+            key,
+            f"note\n{body}",
+            version,
         )
 
-    def ask(self, reference: str, agent: str, body: str, key: str | None = None) -> TicketView:
-        return self._status(reference, agent, TicketStatus.INFO_REQUESTED, body, key)
+    def ask(
+        self,
+        reference: str,
+        agent: str,
+        body: str,
+        key: str | None = None,
+        version: int | None = None,
+    ) -> TicketView:
+        return self._status(reference, agent, TicketStatus.INFO_REQUESTED, body, key, version)
 
-    def propose(self, reference: str, agent: str, body: str, key: str | None = None) -> TicketView:
-        return self._status(reference, agent, TicketStatus.SOLUTION_PROPOSED, body, key)
+    def propose(
+        self,
+        reference: str,
+        agent: str,
+        body: str,
+        key: str | None = None,
+        version: int | None = None,
+    ) -> TicketView:
+        return self._status(reference, agent, TicketStatus.SOLUTION_PROPOSED, body, key, version)
 
     def close(
-        self, reference: str, agent: str, body: str = "", key: str | None = None
+        self,
+        reference: str,
+        agent: str,
+        body: str = "",
+        key: str | None = None,
+        version: int | None = None,
     ) -> TicketView:
-        return self._status(reference, agent, TicketStatus.CLOSED, body, key)
+        return self._status(reference, agent, TicketStatus.CLOSED, body, key, version)
 
     def _status(
-        self, reference: str, agent: str, target: TicketStatus, body: str, key: str | None
+        self,
+        reference: str,
+        agent: str,
+        target: TicketStatus,
+        body: str,
+        key: str | None,
+        version: int | None = None,
     ) -> TicketView:
         return self._act(
             reference,
             lambda db, t: self.tickets.change_status(db, t, target, agent, body),
             key,
             f"{target.value}\n{body}",
+            version,
         )

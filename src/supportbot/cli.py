@@ -16,7 +16,9 @@ from supportbot.agent_cli import agent_app, no_store_or_exit
 from supportbot.app import build_engine, build_matcher, system_clock
 from supportbot.config import Settings
 from supportbot.content import ContentError, load_content
+from supportbot.desk.accounts_cli import accounts_app
 from supportbot.faq_cli import add_variant, check_drafts_or_exit, draft, gaps, iso_moment
+from supportbot.stats import Period
 from supportbot.store import Ticket
 from supportbot.tickets import TicketStatus
 
@@ -28,6 +30,7 @@ app.add_typer(faq_app, name="faq")
 app.add_typer(tickets_app, name="tickets")
 app.add_typer(db_app, name="db")
 app.add_typer(agent_app, name="agent")
+app.add_typer(accounts_app, name="agents")
 
 
 def _settings() -> Settings:
@@ -409,18 +412,24 @@ def serve(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
 ) -> None:
-    """Serve the web chat: the demo support page with the widget, and its API."""
+    """Serve the web chat (the demo support page with the widget, and its API) and the
+    agent desk; at the first start, an agent account is created and its password shown."""
     import uvicorn
 
-    from supportbot.channels.web.app import build_web_app
+    from supportbot.desk.accounts import Accounts
+    from supportbot.desk.accounts_cli import first_run_notice
+    from supportbot.server import build_server
 
     settings = _settings()
     engine = build_engine(settings, content=_content_or_exit(settings))
-    web = build_web_app(engine, settings)
+    server = build_server(engine, settings)
     typer.echo(f"support page with the chat widget: http://{host}:{port}/")
     typer.echo(f"widget script (the one tag):       http://{host}:{port}/widget/widget.js")
     typer.echo(f"chat API:                          http://{host}:{port}/api/")
-    uvicorn.run(web, host=host, port=port, log_level="warning")
+    desk = f"http://{host}:{port}/desk/"
+    notice = first_run_notice(Accounts(engine.sessions, engine.clock), desk)
+    typer.echo(notice or f"agent desk:                        {desk}")
+    uvicorn.run(server, host=host, port=port, log_level="warning")
 
 
 @app.command()
@@ -438,17 +447,31 @@ def tick() -> None:
 @app.command()
 def stats(
     since: Annotated[str | None, typer.Option(help="ISO date, e.g. 2026-11-01")] = None,
+    until: Annotated[
+        str | None, typer.Option(help="ISO date, excluded, e.g. 2026-12-01 (default: now)")
+    ] = None,
+    by: Annotated[Period | None, typer.Option(help="Also per day or week (in the series).")] = None,
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
-    """Deflection, unanswered questions, thumbs down, flow drop-off, SLA, ratings."""
+    """Deflection, unanswered questions, thumbs down, flow drop-off, SLA, ratings, first
+    response and time to close in business hours."""
     from supportbot.stats import compute_stats
 
     settings = _settings()
     start = iso_moment(since, settings) if since else None
+    end = iso_moment(until, settings, "--until") if until else None
     no_store_or_exit(settings)
     engine = build_engine(settings, content=_content_or_exit(settings))
     with engine.sessions() as db:
-        result = compute_stats(db, system_clock(), start)
+        result = compute_stats(
+            db,
+            system_clock(),
+            start,
+            end,
+            calendar=engine.tickets.calendar,
+            by=by,
+            target_hours=settings.sla_hours,
+        )
     typer.echo(
         json.dumps(result.as_dict(), ensure_ascii=False, indent=2) if as_json else result.render()
     )

@@ -50,6 +50,9 @@ class Settings(BaseSettings):
     web_address_messages_per_minute: int = Field(default=120, gt=0)
     # Shared with a marketplace that signs its logged-in customers' identities (HMAC).
     web_identity_secret: str | None = None
+    # The desk's cookies only over HTTPS (set it behind an HTTPS proxy that speaks plain
+    # HTTP to supportbot; a request arriving over HTTPS gets them anyway).
+    desk_secure_cookie: bool = False
 
     def calendar(self) -> BusinessCalendar:
         """The business calendar these settings describe."""

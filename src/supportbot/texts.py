@@ -501,6 +501,11 @@ TEXTS: dict[str, tuple[str, str]] = {
 
 def text(lang: str, key: str, **values: Any) -> str:
     """The interface text ``key`` in ``lang`` (French unless English), filled with values."""
-    fr, en = TEXTS[key]
+    return in_language(TEXTS[key], lang, **values)
+
+
+def in_language(pair: tuple[str, str], lang: str, **values: Any) -> str:
+    """The French or English one of a catalogue's ``pair`` (French unless English), filled."""
+    fr, en = pair
     template = en if lang == "en" else fr
     return template.format(**values) if values else template

@@ -5,8 +5,10 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import Connection, create_engine
 
+# Tables of the metadata beyond the store's: Telegram's, the desk's, the web visitors'.
 import supportbot.channels.telegram_store
-import supportbot.visitors  # noqa: F401  (web visitors and their transcript)
+import supportbot.desk.accounts
+import supportbot.visitors  # noqa: F401
 from supportbot.store import Base
 
 config = context.config

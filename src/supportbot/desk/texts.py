@@ -1,0 +1,157 @@
+"""The desk's words, French first then English, like `supportbot.texts`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from supportbot.texts import in_language
+
+TEXTS: dict[str, tuple[str, str]] = {
+    # -- frame
+    "desk": ("Bureau du Support", "Support desk"),
+    "inbox": ("Boîte de réception", "Inbox"),
+    "stats": ("Statistiques", "Statistics"),
+    "sign_out": ("Se déconnecter", "Sign out"),
+    "signed_in_as": ("Connecté : {name}", "Signed in: {name}"),
+    "other_language": ("English", "Français"),
+    # -- sign-in
+    "sign_in": ("Connexion", "Sign in"),
+    "sign_in_button": ("Se connecter", "Sign in"),
+    "name": ("Nom d'agent", "Agent name"),
+    "password": ("Mot de passe", "Password"),
+    "bad_credentials": ("Nom ou mot de passe incorrect.", "Wrong name or password."),
+    "throttled": (
+        "Trop d'essais de connexion : réessayez dans un quart d'heure.",
+        "Too many sign-in attempts: try again in a quarter of an hour.",
+    ),
+    "bad_form": (
+        "Ce formulaire a expiré ou ne vient pas du bureau : rechargez la page et recommencez.",
+        "This form expired or does not come from the desk: reload the page and try again.",
+    ),
+    # -- inbox
+    "filters": ("Filtres", "Filters"),
+    "status": ("Statut", "Status"),
+    "status_open": ("Ouvertes", "Open"),
+    "status_all": ("Toutes", "All"),
+    "status_received": ("Reçue", "Received"),
+    "status_info_requested": ("Informations demandées", "Information requested"),
+    "status_solution_proposed": ("Solution proposée", "Solution proposed"),
+    "status_closed": ("Clôturée", "Closed"),
+    "mine": ("Les miennes", "Mine"),
+    "unassigned": ("Non attribuées", "Unassigned"),
+    "flow": ("Démarche", "Flow"),
+    "any_flow": ("Toutes les démarches", "Every flow"),
+    "search": ("Référence, n° de commande ou e-mail", "Reference, order number or e-mail"),
+    "apply": ("Afficher", "Show"),
+    "no_tickets": ("Aucune demande.", "No tickets."),
+    "reference": ("Référence", "Reference"),
+    "subject": ("Objet", "Subject"),
+    "customer": ("Client", "Customer"),
+    "due": ("Échéance", "Due"),
+    "taken_by": ("Pris par", "Taken by"),
+    "nobody": ("personne", "nobody"),
+    "marks": ("Repères", "Marks"),
+    "overdue": ("En retard", "Overdue"),
+    "customer_last": ("Le client a écrit en dernier", "The customer wrote last"),
+    "shortcuts": (
+        "Clavier : j / k demande suivante / précédente, Entrée pour l'ouvrir ; sur une demande, "
+        "r pour répondre, t pour la prendre.",
+        "Keyboard: j / k next / previous ticket, Enter to open it; on a ticket, r to reply, "
+        "t to take it.",
+    ),
+    # -- ticket
+    "category": ("Catégorie", "Category"),
+    "priority": ("Priorité", "Priority"),
+    "order": ("Commande", "Order"),
+    "language": ("Langue du client", "Customer's language"),
+    "fields": ("Réponses du client", "The customer's answers"),
+    "attachments": ("Pièces jointes", "Attachments"),
+    "conversation": ("Conversation et historique", "Conversation and history"),
+    "actions": ("Actions", "Actions"),
+    "take": ("Prendre", "Take"),
+    "reply": ("Répondre", "Reply"),
+    "ask": ("Demander des informations", "Ask for information"),
+    "propose": ("Proposer une solution", "Propose a solution"),
+    "close": ("Clôturer", "Close"),
+    "note": ("Note interne", "Internal note"),
+    "message": ("Message", "Message"),
+    "send": ("Envoyer", "Send"),
+    "templates": ("Modèles de réponse", "Reply templates"),
+    "preview": ("Aperçu", "Preview"),
+    "template_preview": (
+        "Aperçu du modèle « {name} » dans la langue du client ({language}) :",
+        'Preview of the template "{name}" in the customer\'s language ({language}):',
+    ),
+    "template_closes": ("L'envoi clôture la demande.", "Sending it closes the ticket."),
+    "back": ("Retour", "Back"),
+    "done": ("C'est fait.", "Done."),
+    "repeated": (
+        "Déjà fait : ce formulaire avait déjà été envoyé, rien n'a été refait.",
+        "Already done: this form had already been sent, nothing was done again.",
+    ),
+    "stale": (
+        "La demande a changé depuis l'ouverture de la page (nouveau message ou action d'un "
+        "collègue) : rien n'a été envoyé. Lisez ce qui a changé ; votre texte est conservé "
+        "ci-dessous.",
+        "The ticket changed since this page was opened (a new message or a colleague's "
+        "action): nothing was sent. Read what changed; your text is kept below.",
+    ),
+    "empty_text": ("Le message est vide.", "The message is empty."),
+    "refused": ("Refusé : {reason}", "Refused: {reason}"),
+    "not_found": ("Cette demande n'existe pas.", "There is no such ticket."),
+    "event_created": ("Demande", "Request"),
+    "event_customer_message": ("Client", "Customer"),
+    "event_merged": ("Demande ajoutée", "Request added"),
+    "event_agent_message": ("{author} (agent)", "{author} (agent)"),
+    "event_note": ("Note interne de {author}", "Internal note by {author}"),
+    "event_status": ("Statut changé par {author}", "Status changed by {author}"),
+    "event_rating": ("Note du client", "Customer's rating"),
+    "event_job": ("Tâche automatique", "Automatic job"),
+    "created_at": ("Ouverte le", "Opened on"),
+    "channel": ("Canal", "Channel"),
+    "version_note": (
+        "Page ouverte à la version {version} de la demande.",
+        "Page opened at version {version} of the ticket.",
+    ),
+    # -- stats
+    "period": ("Période", "Period"),
+    "since": ("Depuis", "Since"),
+    "until": ("Jusqu'au (exclu)", "Until (excluded)"),
+    "by": ("Par", "By"),
+    "by_day": ("jour", "day"),
+    "by_week": ("semaine", "week"),
+    "download_csv": ("Télécharger en CSV", "Download as CSV"),
+    "opened_closed": ("Demandes ouvertes et clôturées", "Tickets opened and closed"),
+    "opened": ("Ouvertes", "Opened"),
+    "closed": ("Clôturées", "Closed"),
+    "answered": ("Réponses sans demande", "Answered without a ticket"),
+    "deflection": ("Résolution sans demande", "Deflection"),
+    "first_response": (
+        "Première réponse d'un agent (heures ouvrées)",
+        "First response by an agent (business hours)",
+    ),
+    "median": ("Médiane (h)", "Median (h)"),
+    "p90": ("90e centile (h)", "90th percentile (h)"),
+    "within_sla": ("Dans les {hours:g} h", "Within {hours:g} h"),
+    "awaiting": ("Sans réponse encore", "Not answered yet"),
+    "time_to_close": (
+        "Délai de clôture (heures ouvrées)",
+        "Time to close (business hours)",
+    ),
+    "ratings": ("Notes des clients", "Customers' ratings"),
+    "rating": ("Note", "Rating"),
+    "count": ("Nombre", "Count"),
+    "tickets": ("Demandes", "Tickets"),
+    "drop_off": ("Abandons par étape", "Drop-off by step"),
+    "step": ("Étape", "Step"),
+    "runs": ("Parcours", "Runs"),
+    "faq_gaps": ("Questions sans réponse (FAQ à compléter)", "Unanswered questions (FAQ gaps)"),
+    "example": ("Exemple", "Example"),
+    "start": ("Début", "Start"),
+    "none_yet": ("Rien sur cette période.", "Nothing in this period."),
+}
+
+
+def say(lang: str, key: str, **values: Any) -> str:
+    """The desk's text for ``key`` in ``lang`` (French unless English), filled with ``values``."""
+    return in_language(TEXTS[key], lang, **values)

@@ -1,0 +1,40 @@
+"""`supportbot serve`'s application: the web chat and the agent desk in one server."""
+
+from __future__ import annotations
+
+from starlette.testclient import TestClient
+
+from supportbot.config import Settings
+from supportbot.desk.accounts import Accounts
+from supportbot.engine import Engine
+from supportbot.server import build_server
+
+
+def test_the_chat_page_and_the_desk_are_served_together(engine: Engine, settings: Settings) -> None:
+    with TestClient(build_server(engine, settings)) as client:
+        page = client.get("/")
+        assert page.status_code == 200 and "widget.js" in page.text
+        assert "default-src 'self'" in page.headers["content-security-policy"]
+        desk = client.get("/desk/", follow_redirects=False)
+        assert desk.status_code == 303 and "/desk/signin" in desk.headers["location"]
+        signin = client.get(desk.headers["location"])
+        assert signin.status_code == 200 and "csrf" in signin.text.lower()
+        assert "default-src 'self'" in signin.headers["content-security-policy"]
+
+
+def test_the_first_start_creates_one_agent_whose_password_signs_in(
+    engine: Engine, settings: Settings
+) -> None:
+    accounts = Accounts(engine.sessions, engine.clock)
+    created = accounts.ensure_first_agent()
+    assert created is not None and accounts.ensure_first_agent() is None  # once
+    name, password = created
+    with TestClient(build_server(engine, settings), base_url="http://127.0.0.1") as client:
+        form = client.get("/desk/signin")
+        token = form.text.split('name="csrf" value="')[1].split('"')[0]
+        signed = client.post(
+            "/desk/signin",
+            data={"name": name, "password": password, "csrf": token},
+            follow_redirects=True,
+        )
+        assert signed.status_code == 200 and "/desk/signin" not in str(signed.url)
