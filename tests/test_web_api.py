@@ -8,13 +8,14 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
+from sqlalchemy import select
 from starlette.testclient import TestClient
 
 from supportbot.channels.web.app import build_web_app
 from supportbot.channels.web.signed import sign_identity
 from supportbot.config import Settings
 from supportbot.engine import Engine
-from supportbot.visitors import WebVisitor
+from supportbot.visitors import VisitorMessage, WebVisitor
 from web_server import serving
 
 FOREIGN = "https://evil.example"
@@ -294,3 +295,21 @@ def test_a_file_over_the_store_limit_is_refused_with_a_message(
         )
         assert refused.status_code == 413 and "volumineux" in refused.json()["message"]["fr"]
         assert history(client, auth) == []
+
+
+CARD = "4970 1012 3456 7890"
+
+
+def test_a_card_number_is_kept_masked_in_the_transcript(client: TestClient, engine: Engine) -> None:
+    auth = visitor(client)
+    sent = client.post(
+        "/api/messages",
+        headers=auth,
+        json={"client_id": "card-typed-001", "text": f"ma carte {CARD} a été débitée"},
+    )
+    assert sent.status_code == 200
+    assert CARD not in sent.json()["text"] and "7890" in sent.json()["text"]
+    mine = [m for m in history(client, auth) if m["from"] == "me"]
+    assert CARD not in str(mine[0]["text"]) and "7890" in str(mine[0]["text"])
+    with engine.sessions() as db:
+        assert CARD not in " ".join(db.scalars(select(VisitorMessage.text)))

@@ -302,3 +302,17 @@ def test_a_signed_in_customer_finds_the_conversation_on_another_device(
             expect(conversation(laptop)).to_contain_text("Votre facture se trouve")
             phone.context.close()
             laptop.context.close()
+
+
+def test_a_card_number_shows_masked_and_stays_masked_after_reload(page: Page) -> None:
+    open_chat(page)
+    write(page, "ma carte 4970 1012 3456 7890 a été débitée deux fois")
+    log = conversation(page)
+    expect(log.locator(".sb-bot")).not_to_have_count(0)
+    expect(log.locator(".sb-me")).to_contain_text("7890")  # the bubble shows what was kept
+    expect(log.locator(".sb-me")).not_to_contain_text("4970 1012")
+    page.reload()
+    open_chat(page)
+    expect(log.locator(".sb-me")).to_have_count(1)
+    expect(log.locator(".sb-me")).to_contain_text("7890")
+    expect(log.locator(".sb-me")).not_to_contain_text("4970 1012")

@@ -32,6 +32,7 @@ from supportbot.channels.web.guard import Origins, RateLimit
 from supportbot.channels.web.identity import Visitor, Visitors, Written
 from supportbot.channels.web.signed import identified_chat
 from supportbot.filetypes import sniff_mime
+from supportbot.masking import mask_card_numbers
 from supportbot.messages import Action, Document, Inbound, IncomingFile, Reply
 from supportbot.visitors import WEB_CHANNEL
 
@@ -278,6 +279,8 @@ class WebApi:
         # what it shows and reads the chat from its first message (ids may start lower).
         kept = await self.store(self.visitors.has_written, visitor.chat_id, client_id)
         returned["erased"] = not kept
+        # What was kept (card numbers masked) replaces what the widget showed as typed.
+        returned["text"] = mask_card_numbers(text)[0]
         return JSONResponse(returned)
 
     async def upload(self, request: Request) -> Response:

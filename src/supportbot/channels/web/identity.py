@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
+from supportbot.masking import mask_card_numbers
 from supportbot.store import OutboxMessage
 from supportbot.visitors import WEB_CHANNEL, VisitorMessage, WebVisitor
 
@@ -74,7 +75,9 @@ class Visitors:
             return Visitor(row.chat_id, row.expires_at)
 
     def write(self, chat_id: str, client_id: str, text: str) -> bool:
-        """Keep what the visitor wrote; False when this client id was already kept."""
+        """Keep what the visitor wrote, card numbers masked as the engine masks them (the
+        transcript never holds one); False when this client id was already kept."""
+        text, _ = mask_card_numbers(text)
         try:
             with self.sessions.begin() as db:
                 last = db.scalar(

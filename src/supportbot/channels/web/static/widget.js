@@ -213,6 +213,13 @@
 
   function note(text) { addLine("note", text); }
 
+  // The server keeps the text masked (a card number): the bubble shows what was kept.
+  function kept(item, text) {
+    var line = shownMine[item.client_id];
+    if (!line || typeof text !== "string" || !text) { return; }
+    line.querySelector(".sb-text").textContent = text;
+  }
+
   function setPending(item, pending) {
     var line = shownMine[item.client_id];
     if (!line) { return; }
@@ -274,7 +281,7 @@
       if (response.status === 401) { forgetToken(); throw new Error("token"); }
       var done = function () { queue.shift(); saveQueue(); setPending(item, false); };
       if (!response.ok) { done(); typing.hidden = true; return refused(response); }
-      return response.json().then(function (data) { done(); received(data); listen(); });
+      return response.json().then(function (data) { done(); kept(item, data.text); received(data); listen(); });
     }).then(function () {
       pumping = false;
       if (unreachable) { unreachable = false; showState(); }
