@@ -316,3 +316,22 @@ def test_a_card_number_shows_masked_and_stays_masked_after_reload(page: Page) ->
     expect(log.locator(".sb-me")).to_have_count(1)
     expect(log.locator(".sb-me")).to_contain_text("7890")
     expect(log.locator(".sb-me")).not_to_contain_text("4970 1012")
+
+
+def test_a_reply_with_the_chat_closed_shows_an_unread_count(page: Page) -> None:
+    open_chat(page)
+    write(page, "où est ma facture ?")
+    expect(conversation(page)).to_contain_text("Votre facture se trouve")
+    page.get_by_role("button", name="Fermer le chat").click()
+    title = page.title()
+    other = page.context.new_page()  # the same visitor in a second tab
+    other.goto(page.url)
+    open_chat(other)
+    write(other, "comment retourner un article ?")
+    launcher = page.get_by_role("button", name="Ouvrir le chat du Support (1 nouveau message)")
+    expect(launcher).to_be_visible(timeout=15_000)
+    expect(page).to_have_title(f"(1) {title}")
+    launcher.click()
+    expect(page).to_have_title(title)
+    page.get_by_role("button", name="Fermer le chat").click()
+    expect(page.get_by_role("button", name="Ouvrir le chat du Support", exact=True)).to_be_visible()

@@ -33,6 +33,7 @@
       sending: "envoi…", failed: "Échec de l'envoi.", retry: "Réessayer",
       typing: "Le Support écrit…", download: "Télécharger", me: "Vous", bot: "Support",
       welcome: "Bonjour ! Posez votre question, nous vous répondons ici.",
+      newOne: "nouveau message", newMany: "nouveaux messages",
       uploaded: "envoyé"
     },
     en: {
@@ -47,6 +48,7 @@
       sending: "sending…", failed: "Sending failed.", retry: "Retry",
       typing: "Support is typing…", download: "Download", me: "You", bot: "Support",
       welcome: "Hello! Ask your question, we answer here.",
+      newOne: "new message", newMany: "new messages",
       uploaded: "sent"
     }
   };
@@ -105,6 +107,9 @@
     if (who) { store.set("sb-who", who); } else { store.drop("sb-who"); }
   }
   var stopListening = null;     // aborts the open stream or poll
+  var unread = 0;               // messages come while the panel was closed
+  var replaying = false;        // the conversation shown again on load is not news
+  var pageTitle = document.title;
 
   // -- the widget's tree -------------------------------------------------------------------
   var css = el("link", { rel: "stylesheet", href: BASE + "widget/widget.css" });
@@ -142,7 +147,7 @@
 
   function applyLang() {
     root.setAttribute("lang", lang);
-    launcher.textContent = t("open");
+    showUnread();
     title.textContent = t("title");
     langButton.textContent = t("other");
     langButton.setAttribute("lang", t("otherLang"));
@@ -161,6 +166,15 @@
     sendButton.textContent = t("send");
     typing.textContent = t("typing");
     showState();
+  }
+
+  // The launcher and the page's title say how many messages came while the chat was closed.
+  function showUnread() {
+    var count = unread ? " (" + unread + " " + (unread > 1 ? t("newMany") : t("newOne")) + ")" : "";
+    launcher.textContent = t("open");
+    launcher.setAttribute("aria-label", t("open") + count);
+    if (unread) { launcher.appendChild(el("span", { "class": "sb-badge", "aria-hidden": "true" }, String(unread))); }
+    document.title = unread ? "(" + unread + ") " + pageTitle : pageTitle;
   }
 
   function showState() {
@@ -200,6 +214,7 @@
       scrollDown();
     }
     if (message.id > cursor) { cursor = message.id; }
+    if (panel.hidden && !replaying) { unread += 1; showUnread(); }
     scheduleAck();
   }
 
@@ -433,7 +448,9 @@
       if (response.status === 401) { forgetToken(); return; }
       if (!response.ok) { return; }
       return response.json().then(function (data) {
+        replaying = true;
         data.messages.forEach(function (m) { if (m.from === "me") { showMine(m); } else { showBot(m); } });
+        replaying = false;
         if (data.cursor > cursor) { cursor = data.cursor; }
       });
     }).then(done, function (err) { done(); throw err; });
@@ -457,6 +474,7 @@
     panel.hidden = false;
     launcher.setAttribute("aria-expanded", "true");
     root.classList.add("sb-open");
+    if (unread) { unread = 0; showUnread(); }
     start();
     input.focus();
     scrollDown();
