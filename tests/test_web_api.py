@@ -3,6 +3,7 @@ origins, limits and what the page sends."""
 
 from __future__ import annotations
 
+import base64
 import json
 from collections.abc import Iterator
 
@@ -313,3 +314,17 @@ def test_a_card_number_is_kept_masked_in_the_transcript(client: TestClient, engi
     assert CARD not in str(mine[0]["text"]) and "7890" in str(mine[0]["text"])
     with engine.sessions() as db:
         assert CARD not in " ".join(db.scalars(select(VisitorMessage.text)))
+
+
+def test_my_data_holds_what_the_visitor_typed_masked(client: TestClient) -> None:
+    auth = visitor(client)
+    say(client, auth, "où est ma facture ?", "export-line-01")
+    say(client, auth, f"carte {CARD}", "export-card-02")
+    sent = client.post(
+        "/api/messages", headers=auth, json={"client_id": "export-ask-003", "text": "/mydata"}
+    )
+    [document] = sent.json()["documents"]
+    exported = json.loads(base64.b64decode(document["data"]))
+    typed = [line["text"] for line in exported["web_messages"]]
+    assert typed[0] == "où est ma facture ?"
+    assert CARD not in typed[1] and "7890" in typed[1]
