@@ -335,3 +335,18 @@ def test_a_reply_with_the_chat_closed_shows_an_unread_count(page: Page) -> None:
     expect(page).to_have_title(title)
     page.get_by_role("button", name="Fermer le chat").click()
     expect(page.get_by_role("button", name="Ouvrir le chat du Support", exact=True)).to_be_visible()
+
+
+def test_buttons_of_an_earlier_message_can_no_longer_be_pressed(page: Page) -> None:
+    open_chat(page)
+    log = conversation(page)
+    write(page, "où est ma facture ?")
+    expect(log.get_by_role("button", name="Menu")).to_be_enabled()
+    write(page, "comment retourner un article ?")
+    expect(log.locator(".sb-bot")).to_have_count(2)
+    menus = log.get_by_role("button", name="Menu")
+    expect(menus.first).to_be_disabled()
+    expect(menus.last).to_be_enabled()
+    menus.last.click()  # pressed once: its choices are settled
+    expect(menus.nth(1)).to_be_disabled()
+    expect(log.locator(".sb-bot")).to_have_count(3)

@@ -204,10 +204,11 @@
     var line = addLine("bot", message.text);
     line.setAttribute("data-id", String(message.id));
     if (message.buttons && message.buttons.length) {
+      settle(log);  // a newer question: the buttons of earlier ones answer nothing now
       var group = el("div", { "class": "sb-buttons", role: "group" });
       message.buttons.forEach(function (b) {
         var button = el("button", { type: "button", "class": "sb-choice" }, b.label);
-        button.addEventListener("click", function () { send(b.label, b.payload); });
+        button.addEventListener("click", function () { settle(group); send(b.label, b.payload); });
         group.appendChild(button);
       });
       line.appendChild(group);
@@ -216,6 +217,11 @@
     if (message.id > cursor) { cursor = message.id; }
     if (panel.hidden && !replaying) { unread += 1; showUnread(); }
     scheduleAck();
+  }
+
+  // Buttons already answered, or of a question since replaced, can no longer be pressed.
+  function settle(within) {
+    Array.prototype.forEach.call(within.querySelectorAll(".sb-choice"), function (b) { b.disabled = true; });
   }
 
   function showMine(item) {
