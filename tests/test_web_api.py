@@ -169,7 +169,11 @@ def test_a_photo_is_judged_by_its_bytes(client: TestClient) -> None:
     )
     assert renamed.status_code == 200
     said = history(client, auth)
-    assert said[0] == {"from": "me", "client_id": "upload-exe-01", "text": "📎 photo.png"}
+    assert {k: said[0][k] for k in ("from", "client_id", "text")} == {
+        "from": "me",
+        "client_id": "upload-exe-01",
+        "text": "📎 photo.png",
+    }
     assert len(said) >= 2  # the bot answered the file rather than taking it as a photo
 
 

@@ -124,6 +124,14 @@ def test_a_flow_with_a_photo_to_a_ticket_then_an_agent_replies_live(
 
     agent_reply(settings, reference.group(0), "Bonjour, pouvez-vous préciser la taille ?")
     expect(log).to_contain_text("pouvez-vous préciser la taille", timeout=15_000)
+    agent = log.locator(".sb-agent")  # the agent's message stands apart, labelled
+    expect(agent).to_have_count(1)
+    expect(agent).to_contain_text("Conseiller")
+    expect(agent).to_contain_text("pouvez-vous préciser la taille")
+    expect(log.locator(".sb-bot:not(.sb-agent)").first).not_to_contain_text("Conseiller")
+    times = log.locator(".sb-me .sb-time, .sb-bot .sb-time")
+    expect(times).to_have_count(log.locator(".sb-me, .sb-bot").count())
+    expect(times.first).to_have_text(re.compile(r"^\d{2}:\d{2}$"))
 
 
 def agent_reply(settings: Settings, reference: str, text: str) -> None:

@@ -34,6 +34,7 @@ from supportbot.channels.web.signed import identified_chat
 from supportbot.filetypes import sniff_mime
 from supportbot.masking import mask_card_numbers
 from supportbot.messages import Action, Document, Inbound, IncomingFile, Reply
+from supportbot.tickets import REFERENCE
 from supportbot.visitors import WEB_CHANNEL
 
 MAX_JSON_BYTES = 16 * 1024
@@ -148,11 +149,16 @@ async def watch_outbox(api: WebApi) -> None:
             api.doorbell.ring(chat_id)
 
 
+# An agent's message reaches the customer as "[SAV-…] text" (TicketService.reply).
+_AGENT_LINE = re.compile(rf"^\[(?:{REFERENCE.pattern})\] ", REFERENCE.flags)
+
+
 def event_of(message: Outgoing) -> dict[str, Any]:
     reply = message.reply
     return {
         "id": message.id,
-        "from": "bot",
+        "from": "agent" if _AGENT_LINE.match(reply.text) else "bot",
+        "at": message.at.isoformat(),
         "text": reply.text,
         "buttons": [{"label": b.label, "payload": b.payload} for b in reply.buttons],
     }
@@ -377,7 +383,12 @@ class WebApi:
 
 
 def _mine(written: Written) -> dict[str, Any]:
-    return {"from": "me", "client_id": written.client_id, "text": written.text}
+    return {
+        "from": "me",
+        "client_id": written.client_id,
+        "text": written.text,
+        "at": written.at.isoformat(),
+    }
 
 
 def _returned(actions: list[Action]) -> dict[str, Any]:

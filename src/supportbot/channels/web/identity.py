@@ -36,6 +36,7 @@ class Written:
     client_id: str
     text: str
     after_id: int  # the last message from the bot it came after
+    at: datetime
 
 
 @dataclass
@@ -115,4 +116,4 @@ class Visitors:
                 .where(VisitorMessage.chat_id == chat_id)
                 .order_by(VisitorMessage.id)
             )
-            return [Written(r.client_id, r.text, r.after_id) for r in rows]
+            return [Written(r.client_id, r.text, r.after_id, r.at) for r in rows]

@@ -31,7 +31,7 @@
       retrying: "Le Support est injoignable pour le moment : nouvel essai dans un instant.",
       offline: "Hors ligne : vos messages partiront au retour de la connexion.",
       sending: "envoi…", failed: "Échec de l'envoi.", retry: "Réessayer",
-      typing: "Le Support écrit…", download: "Télécharger", me: "Vous", bot: "Support",
+      typing: "Le Support écrit…", download: "Télécharger", me: "Vous", bot: "Support", agent: "Conseiller",
       welcome: "Bonjour ! Posez votre question, nous vous répondons ici.",
       newOne: "nouveau message", newMany: "nouveaux messages",
       uploaded: "envoyé"
@@ -46,7 +46,7 @@
       retrying: "Support cannot be reached right now: trying again in a moment.",
       offline: "Offline: your messages will go when the connection is back.",
       sending: "sending…", failed: "Sending failed.", retry: "Retry",
-      typing: "Support is typing…", download: "Download", me: "You", bot: "Support",
+      typing: "Support is typing…", download: "Download", me: "You", bot: "Support", agent: "Agent",
       welcome: "Hello! Ask your question, we answer here.",
       newOne: "new message", newMany: "new messages",
       uploaded: "sent"
@@ -187,11 +187,25 @@
   // -- the conversation --------------------------------------------------------------------
   function scrollDown() { log.scrollTop = log.scrollHeight; }
 
-  function addLine(who, text) {
-    var line = el("div", { "class": "sb-msg sb-" + who });
-    var sr = el("span", { "class": "sb-sr" }, (who === "me" ? t("me") : t("bot")) + " : ");
+  // hh:mm in the visitor's own locale; a line without a time (the welcome) has none.
+  function clock(at) {
+    var when = new Date(at);
+    if (isNaN(when.getTime())) { return null; }
+    var shown = when.toLocaleTimeString(navigator.language || undefined, { hour: "2-digit", minute: "2-digit" });
+    return el("time", { "class": "sb-time", datetime: when.toISOString() }, shown);
+  }
+
+  function addLine(who, text, at) {
+    var line = el("div", { "class": "sb-msg sb-" + (who === "agent" ? "bot sb-agent" : who) });
+    if (who === "agent") {
+      line.append(el("span", { "class": "sb-who" }, t("agent")));
+    } else {
+      line.append(el("span", { "class": "sb-sr" }, (who === "me" ? t("me") : t("bot")) + " : "));
+    }
     var body = el("p", { "class": "sb-text" }, text);
-    line.append(sr, body);
+    line.append(body);
+    var time = at ? clock(at) : null;
+    if (time) { line.appendChild(time); }
     log.appendChild(line);
     scrollDown();
     return line;
@@ -201,7 +215,7 @@
     if (shownBot[message.id]) { return; }
     shownBot[message.id] = true;
     typing.hidden = true;
-    var line = addLine("bot", message.text);
+    var line = addLine(message.from === "agent" ? "agent" : "bot", message.text, message.at);
     line.setAttribute("data-id", String(message.id));
     if (message.buttons && message.buttons.length) {
       settle(log);  // a newer question: the buttons of earlier ones answer nothing now
@@ -226,7 +240,7 @@
 
   function showMine(item) {
     if (shownMine[item.client_id]) { return shownMine[item.client_id]; }
-    var line = addLine("me", item.text);
+    var line = addLine("me", item.text, item.at || new Date().toISOString());
     line.setAttribute("data-client-id", item.client_id);
     shownMine[item.client_id] = line;
     return line;
