@@ -54,6 +54,11 @@ def history(client: TestClient | httpx.Client, auth: dict[str, str]) -> list[dic
     return messages
 
 
+def bots(messages: list[dict[str, object]]) -> list[dict[str, object]]:
+    """The bot's messages (the visitor's own lines come with them, without an id)."""
+    return [m for m in messages if m["from"] != "me"]
+
+
 def test_the_page_embeds_the_widget_with_one_tag_under_a_strict_policy(client: TestClient) -> None:
     page = client.get("/")
     assert page.headers["content-security-policy"].startswith("default-src 'self'")
@@ -107,13 +112,13 @@ def test_history_keeps_each_line_in_its_place(client: TestClient) -> None:
 def test_long_polling_resumes_after_the_cursor(client: TestClient) -> None:
     auth = visitor(client)
     say(client, auth, "où est ma facture ?", "poll-one-0001")
-    first = client.get("/api/poll", params={"after": 0}, headers=auth).json()["messages"]
+    first = bots(client.get("/api/poll", params={"after": 0}, headers=auth).json()["messages"])
     say(client, auth, "comment retourner un article ?", "poll-two-0002")
     later = client.get("/api/poll", params={"after": first[-1]["id"]}, headers=auth)
-    ids = [m["id"] for m in later.json()["messages"]]
+    ids = [m["id"] for m in bots(later.json()["messages"])]
     assert ids and min(ids) > first[-1]["id"]
     again = client.get("/api/poll", headers={**auth, "Last-Event-ID": str(first[-1]["id"])})
-    assert [m["id"] for m in again.json()["messages"]] == ids
+    assert [m["id"] for m in bots(again.json()["messages"])] == ids
 
 
 def test_text_is_kept_as_text(client: TestClient) -> None:
@@ -199,7 +204,7 @@ def sse_ids(base: str, auth: dict[str, str], last_event_id: int | None, count: i
         for line in stream.iter_lines():
             if line.startswith("id: "):
                 ids.append(int(line[4:]))
-            if line.startswith("data: "):
+            if line.startswith("data: ") and json.loads(line[6:])["from"] != "me":
                 assert json.loads(line[6:])["id"] == ids[-1]
             if len(ids) == count:
                 break
@@ -332,3 +337,14 @@ def test_my_data_holds_what_the_visitor_typed_masked(client: TestClient) -> None
     typed = [line["text"] for line in exported["web_messages"]]
     assert typed[0] == "où est ma facture ?"
     assert CARD not in typed[1] and "7890" in typed[1]
+
+
+def test_the_visitors_lines_come_with_the_replies_for_their_other_tabs(client: TestClient) -> None:
+    auth = visitor(client)
+    say(client, auth, "où est ma facture ?", "tab-one-line-01")
+    first = bots(client.get("/api/poll", params={"after": 0}, headers=auth).json()["messages"])
+    say(client, auth, "comment retourner un article ?", "tab-two-line-02")  # another tab
+    later = client.get("/api/poll", params={"after": first[-1]["id"]}, headers=auth)
+    said = later.json()["messages"]
+    assert said[0]["from"] == "me" and said[0]["text"] == "comment retourner un article ?"
+    assert [m["from"] for m in said[1:]] == ["bot"] * (len(said) - 1) and len(said) > 1

@@ -358,3 +358,17 @@ def test_buttons_of_an_earlier_message_can_no_longer_be_pressed(page: Page) -> N
     menus.last.click()  # pressed once: its choices are settled
     expect(menus.nth(1)).to_be_disabled()
     expect(log.locator(".sb-bot")).to_have_count(3)
+
+
+def test_what_the_visitor_writes_in_a_second_tab_shows_in_the_first(page: Page) -> None:
+    open_chat(page)
+    write(page, "où est ma facture ?")
+    expect(conversation(page)).to_contain_text("Votre facture se trouve")
+    other = page.context.new_page()  # the same visitor in a second tab
+    other.goto(page.url)
+    open_chat(other)
+    write(other, "comment retourner un article ?")
+    mine = conversation(page).locator(".sb-me")
+    expect(mine).to_have_count(2, timeout=15_000)
+    expect(mine.last).to_contain_text("comment retourner un article ?")
+    expect(conversation(page).locator(".sb-msg").last).not_to_have_class(re.compile("sb-me"))

@@ -247,12 +247,8 @@ class WebApi:
         visitor = await self.visitor(request)
         written = await self.store(self.visitors.written, visitor.chat_id)
         said = await self.store(self._all_outgoing, visitor.chat_id)
-        # Each line of the visitor's goes after the bot's message it followed.
-        lines = [((w.after_id, 1, i), _mine(w)) for i, w in enumerate(written)]
-        lines += [((m.id, 0, 0), event_of(m)) for m in said]
-        lines.sort(key=lambda line: line[0])
         cursor = said[-1].id if said else 0
-        return JSONResponse({"messages": [line[1] for line in lines], "cursor": cursor})
+        return JSONResponse({"messages": _merged(said, written), "cursor": cursor})
 
     def _all_outgoing(self, chat_id: str) -> list[Outgoing]:
         found: list[Outgoing] = []
@@ -333,7 +329,9 @@ class WebApi:
             batch = await self.store(self.core.outgoing, WEB_CHANNEL, visitor.chat_id, cursor)
             left = deadline - time.monotonic()
             if batch or left <= 0:
-                return JSONResponse({"messages": [event_of(m) for m in batch]})
+                # What the visitor wrote in another tab comes with the replies it got.
+                written = await self.store(self.visitors.written, visitor.chat_id, cursor)
+                return JSONResponse({"messages": _merged(batch, written if batch else [])})
             await rung(bell, min(left, HEARTBEAT_SECONDS))
 
     async def events(self, request: Request) -> Response:
@@ -351,10 +349,16 @@ class WebApi:
         while not await request.is_disconnected():
             bell = self.doorbell.bell(chat_id)
             batch = await self.store(self.core.outgoing, WEB_CHANNEL, chat_id, cursor)
-            for message in batch:
-                cursor = message.id
-                data = json.dumps(event_of(message), ensure_ascii=False)
-                yield f"id: {message.id}\nevent: message\ndata: {data}\n\n"
+            # What the visitor wrote in another tab comes with the replies it got; those
+            # lines carry no event id (the cursor counts the bot's messages only).
+            written = await self.store(self.visitors.written, chat_id, cursor) if batch else []
+            for event in _merged(batch, written):
+                data = json.dumps(event, ensure_ascii=False)
+                if event["from"] == "me":
+                    yield f"event: message\ndata: {data}\n\n"
+                    continue
+                cursor = event["id"]
+                yield f"id: {cursor}\nevent: message\ndata: {data}\n\n"
             if len(batch) == PAGE:
                 continue  # more than a page waited: read on
             if not await rung(bell, HEARTBEAT_SECONDS):
@@ -380,6 +384,15 @@ class WebApi:
             files=files,
             key=f"{WEB_CHANNEL}:{visitor.chat_id}:{client_id}",
         )
+
+
+def _merged(said: list[Outgoing], written: list[Written]) -> list[dict[str, Any]]:
+    """The bot's messages and the visitor's lines in order: each line of the visitor's
+    after the bot's message it followed."""
+    lines = [((w.after_id, 1, i), _mine(w)) for i, w in enumerate(written)]
+    lines += [((m.id, 0, 0), event_of(m)) for m in said]
+    lines.sort(key=lambda line: line[0])
+    return [line[1] for line in lines]
 
 
 def _mine(written: Written) -> dict[str, Any]:

@@ -109,11 +109,12 @@ class Visitors:
             )
             return found is not None
 
-    def written(self, chat_id: str) -> list[Written]:
+    def written(self, chat_id: str, since: int = 0) -> list[Written]:
+        """The visitor's lines, those written after the bot's message ``since`` or later."""
         with self.sessions() as db:
             rows = db.scalars(
                 select(VisitorMessage)
-                .where(VisitorMessage.chat_id == chat_id)
+                .where(VisitorMessage.chat_id == chat_id, VisitorMessage.after_id >= since)
                 .order_by(VisitorMessage.id)
             )
             return [Written(r.client_id, r.text, r.after_id, r.at) for r in rows]

@@ -246,6 +246,9 @@
     return line;
   }
 
+  // The visitor's own lines come too (written in another tab): each shown once.
+  function showAny(message) { if (message.from === "me") { showMine(message); } else { showBot(message); } }
+
   function note(text) { addLine("note", text); }
 
   // The server keeps the text masked (a card number): the bubble shows what was kept.
@@ -450,14 +453,14 @@
     block.split("\n").forEach(function (line) {
       if (line.indexOf("data:") === 0) { data.push(line.slice(5).trim()); }
     });
-    if (data.length) { showBot(JSON.parse(data.join("\n"))); }
+    if (data.length) { showAny(JSON.parse(data.join("\n"))); }
   }
 
   function pollOnce() {
     return fetch(BASE + "api/poll?after=" + cursor, { headers: { Authorization: "Bearer " + token }, credentials: "omit", cache: "no-store", signal: abortable() })
       .then(handleStatus)
       .then(function (response) { return response.json(); })
-      .then(function (data) { data.messages.forEach(showBot); return pollOnce(); });
+      .then(function (data) { data.messages.forEach(showAny); return pollOnce(); });
   }
 
   // The conversation shown again is not news: the live region announces only what comes after.
@@ -469,7 +472,7 @@
       if (!response.ok) { return; }
       return response.json().then(function (data) {
         replaying = true;
-        data.messages.forEach(function (m) { if (m.from === "me") { showMine(m); } else { showBot(m); } });
+        data.messages.forEach(showAny);
         replaying = false;
         if (data.cursor > cursor) { cursor = data.cursor; }
       });
