@@ -160,6 +160,7 @@ def test_oversized_and_malformed_requests_are_refused(client: TestClient) -> Non
         "/api/messages", headers=auth, json={"client_id": "too-big-0001", "text": "x" * 20_000}
     )
     assert huge.status_code == 413
+    assert "4\u202f000 caractères maximum" in huge.json()["message"]["fr"]
     for body in ({"client_id": "short", "text": "hi"}, {"client_id": "no-text-0001"}, [1, 2]):
         assert client.post("/api/messages", headers=auth, json=body).status_code == 400
 
@@ -303,7 +304,9 @@ def test_a_file_over_the_store_limit_is_refused_with_a_message(
             params={"client_id": "too-large-001", "name": "big.jpg"},
             content=b"\xff\xd8\xff" + bytes(5000),
         )
-        assert refused.status_code == 413 and "volumineux" in refused.json()["message"]["fr"]
+        said = refused.json()["message"]
+        assert refused.status_code == 413 and "volumineux" in said["fr"]
+        assert "0 Mo maximum" in said["fr"] and "MB maximum" in said["en"]  # the limit said
         assert history(client, auth) == []
 
 

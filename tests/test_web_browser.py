@@ -372,3 +372,25 @@ def test_what_the_visitor_writes_in_a_second_tab_shows_in_the_first(page: Page) 
     expect(mine).to_have_count(2, timeout=15_000)
     expect(mine.last).to_contain_text("comment retourner un article ?")
     expect(conversation(page).locator(".sb-msg").last).not_to_have_class(re.compile("sb-me"))
+
+
+def test_limits_are_said_never_silent(browser: Browser, engine: Engine, settings: Settings) -> None:
+    strict = settings.model_copy(update={"web_messages_per_minute": 1})
+    with serving(build_web_app(engine, strict)) as site:
+        page = browser.new_context(locale="fr-FR").new_page()
+        page.goto(site)
+        open_chat(page)
+        box = page.get_by_role("textbox", name="Votre message")
+        box.fill("x" * 4100)  # pasted: kept whole, and said too long rather than cut
+        expect(page.locator(".sb-count")).to_contain_text("4 000 au plus")
+        box.press("Enter")
+        expect(box).to_have_value("x" * 4100)
+        expect(conversation(page).locator(".sb-me")).to_have_count(0)
+        write(page, "où est ma facture ?")
+        expect(conversation(page)).to_contain_text("Votre facture se trouve")
+        write(page, "merci")  # over the limit of one a minute: not sent, and said so
+        log = conversation(page)
+        expect(log).to_contain_text("patientez une minute")
+        expect(log.locator(".sb-me").last).to_contain_text("Non envoyé.")
+        expect(log.locator(".sb-me").last.get_by_role("button", name="Réessayer")).to_be_visible()
+        page.context.close()

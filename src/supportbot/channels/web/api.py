@@ -67,8 +67,13 @@ REFUSALS: dict[str, tuple[int, str, str]] = {
     ),
     "size": (
         413,
-        "Ce message ou ce fichier est trop volumineux.",
-        "This message or file is too large.",
+        f"Ce message est trop long : {MAX_TEXT:,} caractères maximum.".replace(",", "\u202f"),
+        f"This message is too long: {MAX_TEXT:,} characters maximum.",
+    ),
+    "file_size": (
+        413,
+        "Ce fichier est trop volumineux : {mb} Mo maximum.",
+        "This file is too large: {mb} MB maximum.",
     ),
     "identity": (
         403,
@@ -84,14 +89,16 @@ REFUSALS: dict[str, tuple[int, str, str]] = {
 
 
 class Refused(Exception):
-    def __init__(self, reason: str) -> None:
+    def __init__(self, reason: str, **values: str) -> None:
         super().__init__(reason)
         self.reason = reason
+        self.values = values
 
 
-def refusal(reason: str) -> JSONResponse:
+def refusal(reason: str, **values: str) -> JSONResponse:
     status, fr, en = REFUSALS[reason]
-    return JSONResponse({"error": reason, "message": {"fr": fr, "en": en}}, status_code=status)
+    message = {"fr": fr.format(**values), "en": en.format(**values)}
+    return JSONResponse({"error": reason, "message": message}, status_code=status)
 
 
 class Doorbell:
@@ -190,6 +197,10 @@ class WebApi:
             return work(*args)
         with self.store_turns:
             return work(*args)
+
+    def _file_mb(self) -> str:
+        """The file limit as customers read it: "20" (Mo), "0,5"."""
+        return f"{self.max_file_bytes / (1024 * 1024):.1f}".removesuffix(".0").replace(".", ",")
 
     # -- guards ------------------------------------------------------------------
 
@@ -292,13 +303,13 @@ class WebApi:
             raise Refused("invalid")
         declared = int(request.headers.get("content-length") or 0)
         if declared > self.max_file_bytes:
-            raise Refused("size")
+            raise Refused("file_size", mb=self._file_mb())
         self.limit(request, visitor)
         name = _file_name(request.query_params.get("name", ""))
         self.incoming_dir.mkdir(parents=True, exist_ok=True)
         path = self.incoming_dir / f"{uuid.uuid4().hex}{Path(name).suffix[:10]}"
         try:
-            size = await _save_body(request, path, self.max_file_bytes)
+            size = await _save_body(request, path, self.max_file_bytes, self._file_mb())
             incoming = IncomingFile(name=name, mime=sniff_mime(path), size=size, path=str(path))
             inbound = self._inbound(
                 visitor, client_id, dict(request.query_params), files=(incoming,)
@@ -444,13 +455,13 @@ async def _json_body(request: Request) -> dict[str, Any]:
     return body
 
 
-async def _save_body(request: Request, path: Path, limit: int) -> int:
+async def _save_body(request: Request, path: Path, limit: int, mb: str) -> int:
     size = 0
     with path.open("wb") as out:
         async for chunk in request.stream():
             size += len(chunk)
             if size > limit:
-                raise Refused("size")
+                raise Refused("file_size", mb=mb)
             out.write(chunk)
     return size
 

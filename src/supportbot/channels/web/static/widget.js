@@ -34,6 +34,8 @@
       typing: "Le Support écrit…", download: "Télécharger", me: "Vous", bot: "Support", agent: "Conseiller",
       welcome: "Bonjour ! Posez votre question, nous vous répondons ici.",
       newOne: "nouveau message", newMany: "nouveaux messages",
+      count: "{n} / 4 000 caractères", notSent: "Non envoyé.",
+      tooLong: "Message trop long : {n} caractères pour 4 000 au plus. Raccourcissez-le ou envoyez-le en plusieurs fois.",
       uploaded: "envoyé"
     },
     en: {
@@ -49,6 +51,8 @@
       typing: "Support is typing…", download: "Download", me: "You", bot: "Support", agent: "Agent",
       welcome: "Hello! Ask your question, we answer here.",
       newOne: "new message", newMany: "new messages",
+      count: "{n} / 4,000 characters", notSent: "Not sent.",
+      tooLong: "Message too long: {n} characters for 4,000 at most. Shorten it or send it in several parts.",
       uploaded: "sent"
     }
   };
@@ -130,14 +134,17 @@
   var typing = el("p", { "class": "sb-typing", hidden: "" });
   var form = el("form", { "class": "sb-form" });
   var label = el("label", { "for": "sb-input", "class": "sb-label" });
-  var input = el("textarea", { id: "sb-input", rows: "2", maxlength: "4000", autocomplete: "off", enterkeyhint: "send" });
+  // No maxlength: a pasted text is never cut silently; the counter says the limit first.
+  var MAX_TEXT = 4000, WARN_TEXT = 3600;
+  var input = el("textarea", { id: "sb-input", rows: "2", autocomplete: "off", enterkeyhint: "send", "aria-describedby": "sb-count" });
+  var counter = el("p", { id: "sb-count", "class": "sb-count", "aria-live": "polite", hidden: "" });
   var attachButton = el("button", { type: "button", "class": "sb-attach" });
   var fileInput = el("input", { type: "file", hidden: "", multiple: "", accept: "image/*,application/pdf,video/mp4,.heic,.heif" });
   var sendButton = el("button", { type: "submit", "class": "sb-send" });
 
   menu.append(mydataButton, forgetButton);
   head.append(title, state, langButton, moreButton, closeButton, menu);
-  form.append(label, input, attachButton, fileInput, sendButton);
+  form.append(label, input, attachButton, fileInput, sendButton, counter);
   panel.append(head, log, typing, form);
   root.append(launcher, panel);
   panel.setAttribute("aria-labelledby", "sb-title");
@@ -165,6 +172,7 @@
     attachButton.setAttribute("title", t("attach"));
     sendButton.textContent = t("send");
     typing.textContent = t("typing");
+    showCount();
     showState();
   }
 
@@ -175,6 +183,15 @@
     launcher.setAttribute("aria-label", t("open") + count);
     if (unread) { launcher.appendChild(el("span", { "class": "sb-badge", "aria-hidden": "true" }, String(unread))); }
     document.title = unread ? "(" + unread + ") " + pageTitle : pageTitle;
+  }
+
+  // The length is said near the limit, and a text over it is refused before it goes.
+  function showCount() {
+    var n = input.value.length;
+    counter.hidden = n <= WARN_TEXT;
+    counter.textContent = t(n > MAX_TEXT ? "tooLong" : "count").replace("{n}", String(n));
+    root.classList.toggle("sb-too-long", n > MAX_TEXT);
+    return n <= MAX_TEXT;
   }
 
   function showState() {
@@ -266,6 +283,25 @@
     if (!pending && mark) { mark.remove(); }
   }
 
+  // Refused for now (too many messages): the line says it did not go, with a retry.
+  function unsent(item) {
+    var line = shownMine[item.client_id];
+    if (!line) { return; }
+    var mark = el("span", { "class": "sb-failed" }, t("notSent") + " ");
+    var retry = el("button", { type: "button", "class": "sb-retry" }, t("retry"));
+    retry.addEventListener("click", function () {
+      mark.remove();
+      retry.remove();
+      line.classList.remove("sb-unsent");
+      queue.push(item);
+      saveQueue();
+      setPending(item, true);
+      pump();
+    });
+    line.classList.add("sb-unsent");
+    line.append(mark, retry);
+  }
+
   // -- talking to the server ---------------------------------------------------------------
   function call(method, path, body) {
     var headers = { "Content-Type": "application/json" };
@@ -318,7 +354,12 @@
     }).then(function (response) {
       if (response.status === 401) { forgetToken(); throw new Error("token"); }
       var done = function () { queue.shift(); saveQueue(); setPending(item, false); };
-      if (!response.ok) { done(); typing.hidden = true; return refused(response); }
+      if (!response.ok) {
+        done();
+        typing.hidden = true;
+        if (response.status === 429) { unsent(item); }
+        return refused(response);
+      }
       return response.json().then(function (data) { done(); kept(item, data.text); received(data); listen(); });
     }).then(function () {
       pumping = false;
@@ -516,13 +557,16 @@
   panel.addEventListener("keydown", function (e) { if (e.key === "Escape") { close(); } });
   form.addEventListener("submit", function (e) {
     e.preventDefault();
+    if (!showCount()) { input.focus(); return; }
     send(input.value);
     input.value = "";
+    showCount();
     input.focus();
   });
   input.addEventListener("keydown", function (e) {
     if (e.key === "Enter" && !e.shiftKey && !e.isComposing) { e.preventDefault(); form.requestSubmit(); }
   });
+  input.addEventListener("input", showCount);
   input.addEventListener("focus", function () { window.setTimeout(scrollDown, 300); }); // phone keyboards
   attachButton.addEventListener("click", function () { fileInput.click(); });
   fileInput.addEventListener("change", function () {
