@@ -394,3 +394,26 @@ def test_limits_are_said_never_silent(browser: Browser, engine: Engine, settings
         expect(log.locator(".sb-me").last).to_contain_text("Non envoyé.")
         expect(log.locator(".sb-me").last.get_by_role("button", name="Réessayer")).to_be_visible()
         page.context.close()
+
+
+def test_the_widget_follows_the_language_the_customer_writes_in(page: Page) -> None:
+    open_chat(page)
+    write(page, "where is my invoice? I cannot find it")
+    expect(page.get_by_role("textbox", name="Your message")).to_be_visible()
+    expect(page.get_by_role("button", name="Send")).to_be_visible()
+    expect(page.get_by_role("button", name="Attach a file")).to_be_visible()
+    title = page.locator(".sb-title")
+    expect(title).to_have_text("3DWorksPrints Support")
+    assert title.evaluate("t => t.scrollWidth <= t.clientWidth && t.scrollHeight <= t.clientHeight")
+
+
+def test_no_one_seems_to_type_while_offline(page: Page) -> None:
+    open_chat(page)
+    write(page, "où est ma facture ?")
+    expect(conversation(page)).to_contain_text("Votre facture se trouve")
+    page.context.set_offline(True)
+    write(page, "comment retourner un article ?")
+    expect(page.get_by_role("status")).to_contain_text("Hors ligne")
+    expect(page.locator(".sb-typing")).to_be_hidden()
+    page.context.set_offline(False)
+    expect(conversation(page).locator(".sb-bot")).to_have_count(2)

@@ -294,6 +294,8 @@ class WebApi:
         returned["erased"] = not kept
         # What was kept (card numbers masked) replaces what the widget showed as typed.
         returned["text"] = mask_card_numbers(text)[0]
+        # The language the bot now answers in: the widget's own labels follow it.
+        returned["language"] = await self.store(self.core.language, WEB_CHANNEL, visitor.chat_id)
         return JSONResponse(returned)
 
     async def upload(self, request: Request) -> Response:

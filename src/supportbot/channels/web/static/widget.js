@@ -34,7 +34,7 @@
       typing: "Le Support écrit…", download: "Télécharger", me: "Vous", bot: "Support", agent: "Conseiller",
       welcome: "Bonjour ! Posez votre question, nous vous répondons ici.",
       newOne: "nouveau message", newMany: "nouveaux messages",
-      count: "{n} / 4 000 caractères", notSent: "Non envoyé.",
+      count: "{n} / 4 000 caractères", notSent: "Non envoyé.", stars: "{n} sur 5",
       tooLong: "Message trop long : {n} caractères pour 4 000 au plus. Raccourcissez-le ou envoyez-le en plusieurs fois.",
       uploaded: "envoyé"
     },
@@ -51,7 +51,7 @@
       typing: "Support is typing…", download: "Download", me: "You", bot: "Support", agent: "Agent",
       welcome: "Hello! Ask your question, we answer here.",
       newOne: "new message", newMany: "new messages",
-      count: "{n} / 4,000 characters", notSent: "Not sent.",
+      count: "{n} / 4,000 characters", notSent: "Not sent.", stars: "{n} out of 5",
       tooLong: "Message too long: {n} characters for 4,000 at most. Shorten it or send it in several parts.",
       uploaded: "sent"
     }
@@ -167,8 +167,9 @@
     forgetButton.textContent = t("forget");
     log.setAttribute("aria-label", t("conversation"));
     label.textContent = t("input");
-    attachButton.textContent = "📎";
-    attachButton.setAttribute("aria-label", t("attach"));
+    // The emoji is decoration; the name is text (read, translated, found by voice control).
+    attachButton.textContent = "";
+    attachButton.append(el("span", { "aria-hidden": "true" }, "📎"), el("span", { "class": "sb-sr" }, t("attach")));
     attachButton.setAttribute("title", t("attach"));
     sendButton.textContent = t("send");
     typing.textContent = t("typing");
@@ -238,7 +239,13 @@
       settle(log);  // a newer question: the buttons of earlier ones answer nothing now
       var group = el("div", { "class": "sb-buttons", role: "group" });
       message.buttons.forEach(function (b) {
-        var button = el("button", { type: "button", "class": "sb-choice" }, b.label);
+        var button = el("button", { type: "button", "class": "sb-choice" });
+        var stars = /^rate:/.test(b.payload || "") && /^★+$/.test(b.label);
+        if (stars) {  // "★★★★" is read as "4 sur 5"
+          button.append(el("span", { "aria-hidden": "true" }, b.label), el("span", { "class": "sb-sr" }, t("stars").replace("{n}", String(b.label.length))));
+        } else {
+          button.textContent = b.label;
+        }
         button.addEventListener("click", function () { settle(group); send(b.label, b.payload); });
         group.appendChild(button);
       });
@@ -348,7 +355,7 @@
     if (pumping || !queue.length) { return; }
     pumping = true;
     var item = queue[0];
-    typing.hidden = false;
+    typing.hidden = !navigator.onLine;
     ensureToken().then(function () {
       return call("POST", "api/messages", { client_id: item.client_id, text: item.text, payload: item.payload, language: lang });
     }).then(function (response) {
@@ -360,7 +367,7 @@
         if (response.status === 429) { unsent(item); }
         return refused(response);
       }
-      return response.json().then(function (data) { done(); kept(item, data.text); received(data); listen(); });
+      return response.json().then(function (data) { done(); kept(item, data.text); follow(data.language); received(data); listen(); });
     }).then(function () {
       pumping = false;
       if (unreachable) { unreachable = false; showState(); }
@@ -368,6 +375,7 @@
     }, function () {
       pumping = false;      // offline or the server out of reach: the same item, same id, later
       connected = false;
+      typing.hidden = true; // no one is writing back while the message has not gone
       unreachable = navigator.onLine && !blocked;
       showState();
       if (!blocked) { window.setTimeout(pump, 2000); }
@@ -573,6 +581,14 @@
     Array.prototype.forEach.call(fileInput.files, function (file) { upload(file); });
     fileInput.value = "";
   });
+  // The customer wrote in English (or switched): the widget's own words follow the chat.
+  function follow(language) {
+    if ((language !== "fr" && language !== "en") || language === lang) { return; }
+    lang = language;
+    store.set("sb-lang", lang);
+    applyLang();
+  }
+
   langButton.addEventListener("click", function () {
     lang = t("otherLang");
     store.set("sb-lang", lang);
@@ -586,7 +602,7 @@
   mydataButton.addEventListener("click", function () { menu.hidden = true; send("/mydata"); });
   forgetButton.addEventListener("click", function () { menu.hidden = true; send("/forget"); });
   window.addEventListener("online", function () { showState(); pump(); listen(); });
-  window.addEventListener("offline", showState);
+  window.addEventListener("offline", function () { typing.hidden = true; showState(); });
 
   applyLang();
   if (token || queue.length) { start(); }
