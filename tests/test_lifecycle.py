@@ -63,9 +63,11 @@ def test_each_status_change_reaches_the_customer(
     assert "clôturée" in closed.text
     assert [b.payload for b in rating.buttons][-1] == f"rate:{ref}:5"
     assert "Merci" in chat.press(f"rate:{ref}:4")
+    again = chat.press(f"rate:{ref}:1")  # an old star pressed again: the first rating stands
+    assert "déjà reçu votre note (4/5)" in again
     view = desk.show(ref)
     kinds = [e[1] for e in view.events]
-    assert kinds.count("status") == 4 and "rating" in kinds
+    assert kinds.count("status") == 4 and kinds.count("rating") == 1
 
 
 def test_notifications_use_the_customer_language(

@@ -137,3 +137,13 @@ def test_literal_braces_and_an_absent_folder(tmp_path: Path) -> None:
     (tmp_path / "a.yaml").write_text(body, encoding="utf-8")
     assert load_replies(tmp_path).render("braces", "fr", VALUES) == "Code {promo}"
     assert load_replies(tmp_path / "none").templates == {}
+
+
+def test_a_customer_without_a_name_is_greeted_without_one(book: ReplyBook) -> None:
+    nameless = TemplateValues("", "SAV-2611-ABCDE", None, None, "Léa")
+    for name in book.templates:
+        fr = book.render(name, "fr", nameless)
+        en = book.render(name, "en", nameless)
+        assert " ," not in fr and " ," not in en
+    assert book.render("taken-in-charge", "fr", nameless).startswith("Bonjour,")
+    assert book.render("taken-in-charge", "en", nameless).startswith("Hello,")

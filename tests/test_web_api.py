@@ -3,18 +3,20 @@ origins, limits and what the page sends."""
 
 from __future__ import annotations
 
+import base64
 import json
 from collections.abc import Iterator
 
 import httpx
 import pytest
+from sqlalchemy import select
 from starlette.testclient import TestClient
 
 from supportbot.channels.web.app import build_web_app
 from supportbot.channels.web.signed import sign_identity
 from supportbot.config import Settings
 from supportbot.engine import Engine
-from supportbot.visitors import WebVisitor
+from supportbot.visitors import VisitorMessage, WebVisitor
 from web_server import serving
 
 FOREIGN = "https://evil.example"
@@ -50,6 +52,11 @@ def history(client: TestClient | httpx.Client, auth: dict[str, str]) -> list[dic
     assert response.status_code == 200
     messages: list[dict[str, object]] = response.json()["messages"]
     return messages
+
+
+def bots(messages: list[dict[str, object]]) -> list[dict[str, object]]:
+    """The bot's messages (the visitor's own lines come with them, without an id)."""
+    return [m for m in messages if m["from"] != "me"]
 
 
 def test_the_page_embeds_the_widget_with_one_tag_under_a_strict_policy(client: TestClient) -> None:
@@ -105,13 +112,13 @@ def test_history_keeps_each_line_in_its_place(client: TestClient) -> None:
 def test_long_polling_resumes_after_the_cursor(client: TestClient) -> None:
     auth = visitor(client)
     say(client, auth, "où est ma facture ?", "poll-one-0001")
-    first = client.get("/api/poll", params={"after": 0}, headers=auth).json()["messages"]
+    first = bots(client.get("/api/poll", params={"after": 0}, headers=auth).json()["messages"])
     say(client, auth, "comment retourner un article ?", "poll-two-0002")
     later = client.get("/api/poll", params={"after": first[-1]["id"]}, headers=auth)
-    ids = [m["id"] for m in later.json()["messages"]]
+    ids = [m["id"] for m in bots(later.json()["messages"])]
     assert ids and min(ids) > first[-1]["id"]
     again = client.get("/api/poll", headers={**auth, "Last-Event-ID": str(first[-1]["id"])})
-    assert [m["id"] for m in again.json()["messages"]] == ids
+    assert [m["id"] for m in bots(again.json()["messages"])] == ids
 
 
 def test_text_is_kept_as_text(client: TestClient) -> None:
@@ -153,6 +160,7 @@ def test_oversized_and_malformed_requests_are_refused(client: TestClient) -> Non
         "/api/messages", headers=auth, json={"client_id": "too-big-0001", "text": "x" * 20_000}
     )
     assert huge.status_code == 413
+    assert "4\u202f000 caractères maximum" in huge.json()["message"]["fr"]
     for body in ({"client_id": "short", "text": "hi"}, {"client_id": "no-text-0001"}, [1, 2]):
         assert client.post("/api/messages", headers=auth, json=body).status_code == 400
 
@@ -167,7 +175,11 @@ def test_a_photo_is_judged_by_its_bytes(client: TestClient) -> None:
     )
     assert renamed.status_code == 200
     said = history(client, auth)
-    assert said[0] == {"from": "me", "client_id": "upload-exe-01", "text": "📎 photo.png"}
+    assert {k: said[0][k] for k in ("from", "client_id", "text")} == {
+        "from": "me",
+        "client_id": "upload-exe-01",
+        "text": "📎 photo.png",
+    }
     assert len(said) >= 2  # the bot answered the file rather than taking it as a photo
 
 
@@ -193,7 +205,7 @@ def sse_ids(base: str, auth: dict[str, str], last_event_id: int | None, count: i
         for line in stream.iter_lines():
             if line.startswith("id: "):
                 ids.append(int(line[4:]))
-            if line.startswith("data: "):
+            if line.startswith("data: ") and json.loads(line[6:])["from"] != "me":
                 assert json.loads(line[6:])["id"] == ids[-1]
             if len(ids) == count:
                 break
@@ -292,5 +304,50 @@ def test_a_file_over_the_store_limit_is_refused_with_a_message(
             params={"client_id": "too-large-001", "name": "big.jpg"},
             content=b"\xff\xd8\xff" + bytes(5000),
         )
-        assert refused.status_code == 413 and "volumineux" in refused.json()["message"]["fr"]
+        said = refused.json()["message"]
+        assert refused.status_code == 413 and "volumineux" in said["fr"]
+        assert "0 Mo maximum" in said["fr"] and "MB maximum" in said["en"]  # the limit said
         assert history(client, auth) == []
+
+
+CARD = "4970 1012 3456 7890"
+
+
+def test_a_card_number_is_kept_masked_in_the_transcript(client: TestClient, engine: Engine) -> None:
+    auth = visitor(client)
+    sent = client.post(
+        "/api/messages",
+        headers=auth,
+        json={"client_id": "card-typed-001", "text": f"ma carte {CARD} a été débitée"},
+    )
+    assert sent.status_code == 200
+    assert CARD not in sent.json()["text"] and "7890" in sent.json()["text"]
+    mine = [m for m in history(client, auth) if m["from"] == "me"]
+    assert CARD not in str(mine[0]["text"]) and "7890" in str(mine[0]["text"])
+    with engine.sessions() as db:
+        assert CARD not in " ".join(db.scalars(select(VisitorMessage.text)))
+
+
+def test_my_data_holds_what_the_visitor_typed_masked(client: TestClient) -> None:
+    auth = visitor(client)
+    say(client, auth, "où est ma facture ?", "export-line-01")
+    say(client, auth, f"carte {CARD}", "export-card-02")
+    sent = client.post(
+        "/api/messages", headers=auth, json={"client_id": "export-ask-003", "text": "/mydata"}
+    )
+    [document] = sent.json()["documents"]
+    exported = json.loads(base64.b64decode(document["data"]))
+    typed = [line["text"] for line in exported["web_messages"]]
+    assert typed[0] == "où est ma facture ?"
+    assert CARD not in typed[1] and "7890" in typed[1]
+
+
+def test_the_visitors_lines_come_with_the_replies_for_their_other_tabs(client: TestClient) -> None:
+    auth = visitor(client)
+    say(client, auth, "où est ma facture ?", "tab-one-line-01")
+    first = bots(client.get("/api/poll", params={"after": 0}, headers=auth).json()["messages"])
+    say(client, auth, "comment retourner un article ?", "tab-two-line-02")  # another tab
+    later = client.get("/api/poll", params={"after": first[-1]["id"]}, headers=auth)
+    said = later.json()["messages"]
+    assert said[0]["from"] == "me" and said[0]["text"] == "comment retourner un article ?"
+    assert [m["from"] for m in said[1:]] == ["bot"] * (len(said) - 1) and len(said) > 1

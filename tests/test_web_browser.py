@@ -124,6 +124,14 @@ def test_a_flow_with_a_photo_to_a_ticket_then_an_agent_replies_live(
 
     agent_reply(settings, reference.group(0), "Bonjour, pouvez-vous préciser la taille ?")
     expect(log).to_contain_text("pouvez-vous préciser la taille", timeout=15_000)
+    agent = log.locator(".sb-agent")  # the agent's message stands apart, labelled
+    expect(agent).to_have_count(1)
+    expect(agent).to_contain_text("Conseiller")
+    expect(agent).to_contain_text("pouvez-vous préciser la taille")
+    expect(log.locator(".sb-bot:not(.sb-agent)").first).not_to_contain_text("Conseiller")
+    times = log.locator(".sb-me .sb-time, .sb-bot .sb-time")
+    expect(times).to_have_count(log.locator(".sb-me, .sb-bot").count())
+    expect(times.first).to_have_text(re.compile(r"^\d{2}:\d{2}$"))
 
 
 def agent_reply(settings: Settings, reference: str, text: str) -> None:
@@ -302,3 +310,110 @@ def test_a_signed_in_customer_finds_the_conversation_on_another_device(
             expect(conversation(laptop)).to_contain_text("Votre facture se trouve")
             phone.context.close()
             laptop.context.close()
+
+
+def test_a_card_number_shows_masked_and_stays_masked_after_reload(page: Page) -> None:
+    open_chat(page)
+    write(page, "ma carte 4970 1012 3456 7890 a été débitée deux fois")
+    log = conversation(page)
+    expect(log.locator(".sb-bot")).not_to_have_count(0)
+    expect(log.locator(".sb-me")).to_contain_text("7890")  # the bubble shows what was kept
+    expect(log.locator(".sb-me")).not_to_contain_text("4970 1012")
+    page.reload()
+    open_chat(page)
+    expect(log.locator(".sb-me")).to_have_count(1)
+    expect(log.locator(".sb-me")).to_contain_text("7890")
+    expect(log.locator(".sb-me")).not_to_contain_text("4970 1012")
+
+
+def test_a_reply_with_the_chat_closed_shows_an_unread_count(page: Page) -> None:
+    open_chat(page)
+    write(page, "où est ma facture ?")
+    expect(conversation(page)).to_contain_text("Votre facture se trouve")
+    page.get_by_role("button", name="Fermer le chat").click()
+    title = page.title()
+    other = page.context.new_page()  # the same visitor in a second tab
+    other.goto(page.url)
+    open_chat(other)
+    write(other, "comment retourner un article ?")
+    launcher = page.get_by_role("button", name="Ouvrir le chat du Support (1 nouveau message)")
+    expect(launcher).to_be_visible(timeout=15_000)
+    expect(page).to_have_title(f"(1) {title}")
+    launcher.click()
+    expect(page).to_have_title(title)
+    page.get_by_role("button", name="Fermer le chat").click()
+    expect(page.get_by_role("button", name="Ouvrir le chat du Support", exact=True)).to_be_visible()
+
+
+def test_buttons_of_an_earlier_message_can_no_longer_be_pressed(page: Page) -> None:
+    open_chat(page)
+    log = conversation(page)
+    write(page, "où est ma facture ?")
+    expect(log.get_by_role("button", name="Menu")).to_be_enabled()
+    write(page, "comment retourner un article ?")
+    expect(log.locator(".sb-bot")).to_have_count(2)
+    menus = log.get_by_role("button", name="Menu")
+    expect(menus.first).to_be_disabled()
+    expect(menus.last).to_be_enabled()
+    menus.last.click()  # pressed once: its choices are settled
+    expect(menus.nth(1)).to_be_disabled()
+    expect(log.locator(".sb-bot")).to_have_count(3)
+
+
+def test_what_the_visitor_writes_in_a_second_tab_shows_in_the_first(page: Page) -> None:
+    open_chat(page)
+    write(page, "où est ma facture ?")
+    expect(conversation(page)).to_contain_text("Votre facture se trouve")
+    other = page.context.new_page()  # the same visitor in a second tab
+    other.goto(page.url)
+    open_chat(other)
+    write(other, "comment retourner un article ?")
+    mine = conversation(page).locator(".sb-me")
+    expect(mine).to_have_count(2, timeout=15_000)
+    expect(mine.last).to_contain_text("comment retourner un article ?")
+    expect(conversation(page).locator(".sb-msg").last).not_to_have_class(re.compile("sb-me"))
+
+
+def test_limits_are_said_never_silent(browser: Browser, engine: Engine, settings: Settings) -> None:
+    strict = settings.model_copy(update={"web_messages_per_minute": 1})
+    with serving(build_web_app(engine, strict)) as site:
+        page = browser.new_context(locale="fr-FR").new_page()
+        page.goto(site)
+        open_chat(page)
+        box = page.get_by_role("textbox", name="Votre message")
+        box.fill("x" * 4100)  # pasted: kept whole, and said too long rather than cut
+        expect(page.locator(".sb-count")).to_contain_text("4 000 au plus")
+        box.press("Enter")
+        expect(box).to_have_value("x" * 4100)
+        expect(conversation(page).locator(".sb-me")).to_have_count(0)
+        write(page, "où est ma facture ?")
+        expect(conversation(page)).to_contain_text("Votre facture se trouve")
+        write(page, "merci")  # over the limit of one a minute: not sent, and said so
+        log = conversation(page)
+        expect(log).to_contain_text("patientez une minute")
+        expect(log.locator(".sb-me").last).to_contain_text("Non envoyé.")
+        expect(log.locator(".sb-me").last.get_by_role("button", name="Réessayer")).to_be_visible()
+        page.context.close()
+
+
+def test_the_widget_follows_the_language_the_customer_writes_in(page: Page) -> None:
+    open_chat(page)
+    write(page, "where is my invoice? I cannot find it")
+    expect(page.get_by_role("textbox", name="Your message")).to_be_visible()
+    expect(page.get_by_role("button", name="Send")).to_be_visible()
+    expect(page.get_by_role("button", name="Attach a file")).to_be_visible()
+    title = page.locator(".sb-title")
+    expect(title).to_have_text("3DWorksPrints Support")
+    assert title.evaluate("t => t.scrollWidth <= t.clientWidth && t.scrollHeight <= t.clientHeight")
+
+
+def test_no_one_seems_to_type_while_offline(page: Page) -> None:
+    open_chat(page)
+    write(page, "où est ma facture ?")
+    expect(conversation(page)).to_contain_text("Votre facture se trouve")
+    page.context.set_offline(True)
+    write(page, "comment retourner un article ?")
+    expect(page.get_by_role("status")).to_contain_text("Hors ligne")
+    expect(page.locator(".sb-typing")).to_be_hidden()
+    page.context.set_offline(False)
+    expect(conversation(page).locator(".sb-bot")).to_have_count(2)

@@ -176,7 +176,7 @@ def fill_template(desk: AgentDesk, book: ReplyBook, reference: str, name: str, a
         ticket = desk.tickets.get(db, reference)
         due = ticket.due_at.astimezone(desk.tickets.calendar.tz) if ticket.due_at else None
         values = TemplateValues(
-            customer_name=ticket.customer.name or ticket.customer.external_id,
+            customer_name=ticket.customer.name,  # never an id: no name, no name said
             ticket_ref=ticket.reference,
             order_number=ticket.order_number,
             due=due,

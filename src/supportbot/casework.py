@@ -301,7 +301,8 @@ class CustomerCases:
         if kind == "rate":
             if not value.isdigit() or not 1 <= int(value) <= 5:
                 return [Reply(self.t("stale_button"))]
-            self.tickets.rate(ticket, int(value))
+            if not self.tickets.rate(ticket, int(value)):
+                return [Reply(self.t("already_rated", score=ticket.rating))]
             return [Reply(self.t("rating_thanks"))]
         status = TicketStatus(ticket.status)
         if value == "yes" and status is TicketStatus.SOLUTION_PROPOSED:

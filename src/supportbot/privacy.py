@@ -27,7 +27,7 @@ from supportbot.store import (
     UnansweredQuestion,
 )
 from supportbot.tickets import ERASED_PREFIX
-from supportbot.visitors import expire_visitors, forget_transcript
+from supportbot.visitors import expire_visitors, forget_transcript, transcript_of
 
 ERASED = "[effacé / erased]"
 KEPT_FIELDS = ("order_number", "problem_kind", "reason", "request_kind", "eligibility")
@@ -73,6 +73,8 @@ def export_customer(db: Session, customer: Customer) -> dict[str, Any]:
             }
             for t in tickets
         ],
+        # What a web visitor typed (the bot's side is in the conversations and tickets).
+        "web_messages": transcript_of(db, customer.channel, customer.external_id),
     }
 
 

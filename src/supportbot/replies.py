@@ -7,6 +7,7 @@ is reported like the FAQ, naming the file, the template and the field.
 
 from __future__ import annotations
 
+import re
 import string
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -35,7 +36,10 @@ class ReplyTemplate(BaseModel):
     closes: bool = False  # sending it closes the ticket (a closing summary)
 
     def render(self, lang: str, values: TemplateValues) -> str:
-        return self.text.get(lang).strip().format_map(values.as_dict(lang))
+        text = self.text.get(lang).strip()
+        if not values.customer_name.strip():  # "Bonjour," rather than "Bonjour ,"
+            text = re.sub(r"[ \t]*\{customer_name\}", "", text)
+        return text.format_map(values.as_dict(lang))
 
 
 @dataclass(frozen=True)

@@ -407,6 +407,10 @@ TEXTS: dict[str, tuple[str, str]] = {
         "Your request {ref} is closed. How would you rate the help you received, from 1 to 5?",
     ),
     "rating_thanks": ("Merci pour votre note !", "Thank you for your rating!"),
+    "already_rated": (
+        "Cette demande a déjà reçu votre note ({score}/5) : c'est elle que nous gardons. Merci !",
+        "You already rated this request ({score}/5): that rating is the one we keep. Thank you!",
+    ),
     "btn_solution_ok": ("Ça me convient", "That works for me"),
     "btn_solution_ko": ("Ça ne règle pas mon problème", "That does not solve my problem"),
     "solution_accepted": (

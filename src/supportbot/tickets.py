@@ -391,11 +391,16 @@ class TicketService:
             {"label": text(lang, "btn_solution_ko"), "payload": f"solution:no:{ticket.reference}"},
         ]
 
-    def rate(self, ticket: Ticket, score: int) -> None:
+    def rate(self, ticket: Ticket, score: int) -> bool:
+        """Record the customer's rating; False when the ticket was already rated (the
+        first rating stands: an old star pressed again is not a second rating)."""
         if not 1 <= score <= 5:
             raise ValueError("a rating is between 1 and 5")
+        if ticket.rating is not None:
+            return False
         ticket.rating = score
         self._add_event(ticket, EventKind.RATING, CUSTOMER, str(score), {"rating": score})
+        return True
 
     def mark_job(self, ticket: Ticket, job: str, key: str) -> bool:
         """Record that ``job`` ran for ``key``; False if it already had (idempotence)."""

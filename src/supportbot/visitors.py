@@ -9,10 +9,12 @@ outbox), one row per client id, so that a message sent twice is written once.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Integer, String, Text, UniqueConstraint, delete
+from sqlalchemy import Integer, String, Text, UniqueConstraint, delete, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from supportbot.masking import mask_card_numbers
 from supportbot.store import Base, UTCDateTime
 
 
@@ -43,6 +45,17 @@ class VisitorMessage(Base):
 
 
 WEB_CHANNEL = "web"
+
+
+def transcript_of(db: Session, channel: str, chat_id: str) -> list[dict[str, Any]]:
+    """What a web visitor wrote, for their data export (card numbers masked, even in
+    lines kept before the transcript masked them)."""
+    if channel != WEB_CHANNEL:
+        return []
+    rows = db.scalars(
+        select(VisitorMessage).where(VisitorMessage.chat_id == chat_id).order_by(VisitorMessage.id)
+    )
+    return [{"at": r.at.isoformat(), "text": mask_card_numbers(r.text)[0]} for r in rows]
 
 
 def forget_transcript(db: Session, channel: str, chat_id: str) -> None:

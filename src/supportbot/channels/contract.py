@@ -24,7 +24,7 @@ from supportbot.outbox import (
     Outbox,
     _reply,  # one reading of an outbox row, the outbox's own
 )
-from supportbot.store import OutboxMessage
+from supportbot.store import Conversation, Customer, OutboxMessage
 
 PAGE = 100  # messages read at most in one go
 
@@ -65,6 +65,10 @@ class ChatCore(Protocol):
 
     def waiting_choice(self, channel: str, chat_id: str) -> Reply | None:
         """The last message delivered with buttons the customer has not answered yet."""
+        ...
+
+    def language(self, channel: str, chat_id: str) -> str | None:
+        """The language the chat is held in now (the customer wrote or chose it), if any."""
         ...
 
 
@@ -126,3 +130,15 @@ class EngineCore:
             ).all()
         highest = max((int(top) for _, top in rows), default=max(after, 0))
         return highest, {chat_id for chat_id, _ in rows}
+
+    def language(self, channel: str, chat_id: str) -> str | None:
+        with self.sessions() as db:
+            found = db.execute(
+                select(Conversation.state, Customer.language)
+                .join(Customer, Conversation.customer_id == Customer.id)
+                .where(Conversation.channel == channel, Conversation.chat_id == chat_id)
+            ).first()
+        if found is None:
+            return None
+        state, language = found
+        return str((state or {}).get("lang") or language or "") or None

@@ -32,7 +32,9 @@ from supportbot.channels.web.guard import Origins, RateLimit
 from supportbot.channels.web.identity import Visitor, Visitors, Written
 from supportbot.channels.web.signed import identified_chat
 from supportbot.filetypes import sniff_mime
+from supportbot.masking import mask_card_numbers
 from supportbot.messages import Action, Document, Inbound, IncomingFile, Reply
+from supportbot.tickets import REFERENCE
 from supportbot.visitors import WEB_CHANNEL
 
 MAX_JSON_BYTES = 16 * 1024
@@ -65,8 +67,13 @@ REFUSALS: dict[str, tuple[int, str, str]] = {
     ),
     "size": (
         413,
-        "Ce message ou ce fichier est trop volumineux.",
-        "This message or file is too large.",
+        f"Ce message est trop long : {MAX_TEXT:,} caractères maximum.".replace(",", "\u202f"),
+        f"This message is too long: {MAX_TEXT:,} characters maximum.",
+    ),
+    "file_size": (
+        413,
+        "Ce fichier est trop volumineux : {mb} Mo maximum.",
+        "This file is too large: {mb} MB maximum.",
     ),
     "identity": (
         403,
@@ -82,14 +89,16 @@ REFUSALS: dict[str, tuple[int, str, str]] = {
 
 
 class Refused(Exception):
-    def __init__(self, reason: str) -> None:
+    def __init__(self, reason: str, **values: str) -> None:
         super().__init__(reason)
         self.reason = reason
+        self.values = values
 
 
-def refusal(reason: str) -> JSONResponse:
+def refusal(reason: str, **values: str) -> JSONResponse:
     status, fr, en = REFUSALS[reason]
-    return JSONResponse({"error": reason, "message": {"fr": fr, "en": en}}, status_code=status)
+    message = {"fr": fr.format(**values), "en": en.format(**values)}
+    return JSONResponse({"error": reason, "message": message}, status_code=status)
 
 
 class Doorbell:
@@ -147,11 +156,16 @@ async def watch_outbox(api: WebApi) -> None:
             api.doorbell.ring(chat_id)
 
 
+# An agent's message reaches the customer as "[SAV-…] text" (TicketService.reply).
+_AGENT_LINE = re.compile(rf"^\[(?:{REFERENCE.pattern})\] ", REFERENCE.flags)
+
+
 def event_of(message: Outgoing) -> dict[str, Any]:
     reply = message.reply
     return {
         "id": message.id,
-        "from": "bot",
+        "from": "agent" if _AGENT_LINE.match(reply.text) else "bot",
+        "at": message.at.isoformat(),
         "text": reply.text,
         "buttons": [{"label": b.label, "payload": b.payload} for b in reply.buttons],
     }
@@ -183,6 +197,10 @@ class WebApi:
             return work(*args)
         with self.store_turns:
             return work(*args)
+
+    def _file_mb(self) -> str:
+        """The file limit as customers read it: "20" (Mo), "0,5"."""
+        return f"{self.max_file_bytes / (1024 * 1024):.1f}".removesuffix(".0").replace(".", ",")
 
     # -- guards ------------------------------------------------------------------
 
@@ -240,12 +258,8 @@ class WebApi:
         visitor = await self.visitor(request)
         written = await self.store(self.visitors.written, visitor.chat_id)
         said = await self.store(self._all_outgoing, visitor.chat_id)
-        # Each line of the visitor's goes after the bot's message it followed.
-        lines = [((w.after_id, 1, i), _mine(w)) for i, w in enumerate(written)]
-        lines += [((m.id, 0, 0), event_of(m)) for m in said]
-        lines.sort(key=lambda line: line[0])
         cursor = said[-1].id if said else 0
-        return JSONResponse({"messages": [line[1] for line in lines], "cursor": cursor})
+        return JSONResponse({"messages": _merged(said, written), "cursor": cursor})
 
     def _all_outgoing(self, chat_id: str) -> list[Outgoing]:
         found: list[Outgoing] = []
@@ -278,6 +292,10 @@ class WebApi:
         # what it shows and reads the chat from its first message (ids may start lower).
         kept = await self.store(self.visitors.has_written, visitor.chat_id, client_id)
         returned["erased"] = not kept
+        # What was kept (card numbers masked) replaces what the widget showed as typed.
+        returned["text"] = mask_card_numbers(text)[0]
+        # The language the bot now answers in: the widget's own labels follow it.
+        returned["language"] = await self.store(self.core.language, WEB_CHANNEL, visitor.chat_id)
         return JSONResponse(returned)
 
     async def upload(self, request: Request) -> Response:
@@ -287,13 +305,13 @@ class WebApi:
             raise Refused("invalid")
         declared = int(request.headers.get("content-length") or 0)
         if declared > self.max_file_bytes:
-            raise Refused("size")
+            raise Refused("file_size", mb=self._file_mb())
         self.limit(request, visitor)
         name = _file_name(request.query_params.get("name", ""))
         self.incoming_dir.mkdir(parents=True, exist_ok=True)
         path = self.incoming_dir / f"{uuid.uuid4().hex}{Path(name).suffix[:10]}"
         try:
-            size = await _save_body(request, path, self.max_file_bytes)
+            size = await _save_body(request, path, self.max_file_bytes, self._file_mb())
             incoming = IncomingFile(name=name, mime=sniff_mime(path), size=size, path=str(path))
             inbound = self._inbound(
                 visitor, client_id, dict(request.query_params), files=(incoming,)
@@ -324,7 +342,9 @@ class WebApi:
             batch = await self.store(self.core.outgoing, WEB_CHANNEL, visitor.chat_id, cursor)
             left = deadline - time.monotonic()
             if batch or left <= 0:
-                return JSONResponse({"messages": [event_of(m) for m in batch]})
+                # What the visitor wrote in another tab comes with the replies it got.
+                written = await self.store(self.visitors.written, visitor.chat_id, cursor)
+                return JSONResponse({"messages": _merged(batch, written if batch else [])})
             await rung(bell, min(left, HEARTBEAT_SECONDS))
 
     async def events(self, request: Request) -> Response:
@@ -342,10 +362,16 @@ class WebApi:
         while not await request.is_disconnected():
             bell = self.doorbell.bell(chat_id)
             batch = await self.store(self.core.outgoing, WEB_CHANNEL, chat_id, cursor)
-            for message in batch:
-                cursor = message.id
-                data = json.dumps(event_of(message), ensure_ascii=False)
-                yield f"id: {message.id}\nevent: message\ndata: {data}\n\n"
+            # What the visitor wrote in another tab comes with the replies it got; those
+            # lines carry no event id (the cursor counts the bot's messages only).
+            written = await self.store(self.visitors.written, chat_id, cursor) if batch else []
+            for event in _merged(batch, written):
+                data = json.dumps(event, ensure_ascii=False)
+                if event["from"] == "me":
+                    yield f"event: message\ndata: {data}\n\n"
+                    continue
+                cursor = event["id"]
+                yield f"id: {cursor}\nevent: message\ndata: {data}\n\n"
             if len(batch) == PAGE:
                 continue  # more than a page waited: read on
             if not await rung(bell, HEARTBEAT_SECONDS):
@@ -373,8 +399,22 @@ class WebApi:
         )
 
 
+def _merged(said: list[Outgoing], written: list[Written]) -> list[dict[str, Any]]:
+    """The bot's messages and the visitor's lines in order: each line of the visitor's
+    after the bot's message it followed."""
+    lines = [((w.after_id, 1, i), _mine(w)) for i, w in enumerate(written)]
+    lines += [((m.id, 0, 0), event_of(m)) for m in said]
+    lines.sort(key=lambda line: line[0])
+    return [line[1] for line in lines]
+
+
 def _mine(written: Written) -> dict[str, Any]:
-    return {"from": "me", "client_id": written.client_id, "text": written.text}
+    return {
+        "from": "me",
+        "client_id": written.client_id,
+        "text": written.text,
+        "at": written.at.isoformat(),
+    }
 
 
 def _returned(actions: list[Action]) -> dict[str, Any]:
@@ -417,13 +457,13 @@ async def _json_body(request: Request) -> dict[str, Any]:
     return body
 
 
-async def _save_body(request: Request, path: Path, limit: int) -> int:
+async def _save_body(request: Request, path: Path, limit: int, mb: str) -> int:
     size = 0
     with path.open("wb") as out:
         async for chunk in request.stream():
             size += len(chunk)
             if size > limit:
-                raise Refused("size")
+                raise Refused("file_size", mb=mb)
             out.write(chunk)
     return size
 

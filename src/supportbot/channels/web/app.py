@@ -72,7 +72,7 @@ def _endpoint(
         try:
             response = await handler(request)
         except Refused as refused:
-            response = refusal(refused.reason)
+            response = refusal(refused.reason, **refused.values)
         origin = request.headers.get("origin")
         if origin and origin.rstrip("/").lower() in api.origins.allowed:
             response.headers["Access-Control-Allow-Origin"] = origin

@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
+from supportbot.masking import mask_card_numbers
 from supportbot.store import OutboxMessage
 from supportbot.visitors import WEB_CHANNEL, VisitorMessage, WebVisitor
 
@@ -35,6 +36,7 @@ class Written:
     client_id: str
     text: str
     after_id: int  # the last message from the bot it came after
+    at: datetime
 
 
 @dataclass
@@ -74,7 +76,9 @@ class Visitors:
             return Visitor(row.chat_id, row.expires_at)
 
     def write(self, chat_id: str, client_id: str, text: str) -> bool:
-        """Keep what the visitor wrote; False when this client id was already kept."""
+        """Keep what the visitor wrote, card numbers masked as the engine masks them (the
+        transcript never holds one); False when this client id was already kept."""
+        text, _ = mask_card_numbers(text)
         try:
             with self.sessions.begin() as db:
                 last = db.scalar(
@@ -105,11 +109,12 @@ class Visitors:
             )
             return found is not None
 
-    def written(self, chat_id: str) -> list[Written]:
+    def written(self, chat_id: str, since: int = 0) -> list[Written]:
+        """The visitor's lines, those written after the bot's message ``since`` or later."""
         with self.sessions() as db:
             rows = db.scalars(
                 select(VisitorMessage)
-                .where(VisitorMessage.chat_id == chat_id)
+                .where(VisitorMessage.chat_id == chat_id, VisitorMessage.after_id >= since)
                 .order_by(VisitorMessage.id)
             )
-            return [Written(r.client_id, r.text, r.after_id) for r in rows]
+            return [Written(r.client_id, r.text, r.after_id, r.at) for r in rows]

@@ -31,8 +31,11 @@
       retrying: "Le Support est injoignable pour le moment : nouvel essai dans un instant.",
       offline: "Hors ligne : vos messages partiront au retour de la connexion.",
       sending: "envoi…", failed: "Échec de l'envoi.", retry: "Réessayer",
-      typing: "Le Support écrit…", download: "Télécharger", me: "Vous", bot: "Support",
+      typing: "Le Support écrit…", download: "Télécharger", me: "Vous", bot: "Support", agent: "Conseiller",
       welcome: "Bonjour ! Posez votre question, nous vous répondons ici.",
+      newOne: "nouveau message", newMany: "nouveaux messages",
+      count: "{n} / 4 000 caractères", notSent: "Non envoyé.", stars: "{n} sur 5",
+      tooLong: "Message trop long : {n} caractères pour 4 000 au plus. Raccourcissez-le ou envoyez-le en plusieurs fois.",
       uploaded: "envoyé"
     },
     en: {
@@ -45,8 +48,11 @@
       retrying: "Support cannot be reached right now: trying again in a moment.",
       offline: "Offline: your messages will go when the connection is back.",
       sending: "sending…", failed: "Sending failed.", retry: "Retry",
-      typing: "Support is typing…", download: "Download", me: "You", bot: "Support",
+      typing: "Support is typing…", download: "Download", me: "You", bot: "Support", agent: "Agent",
       welcome: "Hello! Ask your question, we answer here.",
+      newOne: "new message", newMany: "new messages",
+      count: "{n} / 4,000 characters", notSent: "Not sent.", stars: "{n} out of 5",
+      tooLong: "Message too long: {n} characters for 4,000 at most. Shorten it or send it in several parts.",
       uploaded: "sent"
     }
   };
@@ -105,6 +111,9 @@
     if (who) { store.set("sb-who", who); } else { store.drop("sb-who"); }
   }
   var stopListening = null;     // aborts the open stream or poll
+  var unread = 0;               // messages come while the panel was closed
+  var replaying = false;        // the conversation shown again on load is not news
+  var pageTitle = document.title;
 
   // -- the widget's tree -------------------------------------------------------------------
   var css = el("link", { rel: "stylesheet", href: BASE + "widget/widget.css" });
@@ -125,14 +134,17 @@
   var typing = el("p", { "class": "sb-typing", hidden: "" });
   var form = el("form", { "class": "sb-form" });
   var label = el("label", { "for": "sb-input", "class": "sb-label" });
-  var input = el("textarea", { id: "sb-input", rows: "2", maxlength: "4000", autocomplete: "off", enterkeyhint: "send" });
+  // No maxlength: a pasted text is never cut silently; the counter says the limit first.
+  var MAX_TEXT = 4000, WARN_TEXT = 3600;
+  var input = el("textarea", { id: "sb-input", rows: "2", autocomplete: "off", enterkeyhint: "send", "aria-describedby": "sb-count" });
+  var counter = el("p", { id: "sb-count", "class": "sb-count", "aria-live": "polite", hidden: "" });
   var attachButton = el("button", { type: "button", "class": "sb-attach" });
   var fileInput = el("input", { type: "file", hidden: "", multiple: "", accept: "image/*,application/pdf,video/mp4,.heic,.heif" });
   var sendButton = el("button", { type: "submit", "class": "sb-send" });
 
   menu.append(mydataButton, forgetButton);
   head.append(title, state, langButton, moreButton, closeButton, menu);
-  form.append(label, input, attachButton, fileInput, sendButton);
+  form.append(label, input, attachButton, fileInput, sendButton, counter);
   panel.append(head, log, typing, form);
   root.append(launcher, panel);
   panel.setAttribute("aria-labelledby", "sb-title");
@@ -142,7 +154,7 @@
 
   function applyLang() {
     root.setAttribute("lang", lang);
-    launcher.textContent = t("open");
+    showUnread();
     title.textContent = t("title");
     langButton.textContent = t("other");
     langButton.setAttribute("lang", t("otherLang"));
@@ -155,12 +167,32 @@
     forgetButton.textContent = t("forget");
     log.setAttribute("aria-label", t("conversation"));
     label.textContent = t("input");
-    attachButton.textContent = "📎";
-    attachButton.setAttribute("aria-label", t("attach"));
+    // The emoji is decoration; the name is text (read, translated, found by voice control).
+    attachButton.textContent = "";
+    attachButton.append(el("span", { "aria-hidden": "true" }, "📎"), el("span", { "class": "sb-sr" }, t("attach")));
     attachButton.setAttribute("title", t("attach"));
     sendButton.textContent = t("send");
     typing.textContent = t("typing");
+    showCount();
     showState();
+  }
+
+  // The launcher and the page's title say how many messages came while the chat was closed.
+  function showUnread() {
+    var count = unread ? " (" + unread + " " + (unread > 1 ? t("newMany") : t("newOne")) + ")" : "";
+    launcher.textContent = t("open");
+    launcher.setAttribute("aria-label", t("open") + count);
+    if (unread) { launcher.appendChild(el("span", { "class": "sb-badge", "aria-hidden": "true" }, String(unread))); }
+    document.title = unread ? "(" + unread + ") " + pageTitle : pageTitle;
+  }
+
+  // The length is said near the limit, and a text over it is refused before it goes.
+  function showCount() {
+    var n = input.value.length;
+    counter.hidden = n <= WARN_TEXT;
+    counter.textContent = t(n > MAX_TEXT ? "tooLong" : "count").replace("{n}", String(n));
+    root.classList.toggle("sb-too-long", n > MAX_TEXT);
+    return n <= MAX_TEXT;
   }
 
   function showState() {
@@ -173,11 +205,25 @@
   // -- the conversation --------------------------------------------------------------------
   function scrollDown() { log.scrollTop = log.scrollHeight; }
 
-  function addLine(who, text) {
-    var line = el("div", { "class": "sb-msg sb-" + who });
-    var sr = el("span", { "class": "sb-sr" }, (who === "me" ? t("me") : t("bot")) + " : ");
+  // hh:mm in the visitor's own locale; a line without a time (the welcome) has none.
+  function clock(at) {
+    var when = new Date(at);
+    if (isNaN(when.getTime())) { return null; }
+    var shown = when.toLocaleTimeString(navigator.language || undefined, { hour: "2-digit", minute: "2-digit" });
+    return el("time", { "class": "sb-time", datetime: when.toISOString() }, shown);
+  }
+
+  function addLine(who, text, at) {
+    var line = el("div", { "class": "sb-msg sb-" + (who === "agent" ? "bot sb-agent" : who) });
+    if (who === "agent") {
+      line.append(el("span", { "class": "sb-who" }, t("agent")));
+    } else {
+      line.append(el("span", { "class": "sb-sr" }, (who === "me" ? t("me") : t("bot")) + " : "));
+    }
     var body = el("p", { "class": "sb-text" }, text);
-    line.append(sr, body);
+    line.append(body);
+    var time = at ? clock(at) : null;
+    if (time) { line.appendChild(time); }
     log.appendChild(line);
     scrollDown();
     return line;
@@ -187,31 +233,54 @@
     if (shownBot[message.id]) { return; }
     shownBot[message.id] = true;
     typing.hidden = true;
-    var line = addLine("bot", message.text);
+    var line = addLine(message.from === "agent" ? "agent" : "bot", message.text, message.at);
     line.setAttribute("data-id", String(message.id));
     if (message.buttons && message.buttons.length) {
+      settle(log);  // a newer question: the buttons of earlier ones answer nothing now
       var group = el("div", { "class": "sb-buttons", role: "group" });
       message.buttons.forEach(function (b) {
-        var button = el("button", { type: "button", "class": "sb-choice" }, b.label);
-        button.addEventListener("click", function () { send(b.label, b.payload); });
+        var button = el("button", { type: "button", "class": "sb-choice" });
+        var stars = /^rate:/.test(b.payload || "") && /^★+$/.test(b.label);
+        if (stars) {  // "★★★★" is read as "4 sur 5"
+          button.append(el("span", { "aria-hidden": "true" }, b.label), el("span", { "class": "sb-sr" }, t("stars").replace("{n}", String(b.label.length))));
+        } else {
+          button.textContent = b.label;
+        }
+        button.addEventListener("click", function () { settle(group); send(b.label, b.payload); });
         group.appendChild(button);
       });
       line.appendChild(group);
       scrollDown();
     }
     if (message.id > cursor) { cursor = message.id; }
+    if (panel.hidden && !replaying) { unread += 1; showUnread(); }
     scheduleAck();
+  }
+
+  // Buttons already answered, or of a question since replaced, can no longer be pressed.
+  function settle(within) {
+    Array.prototype.forEach.call(within.querySelectorAll(".sb-choice"), function (b) { b.disabled = true; });
   }
 
   function showMine(item) {
     if (shownMine[item.client_id]) { return shownMine[item.client_id]; }
-    var line = addLine("me", item.text);
+    var line = addLine("me", item.text, item.at || new Date().toISOString());
     line.setAttribute("data-client-id", item.client_id);
     shownMine[item.client_id] = line;
     return line;
   }
 
+  // The visitor's own lines come too (written in another tab): each shown once.
+  function showAny(message) { if (message.from === "me") { showMine(message); } else { showBot(message); } }
+
   function note(text) { addLine("note", text); }
+
+  // The server keeps the text masked (a card number): the bubble shows what was kept.
+  function kept(item, text) {
+    var line = shownMine[item.client_id];
+    if (!line || typeof text !== "string" || !text) { return; }
+    line.querySelector(".sb-text").textContent = text;
+  }
 
   function setPending(item, pending) {
     var line = shownMine[item.client_id];
@@ -219,6 +288,25 @@
     var mark = line.querySelector(".sb-pending");
     if (pending && !mark) { line.appendChild(el("span", { "class": "sb-pending" }, t("sending"))); }
     if (!pending && mark) { mark.remove(); }
+  }
+
+  // Refused for now (too many messages): the line says it did not go, with a retry.
+  function unsent(item) {
+    var line = shownMine[item.client_id];
+    if (!line) { return; }
+    var mark = el("span", { "class": "sb-failed" }, t("notSent") + " ");
+    var retry = el("button", { type: "button", "class": "sb-retry" }, t("retry"));
+    retry.addEventListener("click", function () {
+      mark.remove();
+      retry.remove();
+      line.classList.remove("sb-unsent");
+      queue.push(item);
+      saveQueue();
+      setPending(item, true);
+      pump();
+    });
+    line.classList.add("sb-unsent");
+    line.append(mark, retry);
   }
 
   // -- talking to the server ---------------------------------------------------------------
@@ -267,14 +355,19 @@
     if (pumping || !queue.length) { return; }
     pumping = true;
     var item = queue[0];
-    typing.hidden = false;
+    typing.hidden = !navigator.onLine;
     ensureToken().then(function () {
       return call("POST", "api/messages", { client_id: item.client_id, text: item.text, payload: item.payload, language: lang });
     }).then(function (response) {
       if (response.status === 401) { forgetToken(); throw new Error("token"); }
       var done = function () { queue.shift(); saveQueue(); setPending(item, false); };
-      if (!response.ok) { done(); typing.hidden = true; return refused(response); }
-      return response.json().then(function (data) { done(); received(data); listen(); });
+      if (!response.ok) {
+        done();
+        typing.hidden = true;
+        if (response.status === 429) { unsent(item); }
+        return refused(response);
+      }
+      return response.json().then(function (data) { done(); kept(item, data.text); follow(data.language); received(data); listen(); });
     }).then(function () {
       pumping = false;
       if (unreachable) { unreachable = false; showState(); }
@@ -282,6 +375,7 @@
     }, function () {
       pumping = false;      // offline or the server out of reach: the same item, same id, later
       connected = false;
+      typing.hidden = true; // no one is writing back while the message has not gone
       unreachable = navigator.onLine && !blocked;
       showState();
       if (!blocked) { window.setTimeout(pump, 2000); }
@@ -408,14 +502,14 @@
     block.split("\n").forEach(function (line) {
       if (line.indexOf("data:") === 0) { data.push(line.slice(5).trim()); }
     });
-    if (data.length) { showBot(JSON.parse(data.join("\n"))); }
+    if (data.length) { showAny(JSON.parse(data.join("\n"))); }
   }
 
   function pollOnce() {
     return fetch(BASE + "api/poll?after=" + cursor, { headers: { Authorization: "Bearer " + token }, credentials: "omit", cache: "no-store", signal: abortable() })
       .then(handleStatus)
       .then(function (response) { return response.json(); })
-      .then(function (data) { data.messages.forEach(showBot); return pollOnce(); });
+      .then(function (data) { data.messages.forEach(showAny); return pollOnce(); });
   }
 
   // The conversation shown again is not news: the live region announces only what comes after.
@@ -426,7 +520,9 @@
       if (response.status === 401) { forgetToken(); return; }
       if (!response.ok) { return; }
       return response.json().then(function (data) {
-        data.messages.forEach(function (m) { if (m.from === "me") { showMine(m); } else { showBot(m); } });
+        replaying = true;
+        data.messages.forEach(showAny);
+        replaying = false;
         if (data.cursor > cursor) { cursor = data.cursor; }
       });
     }).then(done, function (err) { done(); throw err; });
@@ -450,6 +546,7 @@
     panel.hidden = false;
     launcher.setAttribute("aria-expanded", "true");
     root.classList.add("sb-open");
+    if (unread) { unread = 0; showUnread(); }
     start();
     input.focus();
     scrollDown();
@@ -468,19 +565,30 @@
   panel.addEventListener("keydown", function (e) { if (e.key === "Escape") { close(); } });
   form.addEventListener("submit", function (e) {
     e.preventDefault();
+    if (!showCount()) { input.focus(); return; }
     send(input.value);
     input.value = "";
+    showCount();
     input.focus();
   });
   input.addEventListener("keydown", function (e) {
     if (e.key === "Enter" && !e.shiftKey && !e.isComposing) { e.preventDefault(); form.requestSubmit(); }
   });
+  input.addEventListener("input", showCount);
   input.addEventListener("focus", function () { window.setTimeout(scrollDown, 300); }); // phone keyboards
   attachButton.addEventListener("click", function () { fileInput.click(); });
   fileInput.addEventListener("change", function () {
     Array.prototype.forEach.call(fileInput.files, function (file) { upload(file); });
     fileInput.value = "";
   });
+  // The customer wrote in English (or switched): the widget's own words follow the chat.
+  function follow(language) {
+    if ((language !== "fr" && language !== "en") || language === lang) { return; }
+    lang = language;
+    store.set("sb-lang", lang);
+    applyLang();
+  }
+
   langButton.addEventListener("click", function () {
     lang = t("otherLang");
     store.set("sb-lang", lang);
@@ -494,7 +602,7 @@
   mydataButton.addEventListener("click", function () { menu.hidden = true; send("/mydata"); });
   forgetButton.addEventListener("click", function () { menu.hidden = true; send("/forget"); });
   window.addEventListener("online", function () { showState(); pump(); listen(); });
-  window.addEventListener("offline", showState);
+  window.addEventListener("offline", function () { typing.hidden = true; showState(); });
 
   applyLang();
   if (token || queue.length) { start(); }
