@@ -66,6 +66,7 @@ def build_engine(
         order_pattern=settings.order_number_pattern,
         max_file_bytes=settings.max_attachment_bytes,
         cue_words=content.lexicon.date_cues,
+        negation_words=frozenset(w for p in content.lexicon.negations for w in p),
     )
     engine = Engine(
         content=content,

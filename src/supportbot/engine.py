@@ -91,6 +91,11 @@ _ASKING_FRENCH = frozenset({Act.WANTS_FRENCH, Act.GREETING, Act.THANKS, Act.CORR
 _ASKING_ENGLISH = frozenset({Act.WANTS_ENGLISH, Act.GREETING, Act.THANKS, Act.CORRECT})
 
 
+# A refused answer that clearly asks an FAQ question offers the request that entry offers
+# only above this score (the entry is a step away from the request).
+OFFERED_FLOW_SCORE = 45.0
+
+
 def _is_gratitude(meaning: Interpretation | None, message: str) -> bool:
     """ "merci", "ok merci", "thanks", 🙏: thanks, and nothing else (not "oui", not "ok")."""
     if message.strip() in _THANKS_EMOJI[:2]:
@@ -720,10 +725,8 @@ class _Turn:
         if _is_thanks(meaning, message):
             # No menu: it would replace buttons still waiting (a rating) in the terminal.
             return [Reply(self.t("acknowledged"))]
-        # "back", "annuler" with nothing in progress ("retour" alone asks about returns)
-        navigates = meaning is not None and (
-            meaning.only(Act.CANCEL) or (meaning.only(Act.BACK) and meaning.norm != "retour")
-        )
+        # "question précédente", "annuler" with nothing in progress
+        navigates = meaning is not None and (meaning.only(Act.CANCEL) or meaning.only(Act.BACK))
         if navigates:
             return [Reply(self.t("nothing_in_progress"), self._menu_buttons())]
         replies: list[Action] = []
@@ -1031,6 +1034,10 @@ class _Turn:
         if best is None or result.ambiguous or best.score < 30:
             return None
         kind, _, ident = best.label.partition(":")
+        if kind == "faq" and best.score >= OFFERED_FLOW_SCORE:
+            # "mon colis a du retard" in a return: the request that answer offers
+            ident = self.engine.content.faq[ident].flow or ""
+            kind = "flow" if ident else kind
         if kind != "flow" or ident in (flow.id, HUMAN_FLOW):
             return None
         return self.engine.content.flows[ident]
