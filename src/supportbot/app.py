@@ -36,7 +36,8 @@ def build_matcher(content: Content, settings: Settings) -> Router:
     threshold = settings.match_threshold
     params = replace(MatcherParams(), threshold=FAQ_THRESHOLD if threshold is None else threshold)
     links = {f"faq:{e.id}": f"flow:{e.flow}" for e in content.faq.values() if e.flow}
-    return Router(Matcher.from_pairs(content.pairs(), params, content.synonyms), links)
+    gives = frozenset(f"faq:{e.id}" for e in content.faq.values() if e.gives)
+    return Router(Matcher.from_pairs(content.pairs(), params, content.synonyms), links, gives)
 
 
 def build_engine(
