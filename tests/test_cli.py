@@ -57,6 +57,7 @@ def test_piped_chat_walks_a_flow_to_a_ticket(env: dict[str, str], tmp_path: Path
                 "La figurine est arrivée cassée en deux.",
                 f"/attach {photo}",
                 "terminé",
+                "passer",  # no contact e-mail
                 "1",
             ]
         )

@@ -109,7 +109,7 @@ def test_small_talk_gets_an_honest_answer_never_a_random_entry(chat: Chat) -> No
 
 
 def test_a_question_marked_out_of_scope_is_said_to_be_so(chat: Chat) -> None:
-    for question in ("devenir vendeur", "annuler ma commande", "mot de passe oublié"):
+    for question in ("devenir vendeur", "vous avez un code promo", "je peux payer par chèque"):
         assert "sort de ce que couvre le Support" in chat.say(question), question
     assert "pas sûr d'avoir compris" in chat.say("zorglub flarp")  # not understood is not that
 
@@ -127,3 +127,24 @@ def test_asking_for_a_language_switches_to_it(chat: Chat) -> None:
     assert chat.say("sorry, I don't speak French").startswith("OK, I will answer in English")
     assert "What is your order number" in chat.say("my parcel never arrived")
     assert "numéro de commande" in chat.say("en français svp")  # the same step, in French
+
+
+def test_a_lost_password_points_to_the_contact_page(chat: Chat) -> None:
+    said = chat.say("j'ai oublié le mot de passe de mon compte, je fais comment")
+    assert "page Contact" in said and "n'ai pas de réponse fiable" not in said
+
+
+def test_cancelling_an_order_points_to_the_seller_through_the_order(chat: Chat) -> None:
+    said = chat.say("ma commande est pas encore partie, comment je l'annule ?")
+    assert "messagerie de la commande" in said and "Mon compte > Commandes" in said
+
+
+def test_asking_whether_the_chat_speaks_english_switches_to_english(chat: Chat) -> None:
+    assert "I will answer in English" in chat.say("hi there, can you speak english?")
+    assert "My account > Orders" in chat.say("where do I find my invoice")
+
+
+def test_wanting_an_invoice_typed_loosely_never_starts_a_return(chat: Chat) -> None:
+    said = chat.say("jveux la factur de ma commande")
+    assert "numéro de commande" not in said  # no request started behind their back
+    assert "faq:invoice" in chat.buttons or "Mon compte > Commandes" in said

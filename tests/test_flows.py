@@ -12,7 +12,7 @@ from supportbot.app import build_desk, build_engine
 from supportbot.config import Settings
 from supportbot.content import Content
 from supportbot.engine import Engine
-from supportbot.messages import IncomingFile
+from supportbot.messages import IncomingFile, Reply
 from supportbot.routing import Router
 from supportbot.store import Ticket
 from supportbot.tickets import TicketService
@@ -34,7 +34,7 @@ def test_order_problem_damaged_parcel_to_ticket(chat: Chat, engine: Engine, phot
     assert "numéro de commande" in chat.say("Mon colis est arrivé cassé").lower()
     noted = chat.say("n° 123 456 789")  # "cassé" already answered "what is the problem"
     assert "J'ai noté « Type de problème » : Article abîmé" in noted and "Quand" in noted
-    assert "Quel est le problème" in chat.say("retour")  # back on the noted question
+    assert "Quel est le problème" in chat.say("question précédente")  # back on the noted question
     assert "choice:damaged" in chat.buttons
     chat.press("choice:damaged")  # the customer confirms it
     chat.say("hier")
@@ -44,7 +44,8 @@ def test_order_problem_damaged_parcel_to_ticket(chat: Chat, engine: Engine, phot
     assert "skip" not in chat.buttons  # photos are required for a damaged item
     assert "au moins 1" in chat.say("terminé")
     chat.say(files=(photo,))
-    summary = chat.say("terminé")
+    assert "adresse e-mail" in chat.say("terminé")  # optional: to be told of each step
+    summary = chat.say("passer")
     assert "Récapitulatif" in summary and "123456789" in summary and "Article abîmé" in summary
     done = chat.press("confirm")
     ref = reference_in(done)
@@ -131,7 +132,7 @@ def test_a_description_that_ends_with_a_question_is_still_the_description(chat: 
 def test_back_goes_to_previous_question_and_a_new_answer_replaces_it(chat: Chat) -> None:
     chat.press("flow:return-refund")
     chat.say("123456789")
-    back = chat.say("retour")
+    back = chat.say("question précédente")
     assert "numéro de commande" in back.lower()
     chat.say("987654321")
     chat.say("hier")
@@ -146,14 +147,14 @@ def test_correcting_one_answer_from_the_summary_keeps_the_others(chat: Chat) -> 
     for line in ("qqn s'est connecté à mon compte", "a@b.fr", "hier soir"):
         chat.say(line)
     assert "Récapitulatif" in chat.say("j'ai reçu une alerte de connexion")
-    chat.say("retour")
-    back = chat.say("retour")
+    chat.say("question précédente")
+    back = chat.say("question précédente")
     assert "Réponse actuelle : 23/11/2026 20:00" in back and "keep" in chat.buttons
-    assert "Réponse actuelle : a@b.fr" in chat.say("retour")
+    assert "Réponse actuelle : a@b.fr" in chat.say("question précédente")
     summary = chat.say("emma@gmail.com")  # the one to fix: the rest is still there
     assert "Récapitulatif" in summary and "emma@gmail.com" in summary
     assert "alerte de connexion" in summary and "a@b.fr" not in summary
-    chat.say("retour")
+    chat.say("question précédente")
     assert "Récapitulatif" in chat.press("keep")  # kept as it was
 
 
@@ -330,7 +331,7 @@ def test_choice_by_number_and_by_words(chat: Chat) -> None:
     chat.press("flow:order-problem")
     chat.say("123456789")
     assert "commande" in chat.say("2").lower()  # second choice: damaged -> next is order date
-    chat.say("retour")
+    chat.say("question précédente")
     assert "quand" in chat.say("pas recu").lower()
 
 
@@ -402,7 +403,9 @@ def test_the_order_named_in_the_first_message_is_not_asked_again(chat: Chat) -> 
     started = chat.say("je veux signaler un problème avec ma commande 123456789")
     assert "J'ai noté « Numéro de commande » : 123456789" in started
     assert "Quel est votre numéro de commande" not in started
-    assert "Quel est votre numéro de commande" in chat.say("retour")  # corrected if wrong
+    assert "Quel est votre numéro de commande" in chat.say(
+        "question précédente"
+    )  # corrected if wrong
 
 
 def test_no_photo_or_not_yet_skips_an_optional_step(chat: Chat) -> None:
@@ -420,7 +423,8 @@ def test_no_photo_or_not_yet_skips_an_optional_step(chat: Chat) -> None:
 def test_a_parcel_that_never_came_is_not_asked_for_photos(chat: Chat) -> None:
     for answer in ("colis jamais recu", "123456789", "12/11", "passer"):
         chat.say(answer)
-    summary = chat.say("le colis devait arriver le 15 et rien depuis")
+    chat.say("le colis devait arriver le 15 et rien depuis")
+    summary = chat.say("passer")  # no e-mail
     assert "Récapitulatif" in summary and "photos" not in summary.lower()
 
 
@@ -451,11 +455,14 @@ def test_a_photo_sent_early_is_kept_for_the_photo_question(
     for line in ("Mon colis est arrivé cassé", "123456789", "hier", "passer"):
         chat.say(line)
     early = chat.say(files=(photo,))  # at the description, before the photos question
-    assert "je garde ce fichier pour la question « Photos ou vidéos » (1 en tout)" in early
+    assert (
+        "je garde ce fichier pour la question « Photos, vidéos ou documents » (1 en tout)" in early
+    )
     assert "Décrivez le problème" in early  # the current question comes back
     chat.say("La figurine est arrivée cassée en deux.")
     assert "done" in chat.buttons  # the photos question already has its file
     chat.say("terminé")
+    chat.say("passer")
     chat.press("confirm")
     [ticket] = tickets(engine)
     assert len(ticket.attachments) == 1
@@ -495,7 +502,8 @@ def test_an_english_summary_writes_dates_the_english_way(new_chat) -> None:  # t
     eve = new_chat("eve", "en")
     for line in ("my order 123456789 never arrived", "12/11", "skip"):
         eve.say(line)
-    summary = eve.say("It was due on the 15th and nothing came since then.")
+    eve.say("It was due on the 15th and nothing came since then.")
+    summary = eve.say("skip")  # no e-mail
     assert "Order date: 12 Nov 2026" in summary  # "10/11/2026" reads as 11 October there
 
 
@@ -531,3 +539,72 @@ def test_one_answer_is_fixed_from_the_summary_without_retyping_the_others(chat: 
     assert "Réponse actuelle" in chat.press(date_step)
     fixed = chat.say("le 20")
     assert "Récapitulatif" in fixed and "20/11/2026" in fixed and "123456789" in fixed
+
+
+# -- found by a QA pass ----------------------------------------------------------
+
+
+def test_a_delay_told_in_a_return_is_no_receipt_date_and_the_order_problem_is_offered(
+    chat: Chat,
+) -> None:
+    chat.say("je souhaite être remboursé")
+    offer = chat.say("toujours rien, mon paquet est en retard depuis une semaine")
+    assert "Date de réception" not in offer
+    assert "switch:order-problem" in chat.buttons  # the right request, offered
+    chat.press("resume")
+    asked = chat.say("123456789")
+    assert "délai légal" not in asked and "À quelle date avez-vous reçu" in asked
+
+
+def test_a_wait_is_never_noted_as_the_date_the_item_came(chat: Chat) -> None:
+    chat.say("je souhaite être remboursé")
+    chat.say("123456789")
+    said = chat.say("je l'ai pas encore reçu cela fait 8 jours")
+    assert "délai légal" not in said and "À quelle date avez-vous reçu" in said
+
+
+def test_a_double_charge_starts_the_order_problem_request(chat: Chat) -> None:
+    started = chat.say("ma banque a prélevé deux fois le prix de mon achat")
+    assert "Problème avec une commande" in started
+    noted = chat.say("123456789")
+    assert "Autre problème" in noted
+
+
+def test_a_contact_email_is_asked_and_one_typed_at_the_summary_fixes_it(
+    chat: Chat, engine: Engine
+) -> None:
+    for line in ("colis jamais recu", "123456789", "12/11", "passer"):
+        chat.say(line)
+    assert "adresse e-mail" in chat.say("Rien n'est arrivé depuis la commande.")
+    assert "Récapitulatif" in chat.say("passer")
+    fixed = chat.say("vous pouvez m'écrire à marie.l@exemple.fr")
+    assert "marie.l@exemple.fr" in fixed and "Récapitulatif" in fixed
+    chat.press("confirm")
+    [ticket] = tickets(engine)
+    assert ticket.fields["contact_email"] == "marie.l@exemple.fr"
+
+
+def test_a_pdf_proof_is_taken_where_documents_make_sense(chat: Chat, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    path = tmp_path / "releve.pdf"
+    path.write_bytes(b"%PDF-1.4\n" + b"0" * 512)
+    pdf = IncomingFile(
+        name="releve.pdf", mime="application/pdf", size=path.stat().st_size, path=str(path)
+    )
+    for line in ("probleme commande", "123456789", "autre problème", "12/11", "passer"):
+        chat.say(line)
+    asked = chat.say("Le montant a été pris deux fois sur mon compte.")
+    assert "PDF" in asked
+    assert "n'est pas accepté" not in chat.say(files=(pdf,))
+
+
+def test_retour_typed_in_a_request_is_not_going_back(chat: Chat) -> None:
+    chat.say("probleme commande")
+    chat.say("123456789")
+    said = chat.say("retour")  # a product return: that request is offered
+    assert "C'est déjà la première question" not in said
+    assert "Quel est votre numéro de commande" not in said
+    assert "switch:return-refund" in chat.buttons
+    chat.press("resume")
+    labels = [b.label for r in chat.last if isinstance(r, Reply) for b in r.buttons]
+    assert "Question précédente" in labels  # the back button says what it does
+    assert "Quel est votre numéro de commande" in chat.say("question précédente")

@@ -89,8 +89,9 @@ SCRIPT = (
     Step("passer", expect=("Décrivez le problème",)),
     Step(
         "Le colis est marqué livré depuis une semaine mais je n'ai rien reçu.",
-        expect=("Récapitulatif de votre demande",),
+        expect=("À quelle adresse e-mail",),
     ),
+    Step("passer", expect=("Récapitulatif de votre demande",)),
     Step(
         press="confirm",
         expect=(

@@ -36,7 +36,8 @@ def build_matcher(content: Content, settings: Settings) -> Router:
     threshold = settings.match_threshold
     params = replace(MatcherParams(), threshold=FAQ_THRESHOLD if threshold is None else threshold)
     links = {f"faq:{e.id}": f"flow:{e.flow}" for e in content.faq.values() if e.flow}
-    return Router(Matcher.from_pairs(content.pairs(), params, content.synonyms), links)
+    gives = frozenset(f"faq:{e.id}" for e in content.faq.values() if e.gives)
+    return Router(Matcher.from_pairs(content.pairs(), params, content.synonyms), links, gives)
 
 
 def build_engine(
@@ -66,6 +67,7 @@ def build_engine(
         order_pattern=settings.order_number_pattern,
         max_file_bytes=settings.max_attachment_bytes,
         cue_words=content.lexicon.date_cues,
+        negation_words=frozenset(w for p in content.lexicon.negations for w in p),
     )
     engine = Engine(
         content=content,

@@ -52,6 +52,9 @@ class FaqEntry(_Strict):
     answer: Localized
     related: tuple[str, ...] = ()
     flow: str | None = None
+    # The answer gives what a customer asks for ("je veux ma facture"): a want of this
+    # topic is information to give, not an action for a flow of another topic.
+    gives: bool = False
 
 
 class FaqFile(_Strict):

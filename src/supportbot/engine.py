@@ -86,9 +86,16 @@ _HELLO = frozenset({Act.GREETING, Act.PRESENCE})
 # the matcher is this sure (twice the FAQ threshold): otherwise it goes to the agent.
 ASIDE_SCORE = 26.0
 _TO_THE_AGENT = frozenset({Act.STATUS, Act.HUMAN, Act.PRESENCE, Act.ABOUT_BOT})
-# What a whole message may be to switch the language: the request, and polite words.
-_ASKING_FRENCH = frozenset({Act.WANTS_FRENCH, Act.GREETING, Act.THANKS, Act.CORRECT})
-_ASKING_ENGLISH = frozenset({Act.WANTS_ENGLISH, Act.GREETING, Act.THANKS, Act.CORRECT})
+# What a whole message may be to switch the language: the request, asked as a question
+# or not ("hello, do you speak English?"), and polite words.
+_ASKING = frozenset({Act.GREETING, Act.THANKS, Act.CORRECT, Act.QUESTION, Act.PRESENCE})
+_ASKING_FRENCH = _ASKING | {Act.WANTS_FRENCH}
+_ASKING_ENGLISH = _ASKING | {Act.WANTS_ENGLISH}
+
+
+# A refused answer that clearly asks an FAQ question offers the request that entry offers
+# only above this score (the entry is a step away from the request).
+OFFERED_FLOW_SCORE = 45.0
 
 
 def _is_gratitude(meaning: Interpretation | None, message: str) -> bool:
@@ -720,10 +727,8 @@ class _Turn:
         if _is_thanks(meaning, message):
             # No menu: it would replace buttons still waiting (a rating) in the terminal.
             return [Reply(self.t("acknowledged"))]
-        # "back", "annuler" with nothing in progress ("retour" alone asks about returns)
-        navigates = meaning is not None and (
-            meaning.only(Act.CANCEL) or (meaning.only(Act.BACK) and meaning.norm != "retour")
-        )
+        # "question précédente", "annuler" with nothing in progress
+        navigates = meaning is not None and (meaning.only(Act.CANCEL) or meaning.only(Act.BACK))
         if navigates:
             return [Reply(self.t("nothing_in_progress"), self._menu_buttons())]
         replies: list[Action] = []
@@ -1031,6 +1036,10 @@ class _Turn:
         if best is None or result.ambiguous or best.score < 30:
             return None
         kind, _, ident = best.label.partition(":")
+        if kind == "faq" and best.score >= OFFERED_FLOW_SCORE:
+            # "mon colis a du retard" in a return: the request that answer offers
+            ident = self.engine.content.faq[ident].flow or ""
+            kind = "flow" if ident else kind
         if kind != "flow" or ident in (flow.id, HUMAN_FLOW):
             return None
         return self.engine.content.flows[ident]

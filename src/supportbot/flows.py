@@ -133,6 +133,7 @@ class FlowRunner:
     max_file_bytes: int = 20 * 1024 * 1024
     seller_wait_hours: float = 48.0
     cue_words: dict[str, frozenset[str]] = field(default_factory=dict)  # lexicon date_cues
+    negation_words: frozenset[str] = frozenset()  # lexicon negations ("pas reçu")
 
     # -- navigation ---------------------------------------------------------
 
@@ -504,9 +505,11 @@ class FlowRunner:
             dates = [d for d in dates if d[key] != str(old)[: len(d[key])]]
 
         def moment(found: dict[str, Any]) -> str | None:
-            return _moment(found["before"], self.cue_words)
+            return _moment(found["before"], self.cue_words, self.negation_words)
 
         if step.date_of is not None:
+            if step.date_of != WAITING:  # "en retard, ça fait 10 jours": no moment of its own
+                dates = [d for d in dates if moment(d) != WAITING]
             if len(dates) > 1:
                 dates = [d for d in dates if moment(d) == step.date_of] or dates
             if not asked:
@@ -518,7 +521,8 @@ class FlowRunner:
         if step.date_of is None:
             return False
         return any(
-            _moment(d["before"], self.cue_words) == step.date_of for d in _dates_given(meaning)
+            _moment(d["before"], self.cue_words, self.negation_words) == step.date_of
+            for d in _dates_given(meaning)
         )
 
     def _nothing_to_give(self, step: Step, meaning: Interpretation) -> bool:
@@ -651,7 +655,10 @@ class FlowRunner:
             s.id
             for s in later
             if s.id not in state["answers"]
-            and ((s.type.value in new) or (s.type in dated and new.get("dates")))
+            and (
+                (s.type.value in new)
+                or (s.type in dated and self._pick_date(s, new.get("dates", []), asked=False))
+            )
         ]
 
     def _after_answer(
@@ -862,6 +869,9 @@ _VALUE_KINDS = (
     FieldType.TRACKING,
     FieldType.EMAIL,
 )
+# The lexicon's date cue for a wait ("en retard", "j'attends"): a date said with it is
+# how long something has not happened, never the moment a question asks for.
+WAITING = "waiting"
 _KIND_OF = {
     FieldType.ORDER_NUMBER: "order_number",
     FieldType.DATE: "date",
@@ -874,12 +884,18 @@ _KIND_OF = {
 }
 
 
-def _moment(before: Iterable[str], cues: dict[str, frozenset[str]]) -> str | None:
-    """The moment the nearest cue word before a date names ("reçue hier": receipt)."""
-    for word in reversed(list(before)):
-        for name, words in cues.items():
-            if word in words:
-                return name
+def _moment(
+    before: Iterable[str], cues: dict[str, frozenset[str]], negations: frozenset[str] = frozenset()
+) -> str | None:
+    """The moment the nearest cue word before a date names ("reçue hier": receipt). A
+    cue said with a negation ("pas reçu depuis 10 jours") names a moment still awaited:
+    the date is how long they have waited (``WAITING``, like "en retard")."""
+    words = list(before)
+    for i in range(len(words) - 1, -1, -1):
+        for name, cue in cues.items():
+            if words[i] in cue:
+                denied = any(w in negations for w in words[max(0, i - 2) : i])
+                return WAITING if denied else name
     return None
 
 

@@ -41,6 +41,8 @@ class Router:
     # FAQ label -> label of the flow its answer offers (FaqEntry.flow): the entry explains
     # the procedure the flow runs, so a question about it wants the entry, a request the flow.
     links: dict[str, str] = field(default_factory=dict)
+    # FAQ labels whose answer gives what is wanted ("je veux ma facture": FaqEntry.gives)
+    gives: frozenset[str] = frozenset()
 
     def resolve(self, text: str, limit: int = 3) -> Resolution:
         whole = self._resolve(text, limit)
@@ -120,6 +122,9 @@ class Router:
             return None
         threshold = self.matcher.params.threshold
         intent = intent_of(text)
+        if intent == "act" and faq.label in self.gives and not linked:
+            # "je veux ma facture": what is wanted is what the answer gives
+            return faq if faq.score >= threshold else None
         if intent == "act" and flow.score >= threshold:
             return flow
         if intent == "ask" and faq.score >= threshold:

@@ -23,20 +23,20 @@ TEXTS: dict[str, tuple[str, str]] = {
         "Commandes : /menu (les sujets), /agent (parler à un humain), /tickets (vos demandes), "
         "/cancel (annuler la démarche en cours), /lang (changer de langue), /mydata (vos "
         "données), /forget (les effacer), /help (cette aide).\n"
-        "Pendant une démarche : « retour » revient à la question précédente, « passer » saute "
+        "Pendant une démarche : « question précédente » revient en arrière, « passer » saute "
         "une question facultative, « annuler » arrête tout.",
         'Type your question as it comes ("where is my invoice", "return parcel"...).\n'
         "Commands: /menu (topics), /agent (talk to a human), /tickets (your requests), "
         "/cancel (stop the current request), /lang (change language), /mydata (your data), "
         "/forget (erase it), /help (this help).\n"
-        'During a request: "back" returns to the previous question, "skip" skips an '
+        'During a request: "previous question" goes back one step, "skip" skips an '
         'optional question, "cancel" stops everything.',
     ),
     "lang_set": ("D'accord, je vous réponds en français.", "OK, I will answer in English."),
     "lang_choose": ("Choisissez votre langue :", "Choose your language:"),
     "prefilled": (
-        "J'ai noté « {label} » : {value} (« retour » pour le corriger).",
-        'I noted "{label}": {value} ("back" to change it).',
+        "J'ai noté « {label} » : {value} (« question précédente » pour le corriger).",
+        'I noted "{label}": {value} ("previous question" to change it).',
     ),
     "text_expected": (
         "Il me faut ici quelques mots de votre part : {label}.",
@@ -120,7 +120,7 @@ TEXTS: dict[str, tuple[str, str]] = {
     "btn_yes": ("Oui", "Yes"),
     "btn_no": ("Non", "No"),
     "btn_skip": ("Passer", "Skip"),
-    "btn_back": ("Retour", "Back"),
+    "btn_back": ("Question précédente", "Previous question"),
     "btn_cancel": ("Annuler", "Cancel"),
     "btn_done": ("Terminé", "Done"),
     "btn_confirm": ("Confirmer et envoyer", "Confirm and send"),
@@ -137,9 +137,9 @@ TEXTS: dict[str, tuple[str, str]] = {
     ),
     "flow_start": (
         "{title} : je vais vous poser quelques questions, une à la fois. "
-        "« retour » pour revenir en arrière, « annuler » pour arrêter.",
+        "« question précédente » pour revenir en arrière, « annuler » pour arrêter.",
         "{title}: I will ask you a few questions, one at a time. "
-        '"back" to go back, "cancel" to stop.',
+        '"previous question" to go back, "cancel" to stop.',
     ),
     "flow_resume": (
         "Reprenons votre démarche « {title} » là où nous en étions.",
