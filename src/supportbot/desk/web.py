@@ -29,11 +29,11 @@ from supportbot.app import build_desk
 from supportbot.config import Settings
 from supportbot.desk.accounts import Accounts, Agent
 from supportbot.desk.guard import (
+    HEADERS,
     LANG_COOKIE,
     SESSION_COOKIE,
     SIGNIN_COOKIE,
     Gate,
-    SecurityHeaders,
     base,
     form_of,
     local_target,
@@ -43,6 +43,7 @@ from supportbot.desk.guard import (
 from supportbot.desk.inbox import STATUS_CHOICES, InboxFilter, inbox
 from supportbot.desk.texts import say
 from supportbot.replies import ReplyBook, load_replies
+from supportbot.security_headers import SecurityHeaders
 
 if TYPE_CHECKING:
     from supportbot.engine import Engine
@@ -209,4 +210,6 @@ def desk_app(
         *stats_routes(site, gate),
         Mount("/static", StaticFiles(directory=str(HERE / "static")), name="static"),
     ]
-    return Starlette(routes=routes, middleware=[Middleware(SecurityHeaders)])
+    return Starlette(
+        routes=routes, middleware=[Middleware(SecurityHeaders, headers=HEADERS.items())]
+    )

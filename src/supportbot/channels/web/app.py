@@ -27,9 +27,10 @@ from starlette.templating import Jinja2Templates
 
 from supportbot.channels.contract import ChatCore, EngineCore
 from supportbot.channels.web.api import Refused, WebApi, refusal, watch_outbox
-from supportbot.channels.web.guard import Origins, RateLimit, SecurityHeaders
+from supportbot.channels.web.guard import SECURITY_HEADERS, Origins, RateLimit
 from supportbot.channels.web.identity import Visitors
 from supportbot.config import Settings
+from supportbot.security_headers import SecurityHeaders
 
 if TYPE_CHECKING:
     from supportbot.engine import Engine
@@ -139,7 +140,11 @@ def create_app(
         yield
         watcher.cancel()
 
-    app = Starlette(routes=routes, middleware=[Middleware(SecurityHeaders)], lifespan=lifespan)
+    app = Starlette(
+        routes=routes,
+        middleware=[Middleware(SecurityHeaders, headers=SECURITY_HEADERS.items())],
+        lifespan=lifespan,
+    )
     app.state.api = api
     return app
 
