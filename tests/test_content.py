@@ -10,12 +10,14 @@ import pytest
 
 from conftest import ROOT
 from supportbot.content import ContentError, load_content
+from supportbot.fields import choice_named_in
 
 
 @pytest.fixture
 def tree(tmp_path: Path) -> Path:
     shutil.copytree(ROOT / "faq", tmp_path / "faq")
     shutil.copytree(ROOT / "flows", tmp_path / "flows")
+    shutil.copytree(ROOT / "matching", tmp_path / "matching")
     return tmp_path
 
 
@@ -193,7 +195,7 @@ def test_the_shipped_synonym_table_is_loaded_folded_and_lemmatised() -> None:
 
 
 def test_synonym_problems_name_the_file_and_the_idea(tree: Path) -> None:
-    (tree / "matching").mkdir()
+    (tree / "matching").mkdir(exist_ok=True)
     (tree / "matching" / "synonyms.yaml").write_text(
         "ideas:\n  damaged: [cassé, broken]\n  wrong: [faux, cassée, mot de passe]\n",
         encoding="utf-8",
@@ -205,3 +207,17 @@ def test_synonym_problems_name_the_file_and_the_idea(tree: Path) -> None:
     assert "matching/synonyms.yaml, field 'ideas.wrong': 'mot de passe' is not one word" in found
     (tree / "matching" / "synonyms.yaml").write_text("ideas: [cassé]\n", encoding="utf-8")
     assert any(p.startswith("matching/synonyms.yaml, field 'ideas'") for p in problems(tree))
+
+
+def test_choice_ideas_name_the_choice_and_unknown_ideas_are_refused(tree: Path) -> None:
+    content = load_content(tree)
+    kind = content.flows["order-problem"].step("problem_kind")
+    # every word of the synonym table's idea names the choice, as customers write it
+    assert choice_named_in("les 6 porte-clés sont tordus", kind.choices) == "damaged"
+    assert choice_named_in("the box came crushed", kind.choices) == "damaged"
+    # a word one letter away from an idea's word is no typo of it when it starts otherwise
+    assert choice_named_in("I haven't shipped anything yet", kind.choices) is None
+    edit(tree / "flows" / "order-problem.yaml", "ideas: [damaged]", "ideas: [squashed]")
+    [problem] = problems(tree)
+    assert "order-problem.yaml" in problem and "problem_kind.choices.damaged.ideas" in problem
+    assert "'squashed' is not an idea" in problem

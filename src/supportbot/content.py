@@ -105,6 +105,9 @@ class Choice(_Strict):
     value: str = Field(pattern=r"^[a-z0-9_]+$")
     label: Localized
     aliases: tuple[str, ...] = ()
+    # Ideas of matching/synonyms.yaml whose every word names this choice too ("tordu",
+    # "crushed": damaged), so the words customers use live in one table, not per flow.
+    ideas: tuple[str, ...] = ()
 
 
 class Condition(_Strict):
@@ -407,9 +410,63 @@ def load_content(root: Path) -> Content:
         problems.extend(_unknown_moments(flows, flow_owners, lexicon))
     synonyms, found = load_synonyms(root / SYNONYMS)
     problems.extend(Problem(SYNONYMS, "", where, message) for where, message in found)
+    if not found:
+        flows = _with_ideas(flows, flow_owners, synonyms, problems)
     if problems or lexicon is None:
         raise ContentError(problems)
     return Content(faq, meta["themes"], flows, lexicon, out_of_scope, synonyms=synonyms)
+
+
+def _with_ideas(
+    flows: dict[str, Flow],
+    owners: dict[str, str],
+    synonyms: dict[str, str],
+    problems: list[Problem],
+) -> dict[str, Flow]:
+    """Flows whose choices also answer to the words of the ideas they name (each word as
+    the synonym table folds it). An unknown idea, or a word that would name two choices
+    of one question, is a problem of the flow's file."""
+    words_of: dict[str, list[str]] = {}
+    for form, idea in synonyms.items():
+        words_of.setdefault(idea, []).append(form)
+    out: dict[str, Flow] = {}
+    for flow in flows.values():
+        steps = []
+        for step in flow.steps:
+            named = {normalise(a): c.value for c in step.choices for a in (*c.aliases, c.value)}
+            choices = []
+            for choice in step.choices:
+                extra: list[str] = []
+                for idea in choice.ideas:
+                    where = f"steps.{step.id}.choices.{choice.value}.ideas"
+                    if idea not in words_of:
+                        known = ", ".join(sorted(words_of))
+                        problems.append(
+                            Problem(
+                                owners[flow.id],
+                                flow.id,
+                                where,
+                                f"{idea!r} is not an idea of {SYNONYMS} ({known})",
+                            )
+                        )
+                        continue
+                    for form in words_of[idea]:
+                        other = named.setdefault(form, choice.value)
+                        if other != choice.value:
+                            problems.append(
+                                Problem(
+                                    owners[flow.id],
+                                    flow.id,
+                                    where,
+                                    f"{form!r} of {idea!r} also names the choice {other!r}",
+                                )
+                            )
+                        elif form not in choice.aliases:
+                            extra.append(form)
+                choices.append(choice.model_copy(update={"aliases": (*choice.aliases, *extra)}))
+            steps.append(step.model_copy(update={"choices": tuple(choices)}))
+        out[flow.id] = flow.model_copy(update={"steps": tuple(steps)})
+    return out
 
 
 def _unknown_moments(

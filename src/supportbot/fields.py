@@ -85,13 +85,21 @@ def choices_named(words: list[str], choices: tuple[Choice, ...]) -> list[tuple[s
 
 
 def _near_words(norm: str, names: dict[str, str]) -> set[str]:
-    """Choices whose one-word name is close to a word of the sentence ("cassee": casse)."""
+    """Choices whose one-word name is close to a word of the sentence ("cassee": casse).
+    A typo keeps the word's first letter: "shipped" is not a misspelt "chipped"."""
     words = [name for name in names if " " not in name and len(name) >= 5]
     return {
         names[hit[0]]
         for word in norm.split()
         if len(word) >= 5
-        and (hit := process.extractOne(word, words, scorer=fuzz.ratio, score_cutoff=85))
+        and (
+            hit := process.extractOne(
+                word,
+                [w for w in words if w[0] == word[0]],
+                scorer=fuzz.ratio,
+                score_cutoff=85,
+            )
+        )
     }
 
 
