@@ -122,3 +122,32 @@ def test_a_question_about_what_is_not_covered_stays_out_of_scope(matcher: Router
     # the request part is the very thing asked about: no answer picked at random
     asks = "vous livrez au canada ? je voudrais commander un article pour ma soeur"
     assert matcher.resolve(asks).best is None
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "my wishlist page shows an error every time I open it",
+        "le bouton pour enregistrer ma nouvelle adresse ne marche pas, ça tourne en boucle",
+        "the gift card code I was given is rejected when I pay",
+    ],
+)
+def test_something_that_does_not_work_is_a_request_even_on_an_uncovered_topic(
+    matcher: Router, text: str
+) -> None:
+    assert label(matcher, text) == "flow:other-request"
+
+
+def test_a_question_on_an_uncovered_topic_is_still_turned_down(matcher: Router) -> None:
+    # the same topics, asked about rather than reported as broken
+    assert matcher.resolve("do you sell gift cards").best is None
+    assert matcher.resolve("combien coûte la livraison en Belgique").best is None
+
+
+def test_the_sentence_saying_what_they_want_beats_the_story_around_it(matcher: Router) -> None:
+    story = (
+        "I wrote to the maker through the order messages on Monday about the lamp. "
+        "We have exchanged five messages and he still says the colour is right. "
+        "I need help settling this disagreement with the seller."
+    )
+    assert label(matcher, story) == "flow:dispute"

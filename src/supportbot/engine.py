@@ -851,22 +851,37 @@ class _Turn:
         question, though it matched an answer: the one the answer offers, or the best
         request among the close candidates."""
         asks = self.meaning is not None and self.meaning.intent == "ask"
-        if asks or self.engine.runner.order_named_in(message) is None:
+        if asks:
             return None
         flows = self.engine.content.flows
-        if entry is not None and entry.flow and entry.flow in flows:
+        # without an order's number, the facts of a case are a kind of problem a close
+        # request asks about ("je voudrais déposer une réclamation, l'objet est fendu")
+        numbered = self.engine.runner.order_named_in(message) is not None
+
+        def is_case(flow_id: str) -> bool:
+            return numbered or self._names_a_kind_of(flows[flow_id], message)
+
+        if entry is not None and entry.flow and entry.flow in flows and is_case(entry.flow):
             return entry.flow
         floor = self.engine.matcher.matcher.params.threshold / 2
         for match in candidates:  # the best request, or the one a close answer offers
             kind, _, ident = match.label.partition(":")
             if match.score < floor:
                 break
-            if kind == "flow" and ident != HUMAN_FLOW:
+            if kind == "flow" and ident != HUMAN_FLOW and ident in flows and is_case(ident):
                 return ident
             offered = self.engine.content.faq.get(ident) if kind == "faq" else None
-            if offered is not None and offered.flow in flows:
+            if offered is not None and offered.flow in flows and is_case(offered.flow):
                 return offered.flow
         return None
+
+    def _names_a_kind_of(self, flow: Any, message: str) -> bool:
+        """The message names one of the request's kinds of problem, other than "other"."""
+        return any(
+            choice_named_in(message, step.choices, near=False) not in (None, "other")
+            for step in flow.steps
+            if step.choices
+        )
 
     def _offer_taken_up(self, message: str) -> list[Action] | None:
         """ "oui je veux ouvrir un ticket, ..." right after an answer that offered one."""

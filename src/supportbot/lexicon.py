@@ -43,6 +43,9 @@ class Act(StrEnum):
     PRESENCE = "presence"  # is anybody there? ("allo ?", "vous êtes là ?")
     ABOUT_BOT = "about_bot"  # am I talking to a machine?
     INSULT = "insult"
+    # Something does not work for them ("le code promo ne marche pas", "error 500"): a
+    # problem Support takes as a request even when its topic is not one the FAQ covers.
+    TROUBLE = "trouble"
     WANTS_FRENCH = "wants_french"  # "en français svp", "I don't speak English"
     WANTS_ENGLISH = "wants_english"  # "sorry, I don't speak French"
 

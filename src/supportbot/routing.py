@@ -12,11 +12,13 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from supportbot.lexicon import Lexicon, intent_in, shipped_lexicon
+from supportbot.lexicon import Act, Lexicon, intent_in, phrases_in, shipped_lexicon
 from supportbot.matching import Match, Matcher, Resolution
 from supportbot.normalise import normalise
 
 OUT_OF_SCOPE = "none:out-of-scope"
+# The catalog's request for whatever is not about an order (its FAQ: non-order-request).
+OTHER_REQUEST = "flow:other-request"
 # A message is read sentence by sentence when the whole decides nothing; a sentence of
 # fewer words than this carries no request of its own ("Hi there.").
 MIN_CLAUSE_WORDS = 4
@@ -26,6 +28,13 @@ MAX_SENTENCE_WORDS = 12
 _PIECES = re.compile(r"\s*,\s*")
 # Within this many points, an FAQ entry and a flow are decided by intent.
 INTENT_MARGIN = 12.0
+
+
+def reports_trouble(text: str, lexicon: Lexicon | None = None) -> bool:
+    """The customer says something does not work for them (lexicon act ``trouble``)."""
+    lexicon = lexicon or shipped_lexicon()
+    tokens = normalise(text, keep_politeness=True).split()
+    return any(act is Act.TROUBLE for _, act, _ in phrases_in(tokens, lexicon.acts_index))
 
 
 def intent_of(text: str, lexicon: Lexicon | None = None) -> str | None:
@@ -48,11 +57,26 @@ class Router:
         whole = self._resolve(text, limit)
         if whole.out_of_scope:
             request = self._request_in(text, limit)
-            return request if request is not None else whole
+            return request if request is not None else self._trouble(text, whole)
         if whole.best is not None and not whole.ambiguous:
-            return whole
+            wanted = self._wanted(text, limit)
+            return wanted if wanted is not None else whole
         clause = self._by_clause(text, limit)
-        return clause if clause is not None else whole
+        if clause is not None:
+            return clause
+        return self._trouble(text, whole) if whole.best is None else whole
+
+    def _trouble(self, text: str, found: Resolution) -> Resolution:
+        """Something that does not work for the customer, on a topic no answer covers (a
+        refused promo code, an error at checkout, a profile that will not save): not a
+        question to turn down but a problem for Support, the catalog's request for
+        anything not about an order."""
+        if OTHER_REQUEST not in self.matcher.labels or not reports_trouble(text):
+            return found
+        score = next((m.score for m in found.candidates if m.label == OTHER_REQUEST), 0.0)
+        chosen = Match(OTHER_REQUEST, max(score, self.matcher.params.threshold))
+        others = tuple(m for m in found.candidates if m.label != OTHER_REQUEST)
+        return Resolution(chosen, (chosen, *others)[: len(found.candidates) or 1])
 
     def _request_in(self, text: str, limit: int) -> Resolution | None:
         """A message that mentions something the support does not cover ("... addresses,
@@ -77,6 +101,23 @@ class Router:
             return None
         return wanted[0]
 
+    def _wanted(self, text: str, limit: int) -> Resolution | None:
+        """The one request a story states in the first person ("..., i want a refund or
+        a replacement please"), when it names another request than the whole story."""
+        parts = [c for c in _parts(text) if len(c.split()) >= MIN_CLAUSE_WORDS]
+        if len(parts) < 2:
+            return None
+        wanted = [
+            r
+            for c in parts
+            if intent_of(c) == "act"
+            for r in [self._resolve(c, limit)]
+            if r.best is not None and not r.ambiguous and r.best.label.startswith("flow:")
+        ]
+        if len({r.best.label for r in wanted if r.best is not None}) != 1:
+            return None
+        return max(wanted, key=lambda r: r.best.score if r.best else 0.0)
+
     def _by_clause(self, text: str, limit: int) -> Resolution | None:
         """A long message tells its story in several sentences, one of which says what
         the customer wants ("... it keeps flickering. I'd like to return it."): when the
@@ -88,6 +129,13 @@ class Router:
         clear = [r for r in found if r.best is not None and not r.ambiguous]
         if not clear:
             return None
+        # the sentence that says what they want ("I need help with a disagreement with a
+        # seller") over those that tell what happened ("I first wrote to the seller...")
+        wanted = [
+            r for c, r in zip(clauses, found, strict=True) if r in clear and intent_of(c) == "act"
+        ]
+        if len({r.best.label for r in wanted if r.best is not None}) == 1:
+            return max(wanted, key=lambda r: r.best.score if r.best else 0.0)
         best = max(clear, key=lambda r: r.best.score if r.best else 0.0)
         labels = {r.best.label for r in clear if r.best is not None}
         if len(labels) > 1 and best.best is not None:
