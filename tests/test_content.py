@@ -217,6 +217,10 @@ def test_choice_ideas_name_the_choice_and_unknown_ideas_are_refused(tree: Path) 
     assert choice_named_in("the box came crushed", kind.choices) == "damaged"
     # a word one letter away from an idea's word is no typo of it when it starts otherwise
     assert choice_named_in("I haven't shipped anything yet", kind.choices) is None
+    # a dictionary word is never read as a misspelling of a name ("snapped", "other")
+    assert choice_named_in("sorry, I swapped two digits", kind.choices) is None
+    assert choice_named_in("one foot is shorter than the others", kind.choices) is None
+    assert choice_named_in("it is brokn", kind.choices) == "damaged"  # a real typo
     edit(tree / "flows" / "order-problem.yaml", "ideas: [damaged]", "ideas: [squashed]")
     [problem] = problems(tree)
     assert "order-problem.yaml" in problem and "problem_kind.choices.damaged.ideas" in problem

@@ -108,6 +108,9 @@ class Choice(_Strict):
     # Ideas of matching/synonyms.yaml whose every word names this choice too ("tordu",
     # "crushed": damaged), so the words customers use live in one table, not per flow.
     ideas: tuple[str, ...] = ()
+    # The ideas' words, folded as the synonym table holds them (filled at load): said
+    # exactly, never as a near spelling ("swapped" is not "snapped").
+    idea_words: tuple[str, ...] = ()
 
 
 class Condition(_Strict):
@@ -463,7 +466,7 @@ def _with_ideas(
                             )
                         elif form not in choice.aliases:
                             extra.append(form)
-                choices.append(choice.model_copy(update={"aliases": (*choice.aliases, *extra)}))
+                choices.append(choice.model_copy(update={"idea_words": tuple(extra)}))
             steps.append(step.model_copy(update={"choices": tuple(choices)}))
         out[flow.id] = flow.model_copy(update={"steps": tuple(steps)})
     return out

@@ -13,9 +13,11 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import dateparser
+import simplemma
 from rapidfuzz import fuzz, process
 
 from supportbot.content import AttachmentKind, Choice
+from supportbot.lemmas import LANGUAGES, analyse
 from supportbot.normalise import normalise, strip_accents
 
 
@@ -44,6 +46,27 @@ def _choice_names(choices: tuple[Choice, ...]) -> dict[str, str]:
     return names
 
 
+def _spelt_names(choices: tuple[Choice, ...]) -> dict[str, str]:
+    """Every name of every choice, the words of its ideas included: what a misspelt word
+    is compared with."""
+    names = {word: choice.value for choice in choices for word in choice.idea_words}
+    return names | _choice_names(choices)
+
+
+def _idea_hits(words: list[str], choices: tuple[Choice, ...]) -> list[tuple[str, int]]:
+    """Choices named by a word of their ideas, said as it is or as one of its forms
+    ("tordus": tordu), with the word's position; never by a near spelling (one wrong
+    letter makes another word: "swapped" is not "snapped")."""
+    owners = {word: choice.value for choice in choices for word in choice.idea_words}
+    if not owners:
+        return []
+    found: list[tuple[str, int]] = []
+    for position, word in enumerate(words):
+        forms = {word, *(form for token in analyse(word) for form in token)}
+        found.extend((owners[form], position) for form in forms if form in owners)
+    return found
+
+
 def _without_ne(norm: str) -> str:
     """French negation written the way it is spoken: "ne correspond pas" is typed
     "correspond pas", so the particle never decides a match."""
@@ -62,7 +85,8 @@ def choice_named_in(sentence: str, choices: tuple[Choice, ...], *, near: bool = 
     "delete"); None if none or several."""
     names = _choice_names(choices)
     norm = _without_ne(normalise(sentence))
-    said = _named(norm, names) or (_near_words(norm, names) if near else set())
+    said = _named(norm, names) | {value for value, _ in _idea_hits(norm.split(), choices)}
+    said = said or (_near_words(norm, _spelt_names(choices)) if near else set())
     return said.pop() if len(said) == 1 else None
 
 
@@ -73,25 +97,31 @@ def choices_named(words: list[str], choices: tuple[Choice, ...]) -> list[tuple[s
     kept = [(i, w) for i, w in enumerate(words) if w not in ("ne", "n")]
     tokens = [w for _, w in kept]
     found: list[tuple[str, int]] = []
+    found.extend((value, kept[i][0]) for value, i in _idea_hits(tokens, choices))
     for name, value in names.items():
         parts = name.split()
         for i in range(len(tokens) - len(parts) + 1):
             if tokens[i : i + len(parts)] == parts:
                 found.append((value, kept[i][0]))
+    spelt = _spelt_names(choices)
     for position, word in kept:
-        for value in _near_words(word, names):
+        for value in _near_words(word, spelt):
             found.append((value, position))
     return found
 
 
 def _near_words(norm: str, names: dict[str, str]) -> set[str]:
-    """Choices whose one-word name is close to a word of the sentence ("cassee": casse).
-    A typo keeps the word's first letter: "shipped" is not a misspelt "chipped"."""
+    """Choices whose one-word name is close to a misspelt word of the sentence ("cassee":
+    casse). Only a word no dictionary knows is a misspelling ("swapped", "others" and
+    "shipped" are words of their own, not "snapped", "other" and "chipped"), and a typo
+    keeps the word's first letter."""
     words = [name for name in names if " " not in name and len(name) >= 5]
     return {
         names[hit[0]]
         for word in norm.split()
         if len(word) >= 5
+        and word not in names
+        and not _is_a_word(word)
         and (
             hit := process.extractOne(
                 word,
@@ -103,6 +133,10 @@ def _near_words(norm: str, names: dict[str, str]) -> set[str]:
     }
 
 
+def _is_a_word(word: str) -> bool:
+    return any(simplemma.is_known(word, lang=lang) for lang in LANGUAGES)
+
+
 def parse_choice(answer: str, choices: tuple[Choice, ...]) -> str:
     norm = _without_ne(normalise(answer))
     if norm.isdigit() and 1 <= int(norm) <= len(choices):
@@ -110,7 +144,7 @@ def parse_choice(answer: str, choices: tuple[Choice, ...]) -> str:
     names = _choice_names(choices)
     if norm in names:
         return names[norm]
-    said = _named(norm, names)
+    said = _named(norm, names) | {value for value, _ in _idea_hits(norm.split(), choices)}
     if len(said) == 1:
         return said.pop()
     if said:
@@ -120,7 +154,7 @@ def parse_choice(answer: str, choices: tuple[Choice, ...]) -> str:
     if found and len(norm) >= 4:
         return names[found[0]]
     # one word of the sentence close to a one-word name: "elle est cassee" (casse)
-    near = _near_words(norm, names)
+    near = _near_words(norm, _spelt_names(choices))
     if len(near) == 1:
         return near.pop()
     raise FieldError("bad_choice")
