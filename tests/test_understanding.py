@@ -487,3 +487,13 @@ def test_a_question_while_the_agent_waits_for_an_answer_goes_to_the_agent(
     chat.say("c'est quoi le délai de rétractation déjà ?")
     [ticket] = tickets(engine)
     assert ticket.status == "received"  # their words answer the agent, who gets them
+
+
+def test_a_value_given_ahead_and_then_corrected_keeps_the_correction(chat: Chat) -> None:
+    chat.say("je veux exercer mes droits sur mes données personnelles")
+    chat.say("mon adresse c'est jeanne.roux@free.fr")  # ahead of its question: kept
+    chat.say("ah non pardon, c'est jeanne.roux@orange.fr l'adresse du compte")
+    chat.say("effacement")
+    summary = chat.say("effacer mon compte et mon historique de commandes")
+    assert "Récapitulatif" in summary
+    assert "jeanne.roux@orange.fr" in summary and "jeanne.roux@free.fr" not in summary

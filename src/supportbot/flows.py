@@ -646,8 +646,8 @@ class FlowRunner:
             if kind == "dates":  # every date said so far; each question picks its own
                 if step.type not in (FieldType.DATE, FieldType.DATETIME):
                     given["dates"] = [*given.get("dates", []), *value]
-            elif kind != step.type.value and kind not in given:
-                given[kind] = value
+            elif kind != step.type.value:
+                given[kind] = value  # said again, differently: the last word holds
         ids = [s.id for s in flow.steps]
         later = flow.steps[ids.index(step.id) + 1 :]
         dated = (FieldType.DATE, FieldType.DATETIME)
