@@ -134,9 +134,10 @@ def test_a_lost_password_points_to_the_contact_page(chat: Chat) -> None:
     assert "page Contact" in said and "n'ai pas de réponse fiable" not in said
 
 
-def test_cancelling_an_order_points_to_the_seller_through_the_order(chat: Chat) -> None:
+def test_cancelling_an_order_is_honestly_not_answered_and_offers_a_person(chat: Chat) -> None:
+    # the support page says nothing on cancelling: no answer made up, a way forward offered
     said = chat.say("ma commande est pas encore partie, comment je l'annule ?")
-    assert "messagerie de la commande" in said and "Mon compte > Commandes" in said
+    assert "pas de réponse fiable" in said and "flow:human-agent" in chat.buttons
 
 
 def test_asking_whether_the_chat_speaks_english_switches_to_english(chat: Chat) -> None:
