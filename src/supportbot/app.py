@@ -31,13 +31,19 @@ def system_clock() -> datetime:
 def build_matcher(content: Content, settings: Settings) -> Router:
     """The matcher over the content's phrasings, with the content-aware routing on top."""
     from supportbot.matching import FAQ_THRESHOLD, Matcher, MatcherParams
-    from supportbot.routing import Router
+    from supportbot.routing import Cases, Router
 
     threshold = settings.match_threshold
     params = replace(MatcherParams(), threshold=FAQ_THRESHOLD if threshold is None else threshold)
     links = {f"faq:{e.id}": f"flow:{e.flow}" for e in content.faq.values() if e.flow}
     gives = frozenset(f"faq:{e.id}" for e in content.faq.values() if e.gives)
-    return Router(Matcher.from_pairs(content.pairs(), params, content.synonyms), links, gives)
+    kinds = {
+        f"flow:{flow.id}": tuple(step.choices for step in flow.steps if step.choices)
+        for flow in content.flows.values()
+    }
+    cases = Cases(kinds, settings.order_number_pattern)
+    matcher = Matcher.from_pairs(content.pairs(), params, content.synonyms)
+    return Router(matcher, links, gives, cases, content.lexicon)
 
 
 def build_engine(

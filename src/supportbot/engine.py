@@ -32,7 +32,7 @@ from supportbot.flows import FlowRunner
 from supportbot.language import guess_language
 from supportbot.lexicon import Act
 from supportbot.masking import mask_card_numbers, mask_personal_data
-from supportbot.matching import Match, Resolution
+from supportbot.matching import Resolution
 from supportbot.messages import Action, Button, Document, ForgetAgentThreads, Inbound, Reply
 from supportbot.normalise import normalise
 from supportbot.outbox import Outbox, notice_rows
@@ -55,7 +55,6 @@ from supportbot.understanding import Interpretation, Understanding
 MAX_TEXT = 4000
 HUMAN_FLOW = "human-agent"  # the catalog's flow that hands a conversation to a person
 ORDER_FLOW = "order-problem"  # the catalog's flow for anything wrong with an order
-OTHER_FLOW = "other-request"  # the catalog's catch-all request
 CHAT_LOCK_NAMESPACE = 0x5B01  # advisory-lock namespace of per-chat serialisation
 log = logging.getLogger(__name__)
 LANGS = ("fr", "en")
@@ -777,24 +776,13 @@ class _Turn:
                 return [*replies, Reply(self.t(why), (start, *self._menu_buttons()))]
             return [*replies, Reply(self.t(why), self._menu_buttons())]
         if result.ambiguous:
-            top = result.candidates[:2]
-            faq = next((m for m in top if m.label.startswith("faq:")), None)
-            entry = self.engine.content.faq.get(faq.label[4:]) if faq else None
-            case_flow = self._case_to_handle(message, entry, result.candidates)
-            if case_flow is not None:  # facts of a case, between an answer and a request
-                return [*replies, *self._start_flow(case_flow, said=message, meaning=self.meaning)]
             options = [self._label_button(m.label) for m in result.candidates[:2]]
             options.append(Button(self.t("btn_none"), "nomatch"))
             return [*replies, Reply(self.t("did_you_mean"), tuple(options))]
         kind, _, ident = result.best.label.partition(":")
-        if kind == "flow":
-            ident = self._more_specific(ident, message)
+        if kind == "flow":  # a request, or the facts of a case (routing.Cases)
             return [*replies, *self._start_flow(ident, said=message, meaning=self.meaning)]
         entry = self.engine.content.faq[ident]
-        case_flow = self._case_to_handle(message, entry, result.candidates)
-        if case_flow is not None:
-            # "commande 402718836 du 16/11 toujours pas reçue": facts of a case, not a question
-            return [*replies, *self._start_flow(case_flow, said=message, meaning=self.meaning)]
         if entry.flow:
             self._offer(entry.flow, message)
         elif self.offered is not None and self.offered.get("flow") == ORDER_FLOW:
@@ -814,24 +802,6 @@ class _Turn:
         meaning = self.engine.understanding.read(said[:MAX_TEXT], self.engine.clock())
         return self._start_flow(flow_id, said=said, meaning=meaning)
 
-    def _more_specific(self, flow_id: str, message: str) -> str:
-        """The catch-all request, when the message names the kind of problem another
-        request asks about ("déposer une réclamation, l'objet est fendu": damaged, an
-        order problem): that request."""
-        if flow_id != OTHER_FLOW:
-            return flow_id
-        named = {
-            flow.id
-            for flow in self.engine.content.flows.values()
-            if flow.id not in (OTHER_FLOW, HUMAN_FLOW)
-            for step in flow.steps
-            if step.type is FieldType.CHOICE
-            and choice_named_in(message, step.choices, near=False) not in (None, "other")
-        }
-        if len(named) > 1 and ORDER_FLOW in named:
-            return ORDER_FLOW  # the general request about an order, whose kinds it names
-        return named.pop() if len(named) == 1 else flow_id
-
     def _in_context(self, message: str, previous: str, alone: Resolution) -> Resolution:
         """A short follow-up question ("is it free? and their address?", "et on envoie
         quoi dans ce dossier ?") read with the question before it, when alone it says
@@ -843,45 +813,6 @@ class _Turn:
         if together.best is None or together.ambiguous:
             return alone
         return together
-
-    def _case_to_handle(
-        self, message: str, entry: FaqEntry | None, candidates: tuple[Match, ...]
-    ) -> str | None:
-        """The request a message asks for when it gives an order's number and is not a
-        question, though it matched an answer: the one the answer offers, or the best
-        request among the close candidates."""
-        asks = self.meaning is not None and self.meaning.intent == "ask"
-        if asks:
-            return None
-        flows = self.engine.content.flows
-        # without an order's number, the facts of a case are a kind of problem a close
-        # request asks about ("je voudrais déposer une réclamation, l'objet est fendu")
-        numbered = self.engine.runner.order_named_in(message) is not None
-
-        def is_case(flow_id: str) -> bool:
-            return numbered or self._names_a_kind_of(flows[flow_id], message)
-
-        if entry is not None and entry.flow and entry.flow in flows and is_case(entry.flow):
-            return entry.flow
-        floor = self.engine.matcher.matcher.params.threshold / 2
-        for match in candidates:  # the best request, or the one a close answer offers
-            kind, _, ident = match.label.partition(":")
-            if match.score < floor:
-                break
-            if kind == "flow" and ident != HUMAN_FLOW and ident in flows and is_case(ident):
-                return ident
-            offered = self.engine.content.faq.get(ident) if kind == "faq" else None
-            if offered is not None and offered.flow in flows and is_case(offered.flow):
-                return offered.flow
-        return None
-
-    def _names_a_kind_of(self, flow: Any, message: str) -> bool:
-        """The message names one of the request's kinds of problem, other than "other"."""
-        return any(
-            choice_named_in(message, step.choices, near=False) not in (None, "other")
-            for step in flow.steps
-            if step.choices
-        )
 
     def _offer_taken_up(self, message: str) -> list[Action] | None:
         """ "oui je veux ouvrir un ticket, ..." right after an answer that offered one."""

@@ -123,6 +123,18 @@ class FileStore:
         return checksum, str(target)
 
 
+def order_named_in(sentence: str, pattern: str = r"\d{6,12}") -> str | None:
+    """The order number a sentence gives as one ("ma commande 123456789 ..."), or None:
+    a phone number, a date or a carrier's number is not taken for it."""
+    if not _ORDER_MENTION.search(sentence.lower()):
+        return None
+    numbers = _DATE_DIGITS.sub(" ", mask_contacts(sentence))  # no phone, date, tracking
+    try:
+        return parse_order_number(numbers, pattern)
+    except FieldError:
+        return None
+
+
 @dataclass
 class FlowRunner:
     calendar: BusinessCalendar
@@ -188,15 +200,7 @@ class FlowRunner:
                 return
 
     def order_named_in(self, sentence: str) -> str | None:
-        """The order number a sentence gives as one ("ma commande 123456789 ..."), or None:
-        a phone number, a date or a carrier's number is not taken for it."""
-        if not _ORDER_MENTION.search(sentence.lower()):
-            return None
-        numbers = _DATE_DIGITS.sub(" ", mask_contacts(sentence))  # no phone, date, tracking
-        try:
-            return parse_order_number(numbers, self.order_pattern)
-        except FieldError:
-            return None
+        return order_named_in(sentence, self.order_pattern)
 
     def _next_step(self, flow: Flow, state: dict[str, Any], after: str | None) -> Step | None:
         ids = [s.id for s in flow.steps]

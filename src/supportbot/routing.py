@@ -12,6 +12,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from supportbot.content import Choice
+from supportbot.fields import choice_named_in
+from supportbot.flows import order_named_in
 from supportbot.lexicon import Act, Lexicon, intent_in, phrases_in, shipped_lexicon
 from supportbot.matching import Match, Matcher, Resolution
 from supportbot.normalise import normalise
@@ -19,6 +22,8 @@ from supportbot.normalise import normalise
 OUT_OF_SCOPE = "none:out-of-scope"
 # The catalog's request for whatever is not about an order (its FAQ: non-order-request).
 OTHER_REQUEST = "flow:other-request"
+HUMAN_REQUEST = "flow:human-agent"
+ORDER_REQUEST = "flow:order-problem"
 # A message is read sentence by sentence when the whole decides nothing; a sentence of
 # fewer words than this carries no request of its own ("Hi there.").
 MIN_CLAUSE_WORDS = 4
@@ -44,6 +49,38 @@ def intent_of(text: str, lexicon: Lexicon | None = None) -> str | None:
     return intent_in(normalise(text, keep_politeness=True).split(), text, lexicon)
 
 
+@dataclass(frozen=True)
+class Cases:
+    """What makes a message the facts of a case rather than a question: the number of an
+    order, or a kind of problem that a request asks about ("l'objet est fendu")."""
+
+    # flow label -> the choices of each of its choice questions
+    kinds: dict[str, tuple[tuple[Choice, ...], ...]] = field(default_factory=dict)
+    order_pattern: str = r"\d{6,12}"
+
+    def names_a_kind(self, label: str, text: str) -> bool:
+        """The message names one of the request's kinds of problem, other than "other"."""
+        return any(
+            choice_named_in(text, choices, near=False) not in (None, "other")
+            for choices in self.kinds.get(label, ())
+        )
+
+    def more_specific(self, label: str, text: str) -> str:
+        """The catch-all request, when the message names the kind of problem another
+        request asks about ("déposer une réclamation, l'objet est fendu": damaged, an
+        order problem): that request."""
+        if label != OTHER_REQUEST:
+            return label
+        named = {
+            flow
+            for flow in self.kinds
+            if flow not in (OTHER_REQUEST, HUMAN_REQUEST) and self.names_a_kind(flow, text)
+        }
+        if len(named) > 1 and ORDER_REQUEST in named:
+            return ORDER_REQUEST  # the general request about an order, whose kinds it names
+        return named.pop() if len(named) == 1 else label
+
+
 @dataclass
 class Router:
     matcher: Matcher
@@ -52,8 +89,71 @@ class Router:
     links: dict[str, str] = field(default_factory=dict)
     # FAQ labels whose answer gives what is wanted ("je veux ma facture": FaqEntry.gives)
     gives: frozenset[str] = frozenset()
+    # The requests' kinds of problem and the order numbers' shape: a case is handled.
+    cases: Cases | None = None
+    lexicon: Lexicon | None = None
 
     def resolve(self, text: str, limit: int = 3) -> Resolution:
+        return self._as_case(text, self._decide(text, limit))
+
+    def _as_case(self, text: str, found: Resolution) -> Resolution:
+        """The facts of a case get the request that handles them, not an answer nor a
+        "did you mean": "commande 402718836 du 16/11 toujours pas reçue" starts the order
+        problem though it reads like the delivery-delay question."""
+        if self.cases is None or found.best is None:
+            return found
+        if found.best.label.startswith("flow:") and not found.ambiguous:
+            label = self.cases.more_specific(found.best.label, text)
+            if label == found.best.label:
+                return found
+            return self._chosen(label, found)
+        top = found.candidates[:2] if found.ambiguous else found.candidates[:1]
+        faq = next((m for m in top if m.label.startswith("faq:")), None)
+        flow = self._case_to_handle(text, faq, found.candidates)
+        return found if flow is None else self._chosen(flow, found)
+
+    def _chosen(self, label: str, found: Resolution) -> Resolution:
+        score = next((m.score for m in found.candidates if m.label == label), 0.0)
+        best = found.best.score if found.best is not None else 0.0
+        chosen = Match(label, max(score, min(best, self.matcher.params.threshold)))
+        others = tuple(m for m in found.candidates if m.label != label)
+        return Resolution(chosen, (chosen, *others)[: max(len(found.candidates), 1)])
+
+    def _case_to_handle(
+        self, text: str, faq: Match | None, candidates: tuple[Match, ...]
+    ) -> str | None:
+        """The request a message that is not a question asks for, when it gives an order's
+        number or names a kind of problem: the one the answer offers, or the best request
+        among the close candidates."""
+        cases = self.cases
+        intent = intent_of(text, self.lexicon)
+        if cases is None or intent == "ask":
+            return None
+        numbered = order_named_in(text, cases.order_pattern) is not None
+        # without a number, a kind of problem makes a case only in a request ("je voudrais
+        # déposer une réclamation, l'objet est fendu"), not in a topic ("retard de livraison")
+        complains = intent == "act"
+
+        def is_case(label: str) -> bool:
+            return label in cases.kinds and (
+                numbered or (complains and cases.names_a_kind(label, text))
+            )
+
+        offered = self.links.get(faq.label) if faq is not None else None
+        if offered is not None and is_case(offered):
+            return offered
+        floor = self.matcher.params.threshold / 2
+        for match in candidates:  # the best request, or the one a close answer offers
+            if match.score < floor:
+                break
+            if match.label.startswith("flow:") and match.label != HUMAN_REQUEST:
+                if is_case(match.label):
+                    return match.label
+            elif (linked := self.links.get(match.label)) is not None and is_case(linked):
+                return linked
+        return None
+
+    def _decide(self, text: str, limit: int) -> Resolution:
         whole = self._resolve(text, limit)
         if whole.out_of_scope:
             request = self._request_in(text, limit)
@@ -71,7 +171,7 @@ class Router:
         refused promo code, an error at checkout, a profile that will not save): not a
         question to turn down but a problem for Support, the catalog's request for
         anything not about an order."""
-        if OTHER_REQUEST not in self.matcher.labels or not reports_trouble(text):
+        if OTHER_REQUEST not in self.matcher.labels or not reports_trouble(text, self.lexicon):
             return found
         score = next((m.score for m in found.candidates if m.label == OTHER_REQUEST), 0.0)
         chosen = Match(OTHER_REQUEST, max(score, self.matcher.params.threshold))
@@ -86,7 +186,7 @@ class Router:
         parts = _parts(text)
         if len(parts) < 2:
             return None
-        read = [(p, intent_of(p), self._resolve(p, limit)) for p in parts]
+        read = [(p, intent_of(p, self.lexicon), self._resolve(p, limit)) for p in parts]
         wanted = [
             r
             for p, intent, r in read
@@ -110,7 +210,7 @@ class Router:
         wanted = [
             r
             for c in parts
-            if intent_of(c) == "act"
+            if intent_of(c, self.lexicon) == "act"
             for r in [self._resolve(c, limit)]
             if r.best is not None and not r.ambiguous and r.best.label.startswith("flow:")
         ]
@@ -132,7 +232,9 @@ class Router:
         # the sentence that says what they want ("I need help with a disagreement with a
         # seller") over those that tell what happened ("I first wrote to the seller...")
         wanted = [
-            r for c, r in zip(clauses, found, strict=True) if r in clear and intent_of(c) == "act"
+            r
+            for c, r in zip(clauses, found, strict=True)
+            if r in clear and intent_of(c, self.lexicon) == "act"
         ]
         if len({r.best.label for r in wanted if r.best is not None}) == 1:
             return max(wanted, key=lambda r: r.best.score if r.best else 0.0)
@@ -169,7 +271,7 @@ class Router:
         if not linked and abs(faq.score - flow.score) >= INTENT_MARGIN:
             return None
         threshold = self.matcher.params.threshold
-        intent = intent_of(text)
+        intent = intent_of(text, self.lexicon)
         if intent == "act" and faq.label in self.gives and not linked:
             # "je veux ma facture": what is wanted is what the answer gives
             return faq if faq.score >= threshold else None
