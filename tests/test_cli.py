@@ -205,6 +205,7 @@ def test_faq_check_fails_when_an_eval_case_copies_a_phrasing(
     shutil.copytree(ROOT / "faq", tmp_path / "faq")
     shutil.copytree(ROOT / "flows", tmp_path / "flows")
     shutil.copytree(ROOT / "replies", tmp_path / "replies")
+    shutil.copytree(ROOT / "matching", tmp_path / "matching")
     (tmp_path / "evals").mkdir()
     (tmp_path / "evals" / "public.yaml").write_text(
         "- {text: 'Où est ma facture ??', expect: [faq:invoice]}\n", encoding="utf-8"

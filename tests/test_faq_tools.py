@@ -55,12 +55,12 @@ def ranker() -> Matcher:
 
 @pytest.fixture
 def root(tmp_path: Path) -> Path:
-    """A copy of the served content (faq/*.yaml, flows, scope) to edit freely."""
+    """A copy of the served content (faq/*.yaml, flows, scope, matching) to edit freely."""
     copy = tmp_path / "content"
     (copy / "faq").mkdir(parents=True)
     for path in (ROOT / "faq").glob("*.yaml"):
         shutil.copy(path, copy / "faq" / path.name)
-    for folder in ("flows", "scope"):
+    for folder in ("flows", "scope", "matching"):
         if (ROOT / folder).is_dir():
             shutil.copytree(ROOT / folder, copy / folder)
     return copy

@@ -231,3 +231,44 @@ def test_a_day_that_does_not_exist_is_said_to_be_so() -> None:
     with pytest.raises(FieldError) as info:
         PARSER.parse("le 31/11", NOW)
     assert (info.value.key, info.value.values) == ("bad_date_no_such_day", {"date": "31/11"})
+
+
+def _worded() -> DateParser:
+    from supportbot.lexicon import shipped_lexicon
+
+    words = shipped_lexicon()
+    return DateParser(month_parts=words.month_parts, number_words=words.number_words)
+
+
+@pytest.mark.parametrize(
+    ("typed", "expected"),
+    [
+        ("il y a quinze jours", "2026-11-09"),
+        ("about fifteen days ago", "2026-11-09"),
+        ("début octobre", "2026-10-01"),
+        ("early October", "2026-10-01"),
+        ("mi-octobre", "2026-10-15"),
+        ("mid october", "2026-10-15"),
+        ("fin octobre", "2026-10-31"),
+        ("end of last month", "2026-10-31"),
+        ("au début du mois dernier", "2026-10-01"),
+        ("beginning of this month", "2026-11-01"),
+    ],
+)
+def test_parts_of_a_month_and_numbers_in_words_are_dates(typed: str, expected: str) -> None:
+    assert _worded().parse(typed, NOW).date().isoformat() == expected
+
+
+def test_a_part_of_a_month_still_to_come_is_refused_with_the_date() -> None:
+    with pytest.raises(FieldError) as info:
+        _worded().parse("fin novembre", NOW)  # said on the 24th
+    assert info.value.key == "bad_date_future" and info.value.values["date"] == "30/11/2026"
+
+
+def test_a_part_of_a_month_is_found_inside_a_sentence() -> None:
+    [found] = _worded().find("je l'ai commandée début octobre et rien depuis", NOW)
+    assert found.moment.date().isoformat() == "2026-10-01"
+    assert _worded().find("it was late in the afternoon", NOW) == []
+    # a day said with the part of its month is that day
+    [day] = _worded().find("reçu début octobre, le 2 je crois", NOW)
+    assert day.moment.date().isoformat() == "2026-10-02"

@@ -61,7 +61,11 @@ def build_engine(
 
     content = content or load_content(settings.content_dir)
     matcher = matcher or build_matcher(content, settings)
-    dates = DateParser(timezone=settings.timezone)
+    dates = DateParser(
+        timezone=settings.timezone,
+        month_parts=content.lexicon.month_parts,
+        number_words=content.lexicon.number_words,
+    )
     dates.warm_up()
     understanding = Understanding(content.lexicon, dates, settings.order_number_pattern)
     tickets = build_tickets(settings, clock)

@@ -7,7 +7,9 @@ the key of a message that says what is expected, with an example.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from calendar import monthrange
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -330,12 +332,21 @@ class DateParser:
 
     timezone: str = "Europe/Paris"
     max_age_days: int = 2 * 366
+    # The lexicon's parts of a month ((folded words, "start" | "middle" | "end"), longest
+    # first) and numbers in words: what the readers below do not know.
+    month_parts: tuple[tuple[tuple[str, ...], str], ...] = ()
+    number_words: Mapping[str, int] = field(default_factory=dict)
 
     def parse(self, answer: str, now: datetime, *, with_time: bool = False) -> datetime:
         """An aware datetime; refused when unreadable, in the future or too old."""
         tz = ZoneInfo(self.timezone)
         local_now = now.astimezone(tz)
         found = self._read(answer, local_now)
+        if found is None:
+            counted = self._counted(answer)  # "il y a quinze jours"
+            found = self._read(counted, local_now) if counted != answer else None
+        if found is None:
+            found = self._month_part(answer, local_now)  # "début octobre", "late November"
         if found is None:
             raise FieldError("bad_date")
         if found.tzinfo is None:
@@ -350,6 +361,57 @@ class DateParser:
         if (local_now.date() - found.date()).days > self.max_age_days:
             raise FieldError("bad_date_old", date=shown)
         return found
+
+    def _counted(self, answer: str) -> str:
+        """Numbers written in words as digits: "quinze jours" -> "15 jours"."""
+        words = normalise(answer).split()
+        if not any(w in self.number_words for w in words):
+            return answer
+        return " ".join(str(self.number_words.get(w, w)) for w in words)
+
+    def _month_part(self, answer: str, local_now: datetime) -> datetime | None:
+        """The 1st, the 15th or the last day of the month said with a part of it."""
+        words = normalise(answer).split()
+        for phrase, part in self.month_parts:
+            if tuple(words[: len(phrase)]) != phrase:
+                continue
+            rest = " ".join(words[len(phrase) :])
+            exact = self._read(rest, local_now) if rest else None
+            if exact is not None:
+                return exact  # "début octobre, le 2": the day said wins
+            month = self._month_of(rest, local_now) if rest else None
+            if month is None:
+                return None
+            last = monthrange(month.year, month.month)[1]
+            day = {"start": 1, "middle": 15}.get(part, last)
+            return month.replace(day=day, hour=12, minute=0, second=0, microsecond=0)
+        return None
+
+    def _in_parts(self, said: str) -> bool:
+        """The words open with a part of a month ("early October")."""
+        words = tuple(normalise(said).split())
+        return any(words[: len(phrase)] == phrase for phrase, _ in self.month_parts)
+
+    def _month_of(self, said: str, local_now: datetime) -> datetime | None:
+        """The month a few words name ("octobre", "last month", "mois dernier"), in the past
+        or this one."""
+        for text in (said, f"le {said}"):
+            month = dateparser.parse(
+                text,
+                languages=["fr", "en"],
+                settings={
+                    "PREFER_DATES_FROM": "past",
+                    "PREFER_DAY_OF_MONTH": "first",
+                    "RELATIVE_BASE": local_now.replace(tzinfo=None),
+                    "REQUIRE_PARTS": ["month"],
+                },
+            )
+            if month is not None:
+                if (month.year, month.month) > (local_now.year, local_now.month):
+                    month = month.replace(year=month.year - 1)
+                found: datetime = month.replace(tzinfo=local_now.tzinfo)
+                return found
+        return None
 
     def _read(self, answer: str, local_now: datetime) -> datetime | None:
         answer = _spoken_date(answer)
@@ -459,7 +521,8 @@ class DateParser:
                 i += 1
                 continue
             start, end, moment = best
-            if not _DATE_WORDS.search(strip_accents(" ".join(words[start:end]).lower())):
+            said = " ".join(words[start:end])
+            if not _DATE_WORDS.search(strip_accents(said.lower())) and not self._in_parts(said):
                 i += 1  # a bare number ("4 sur 5") is not a date
                 continue
             if start > 0 and normalise(words[start - 1]) in lasting:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from enum import StrEnum
 from functools import cached_property, lru_cache
 from pathlib import Path
@@ -51,6 +52,7 @@ class Act(StrEnum):
 
 
 SHIPPED_LEXICON = Path(__file__).with_name("lexicon")
+MONTH_PARTS = ("start", "middle", "end")
 FIELD_KINDS = ("order_number", "date", "tracking", "email", "choice", "text", "files")
 
 
@@ -85,6 +87,18 @@ class LexiconFile(_Strict):
     lasting: list[str] = Field(default_factory=list)
     fields: dict[str, list[str]]
     rating: RatingWords
+    # Part of a month said for a date ("début octobre", "late November"): start, middle, end.
+    month_parts: dict[str, list[str]] = Field(default_factory=dict)
+    # Numbers written in words before a unit of time ("il y a quinze jours").
+    number_words: dict[str, int] = Field(default_factory=dict)
+
+    @field_validator("month_parts")
+    @classmethod
+    def _known_parts(cls, parts: dict[str, list[str]]) -> dict[str, list[str]]:
+        unknown = sorted(set(parts) - set(MONTH_PARTS))
+        if unknown:
+            raise ValueError(f"unknown parts {unknown}; known: {', '.join(MONTH_PARTS)}")
+        return parts
 
     @field_validator("acts")
     @classmethod
@@ -121,6 +135,9 @@ class Lexicon:
     language_words: dict[str, frozenset[str]]  # per language
     date_cues: dict[str, frozenset[str]]  # moment -> folded words
     lasting: frozenset[str]  # words before a duration
+    # (folded words, part of the month), the longest first
+    month_parts: tuple[tuple[tuple[str, ...], str], ...] = ()
+    number_words: dict[str, int] = dataclass_field(default_factory=dict)
 
     @cached_property
     def acts_index(self) -> PhraseIndex[Act]:
@@ -160,7 +177,27 @@ class Lexicon:
                 cues.setdefault(moment, set()).update(w for p in words for w in _fold(p).split())
         date_cues = {moment: frozenset(words) for moment, words in cues.items()}
         lasting = frozenset(w for f in files for p in f.lasting for w in _fold(p).split())
-        return cls(acts, negations, fields, out_of, numbers, filler, spoken, date_cues, lasting)
+        parts = {
+            (tuple(_fold(p).split()), part)
+            for f in files
+            for part, phrases in f.month_parts.items()
+            for p in phrases
+        }
+        month_parts = tuple(sorted(parts, key=lambda item: (-len(item[0]), item)))
+        counted = {_fold(w): n for f in files for w, n in f.number_words.items()}
+        return cls(
+            acts,
+            negations,
+            fields,
+            out_of,
+            numbers,
+            filler,
+            spoken,
+            date_cues,
+            lasting,
+            month_parts,
+            counted,
+        )
 
 
 def _fold(text: str) -> str:
