@@ -376,7 +376,8 @@ class DateParser:
             if tuple(words[: len(phrase)]) != phrase:
                 continue
             rest = " ".join(words[len(phrase) :])
-            exact = self._read(rest, local_now) if rest else None
+            # a day's number said with it ("début octobre, le 2"), not "last month"'s own day
+            exact = self._read(rest, local_now) if re.search(r"\d", rest) else None
             if exact is not None:
                 return exact  # "début octobre, le 2": the day said wins
             month = self._month_of(rest, local_now) if rest else None
