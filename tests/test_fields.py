@@ -272,3 +272,11 @@ def test_a_part_of_a_month_is_found_inside_a_sentence() -> None:
     # a day said with the part of its month is that day
     [day] = _worded().find("reçu début octobre, le 2 je crois", NOW)
     assert day.moment.date().isoformat() == "2026-10-02"
+
+
+def test_an_elided_word_typed_without_its_apostrophe_still_names_the_choice(
+    content: Content,
+) -> None:
+    [reason] = [s for s in content.flows["return-refund"].steps if s.choices]
+    assert parse_choice("jai changé davis, jai mal mesuré", reason.choices) == "changed_mind"
+    assert parse_choice("changé d avis", reason.choices) == "changed_mind"

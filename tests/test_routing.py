@@ -151,3 +151,12 @@ def test_the_sentence_saying_what_they_want_beats_the_story_around_it(matcher: R
         "I need help settling this disagreement with the seller."
     )
     assert label(matcher, story) == "flow:dispute"
+
+
+def test_a_request_about_a_numbered_order_is_never_the_catch_all(matcher: Router) -> None:
+    # the catch-all is for what is not about an order: the order's number says it is
+    said = (
+        "Bonjour, dans le colis de ma commande n°551203984 il y avait la facture d'une "
+        "autre personne avec son adresse, je veux le signaler"
+    )
+    assert label(matcher, said) == "flow:order-problem"

@@ -69,10 +69,27 @@ def _idea_hits(words: list[str], choices: tuple[Choice, ...]) -> list[tuple[str,
     return found
 
 
+_ELIDED = frozenset("cdjlmst") | {"qu"}
+
+
 def _without_ne(norm: str) -> str:
     """French negation written the way it is spoken: "ne correspond pas" is typed
-    "correspond pas", so the particle never decides a match."""
-    return " ".join(w for w in norm.split() if w not in ("ne", "n"))
+    "correspond pas", so the particle never decides a match. An elided word is joined to
+    the next one, as it is typed without its apostrophe ("changé davis": changé d'avis)."""
+    words = [w for w in norm.split() if w not in ("ne", "n")]
+    return _join_elided(words)
+
+
+def _join_elided(words: list[str]) -> str:
+    out: list[str] = []
+    glue = False
+    for word in words:
+        if glue:
+            out[-1] += word
+        else:
+            out.append(word)
+        glue = word in _ELIDED
+    return " ".join(out)
 
 
 def _named(norm: str, names: dict[str, str]) -> set[str]:
@@ -96,7 +113,16 @@ def choices_named(words: list[str], choices: tuple[Choice, ...]) -> list[tuple[s
     """Each choice the words name, with the position where its name starts (so that a
     caller can tell "je veux pas les supprimer" from "je veux les supprimer")."""
     names = _choice_names(choices)
-    kept = [(i, w) for i, w in enumerate(words) if w not in ("ne", "n")]
+    kept: list[tuple[int, str]] = []
+    glue = False
+    for i, w in enumerate(words):
+        if w in ("ne", "n"):
+            continue
+        if glue:  # joined to the elided word before it, as names are (_without_ne)
+            kept[-1] = (kept[-1][0], kept[-1][1] + w)
+        else:
+            kept.append((i, w))
+        glue = w in _ELIDED
     tokens = [w for _, w in kept]
     found: list[tuple[str, int]] = []
     found.extend((value, kept[i][0]) for value, i in _idea_hits(tokens, choices))

@@ -71,6 +71,8 @@ class Cases:
         order problem): that request."""
         if label != OTHER_REQUEST:
             return label
+        if ORDER_REQUEST in self.kinds and order_named_in(text, self.order_pattern) is not None:
+            return ORDER_REQUEST  # the catch-all is for what is not about an order
         named = {
             flow
             for flow in self.kinds
