@@ -160,3 +160,13 @@ def test_a_request_about_a_numbered_order_is_never_the_catch_all(matcher: Router
         "autre personne avec son adresse, je veux le signaler"
     )
     assert label(matcher, said) == "flow:order-problem"
+
+
+def test_asking_support_to_act_on_a_numbered_order_is_a_request(matcher: Router) -> None:
+    # "vous pouvez le relancer ?" asks Support to do something, not how to do it
+    said = (
+        "Bonjour, le vendeur de ma commande 663014872 ne répond plus depuis le 20 novembre. "
+        "Vous pouvez le relancer ?"
+    )
+    assert label(matcher, said) == "flow:seller-unresponsive"
+    assert intent_of("comment je le relance ?") == "ask"
