@@ -46,6 +46,7 @@ from supportbot.store import (
     FlowEvent,
     InboundEvent,
     OutboxMessage,
+    StoreUnavailable,
     UnansweredQuestion,
 )
 from supportbot.texts import text
@@ -131,10 +132,6 @@ def pick_language(requested: str | None, default: str = "fr") -> str:
         if code in LANGS:
             return code
     return default
-
-
-class StoreUnavailable(RuntimeError):
-    """A keyed event could not be applied: the store was unreachable; nothing was kept."""
 
 
 @dataclass

@@ -4,7 +4,11 @@ Agent replies and status notices (see ``TicketService``), and the engine's
 replies to a keyed event (a Telegram update), are written to the store in the
 same transaction as the change that caused them; senders (the Telegram channel,
 the terminal chat) take them from here one at a time, in order, and mark each
-one delivered once the channel took it. A sender that dies holds back only the
+one delivered once the channel took it. That loop is written once
+(``Outbox.delivery``) and run either at once (``deliver``) or on an event loop
+with the store's patience (``deliver_async``, Telegram's customers and agent
+notices), the channel saying through ``Sent`` what became of each message.
+A sender that dies holds back only the
 message in flight, until its claim lapses or the sender that replaces it takes
 it back (``release_orphans``): nothing is lost, and only that one message can
 arrive twice (channels offer no idempotence key).
@@ -18,19 +22,25 @@ with ``claim_notice``.
 
 from __future__ import annotations
 
+import logging
 import os
 import socket
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Generator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from enum import Enum
+from typing import Any, Generic, TypeVar, cast
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from supportbot.messages import Action, Button, ForgetAgentThreads, NotifyAgents, Reply
+from supportbot.patience import PATIENCE, within
 from supportbot.store import Conversation, OutboxMessage
+
+log = logging.getLogger(__name__)
+M = TypeVar("M")  # a message the loop delivers: a customer's Reply, an agents' Notice
 
 AGENTS = "agents"  # the agent side's stream; its chats are ticket references
 ERASURES = "erasures"  # the AGENTS chat of topics to delete (they outlive their tickets)
@@ -68,22 +78,54 @@ class Outbox:
     def deliver(self, channel: str, chat_id: str, send: Callable[[Reply], object]) -> int:
         """Hand the messages waiting for this chat to ``send``, in order; how many went.
 
-        One message at a time: claimed, sent, marked delivered. A sender killed in
-        between leaves only that message claimed; it goes again when the claim lapses
-        (``LEASE``), before anything queued after it, so nothing is lost and
-        the order holds. One that raises gives the message back at once.
+        The delivery loop (``delivery``) run here and now: one message at a time,
+        claimed, sent, marked delivered. A sender killed in between leaves only that
+        message claimed; it goes again when the claim lapses (``LEASE``), before
+        anything queued after it, so nothing is lost and the order holds. One that
+        raises gives the message back at once. ``send`` may return a ``Sent`` to say
+        the message was refused or could not go now; anything else means it went.
         """
-        sent = 0
-        while (claimed := self.claim_next(channel, chat_id)) is not None:
-            ident, reply = claimed
+        steps = self.delivery(lambda: self.claim_next(channel, chat_id))
+        return _run(steps, send).delivered
+
+    async def deliver_async(
+        self,
+        claim: Callable[[], tuple[int, M] | None],
+        send: Callable[[M], Awaitable[Sent]],
+    ) -> Round:
+        """The delivery loop for an async channel: each store step in a worker thread,
+        tried again while the store is away (``patience``), ``send`` awaited."""
+        return await _run_async(self.delivery(claim), send)
+
+    def delivery(self, claim: Callable[[], tuple[int, M] | None]) -> Delivery[M]:
+        """The one delivery loop, as steps a runner carries out (``deliver`` at once,
+        ``deliver_async`` on an event loop): what to claim, send, mark or give back.
+
+        The guarantees live here. Order: the chat's oldest undelivered message first,
+        and nothing after it while it is claimed. At least once: a message is marked
+        delivered only after the channel took it, and that mark waits for the store as
+        long as the claim runs (given up sooner, the message would go twice). A send
+        that raises gives the message back and the error goes up; one the channel
+        refuses as it is (``Sent.REFUSED``) is dropped, as trying again changes nothing
+        and it would hold back the chat's later messages; one that cannot go now
+        (``Sent.LATER``) is given back and the round stops.
+        """
+        delivered = 0
+        while (claimed := (yield _StoreStep(claim))) is not None:
+            ident, message = claimed
             try:
-                send(reply)
+                outcome = yield _SendStep(message)
             except Exception:
-                self.release(ident)
+                yield _StoreStep(self.release, (ident,))
                 raise
-            self.mark_delivered([ident])
-            sent += 1
-        return sent
+            if outcome is Sent.LATER:
+                yield _StoreStep(self.release, (ident,))
+                return Round(delivered, stopped=True)
+            if outcome is Sent.REFUSED:
+                log.error("outbox message %s refused by the channel: dropped", ident)
+            yield _StoreStep(self.mark_delivered, ([ident],), LEASE.total_seconds())
+            delivered += 1
+        return Round(delivered, stopped=False)
 
     def claim_next(
         self, channel: str, chat_id: str, lease: timedelta = LEASE
@@ -261,3 +303,77 @@ def _notice(row: OutboxMessage) -> Notice:
         source.get("chat"),
         tuple(int(m) for m in source.get("messages", [])),
     )
+
+
+class Sent(Enum):
+    """What became of a message handed to a channel."""
+
+    TAKEN = "taken"  # the channel took it: marked delivered
+    REFUSED = "refused"  # refused as it is: dropped (marked delivered), the chat goes on
+    LATER = "later"  # could not go now (a blocked bot, the network): given back
+
+
+@dataclass(frozen=True, slots=True)
+class Round:
+    """How a delivery round went: messages delivered (refused ones included), and
+    whether it stopped at one given back (``Sent.LATER``) rather than at the end."""
+
+    delivered: int
+    stopped: bool
+
+
+@dataclass(frozen=True, slots=True)
+class _StoreStep:
+    """A store call of the loop, and how long an async runner waits for the store."""
+
+    call: Callable[..., Any]
+    args: tuple[Any, ...] = ()
+    patience: float = PATIENCE
+
+
+@dataclass(frozen=True, slots=True)
+class _SendStep(Generic[M]):
+    message: M
+
+
+Delivery = Generator["_StoreStep | _SendStep[M]", Any, Round]
+
+
+def _run(steps: Delivery[M], send: Callable[[M], object]) -> Round:
+    """Carry out a delivery loop's steps at once, in this thread."""
+    result: Any = None
+    error: Exception | None = None
+    while True:
+        try:
+            step = steps.send(result) if error is None else steps.throw(error)
+        except StopIteration as done:
+            return cast(Round, done.value)
+        result, error = None, None
+        try:
+            if isinstance(step, _StoreStep):
+                result = step.call(*step.args)
+            else:
+                result = send(step.message)
+                result = result if isinstance(result, Sent) else Sent.TAKEN
+        except Exception as err:  # handed to the loop, which gives the message back
+            error = err
+
+
+async def _run_async(steps: Delivery[M], send: Callable[[M], Awaitable[Sent]]) -> Round:
+    """Carry out a delivery loop's steps on an event loop: store calls in a worker
+    thread, patiently (the store away for seconds is waited out), sends awaited."""
+    result: Any = None
+    error: Exception | None = None
+    while True:
+        try:
+            step = steps.send(result) if error is None else steps.throw(error)
+        except StopIteration as done:
+            return cast(Round, done.value)
+        result, error = None, None
+        try:
+            if isinstance(step, _StoreStep):
+                result = await within(step.patience, step.call, *step.args)
+            else:
+                result = await send(step.message)
+        except Exception as err:
+            error = err

@@ -45,7 +45,6 @@ from supportbot import logs
 from supportbot.agents import AgentDesk
 from supportbot.app import build_desk, build_engine
 from supportbot.channels import telegram_store as store
-from supportbot.channels.patience import patiently, store_trouble, within
 from supportbot.channels.telegram_customers import CustomerChats
 from supportbot.channels.telegram_media import MediaFetcher
 from supportbot.channels.telegram_notices import NoticeSender
@@ -66,6 +65,7 @@ from supportbot.config import Settings
 from supportbot.engine import Engine, pick_language
 from supportbot.jobs import Jobs
 from supportbot.outbox import PROCESS
+from supportbot.patience import patiently, store_trouble, within
 from supportbot.replies import ReplyBook, load_replies
 
 log = logging.getLogger(__name__)

@@ -21,7 +21,6 @@ from telegram.error import TelegramError
 from telegram.ext import ContextTypes, JobQueue
 
 from supportbot.channels import telegram_store as store
-from supportbot.channels.patience import patiently
 from supportbot.channels.telegram_media import MediaFetcher
 from supportbot.channels.telegram_notices import NoticeSender
 from supportbot.channels.telegram_order import KeyedLocks
@@ -33,6 +32,7 @@ from supportbot.messages import (
     IncomingFile,
     Reply,
 )
+from supportbot.patience import patiently
 
 log = logging.getLogger(__name__)
 

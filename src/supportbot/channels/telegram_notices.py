@@ -11,16 +11,17 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from functools import partial
 
 from telegram import Bot
 from telegram.error import BadRequest, TelegramError
 
-from supportbot.channels.patience import patiently, within
 from supportbot.channels.telegram_order import KeyedLocks
 from supportbot.channels.telegram_topics import AgentRoom
 from supportbot.engine import Engine
 from supportbot.messages import ForgetAgentThreads
-from supportbot.outbox import LEASE, Notice
+from supportbot.outbox import Notice, Sent
+from supportbot.patience import patiently
 
 log = logging.getLogger(__name__)
 
@@ -34,25 +35,26 @@ class NoticeSender:
     locks: KeyedLocks = field(default_factory=KeyedLocks)
 
     async def deliver(self, bot: Bot) -> int:
-        """Every ticket's waiting notices, in order; how many were shown."""
+        """Every ticket's waiting notices, in order, through the outbox's delivery loop;
+        how many were shown."""
         outbox = self.engine.outbox
         shown = 0
+
+        async def show(notice: Notice) -> Sent:
+            try:
+                await self._show(bot, notice)
+            except BadRequest as err:
+                log.error("agent notice refused by Telegram (%s)", err)
+                return Sent.REFUSED
+            except TelegramError as err:
+                log.warning("agent notice not shown yet (%s): the next sweep tries again", err)
+                return Sent.LATER
+            return Sent.TAKEN
+
         for chat in await patiently(outbox.notice_chats):
             async with self.locks.hold(chat):
-                while claimed := await patiently(outbox.claim_notice, chat):
-                    ident, notice = claimed
-                    try:
-                        await self._show(bot, notice)
-                    except BadRequest as err:
-                        # Refused as it is: trying again changes nothing, and it would
-                        # hold back the ticket's later notices.
-                        log.error("agent notice %s refused by Telegram (%s): dropped", ident, err)
-                    except TelegramError as err:
-                        log.warning("agent notice %s not shown yet (%s)", ident, err)
-                        await patiently(outbox.release, ident)  # the next sweep tries again
-                        break
-                    await within(LEASE.total_seconds(), outbox.mark_delivered, [ident])
-                    shown += 1
+                done = await outbox.deliver_async(partial(outbox.claim_notice, chat), show)
+            shown += done.delivered
         return shown
 
     async def _show(self, bot: Bot, notice: Notice) -> None:

@@ -13,24 +13,23 @@ import asyncio
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import partial
 
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.constants import MessageLimit
 from telegram.error import BadRequest, Forbidden, NetworkError
 
 from supportbot.channels import telegram_store as store
-from supportbot.channels.patience import patiently, within
 from supportbot.channels.telegram_order import KeyedLocks
 from supportbot.engine import Engine
 from supportbot.messages import Button, Reply
-from supportbot.outbox import LEASE
+from supportbot.outbox import Sent
 
 log = logging.getLogger(__name__)
 
 TEXT_LIMIT = int(MessageLimit.MAX_TEXT_LENGTH)
 _SHORT_LABEL = 12
 _PER_ROW = 3
-_MARK_PATIENCE = LEASE.total_seconds()
 
 
 def split_text(text: str, limit: int = TEXT_LIMIT) -> list[str]:
@@ -93,31 +92,22 @@ class CustomerSender:
         return True
 
     async def deliver_outbox(self, bot: Bot, chat_id: int) -> bool:
-        """Messages queued for this customer (agent replies, status changes)."""
+        """Messages queued for this customer (agent replies, status changes), through the
+        outbox's delivery loop; False when the customer blocked the bot."""
         outbox, chat = self.engine.outbox, str(chat_id)
+
+        async def push(reply: Reply) -> Sent:
+            try:
+                sent = await self.send(bot, chat_id, [reply])
+            except BadRequest as err:
+                log.error("telegram refused a message to %s as it is (%s)", chat_id, err)
+                return Sent.REFUSED
+            return Sent.TAKEN if sent else Sent.LATER
+
         async with self.locks.hold(chat):
-            # One at a time, in order (as Outbox.deliver): a crash holds back only the
-            # message in flight, for the lease; a blocked bot gives it back at once.
-            # Marking a sent message delivered waits for the store as long as the claim
-            # runs: given up sooner, the message would go a second time.
-            while claimed := await patiently(outbox.claim_next, store.CHANNEL, chat):
-                ident, reply = claimed
-                try:
-                    sent = await self.send(bot, chat_id, [reply])
-                except BadRequest as err:
-                    # Telegram refuses this message as it is: sending it again changes
-                    # nothing, and it would hold back everything queued after it.
-                    log.error("outbox message %s refused by Telegram (%s): dropped", ident, err)
-                    await within(_MARK_PATIENCE, outbox.mark_delivered, [ident])
-                    continue
-                except Exception:
-                    await patiently(outbox.release, ident)  # the next round retries
-                    raise
-                if not sent:
-                    await patiently(outbox.release, ident)
-                    return False
-                await within(_MARK_PATIENCE, outbox.mark_delivered, [ident])
-            return True
+            claim = partial(outbox.claim_next, store.CHANNEL, chat)
+            done = await outbox.deliver_async(claim, push)
+        return not done.stopped
 
     async def _send_one(self, bot: Bot, chat_id: int, reply: Reply) -> None:
         pieces = split_text(reply.text)
