@@ -26,13 +26,14 @@ import logging
 import os
 import socket
 import uuid
-from collections.abc import Awaitable, Callable, Generator
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Generator, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import Enum
-from typing import Any, Generic, TypeVar, cast
+from typing import Any, Generic, TypedDict, TypeVar, cast
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Table, bindparam, func, insert, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from supportbot.messages import Action, Button, ForgetAgentThreads, NotifyAgents, Reply
@@ -44,6 +45,7 @@ M = TypeVar("M")  # a message the loop delivers: a customer's Reply, an agents' 
 
 AGENTS = "agents"  # the agent side's stream; its chats are ticket references
 ERASURES = "erasures"  # the AGENTS chat of topics to delete (they outlive their tickets)
+PAGE = 100  # messages read at most in one go (``Outbox.outgoing``)
 LEASE = timedelta(minutes=1)  # one message's sending, retries and 429 waits included
 # Who holds a claim: this process, as long as it lives.
 PROCESS = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
@@ -236,6 +238,50 @@ class Outbox:
         self.deliver(channel, chat_id, taken.append)
         return taken
 
+    def outgoing(self, channel: str, chat_id: str, after: int = 0) -> list[Outgoing]:
+        """The chat's messages with an id above ``after``, oldest first, delivered or not
+        (at most ``PAGE``): what a channel that pulls by cursor reads."""
+        with self.sessions() as db:
+            rows = db.scalars(
+                select(OutboxMessage)
+                .where(
+                    OutboxMessage.channel == channel,
+                    OutboxMessage.chat_id == chat_id,
+                    OutboxMessage.id > after,
+                )
+                .order_by(OutboxMessage.id)
+                .limit(PAGE)
+            )
+            return [Outgoing(row.id, _reply(row), row.created_at) for row in rows]
+
+    def acknowledge(self, channel: str, chat_id: str, up_to: int) -> int:
+        """The chat's messages up to ``up_to`` were shown: marked delivered (their claims
+        given back); how many were newly marked."""
+        with self.sessions.begin() as db:
+            result = db.execute(
+                update(OutboxMessage)
+                .where(
+                    OutboxMessage.channel == channel,
+                    OutboxMessage.chat_id == chat_id,
+                    OutboxMessage.id <= up_to,
+                    OutboxMessage.delivered_at.is_(None),
+                )
+                .values(delivered_at=self.clock(), claimed_until=None, claimed_by=None)
+            )
+            return int(getattr(result, "rowcount", 0) or 0)
+
+    def newer(self, channel: str, after: int) -> tuple[int, set[str]]:
+        """The channel's highest message id (at least ``after``), and the chats with
+        messages above ``after``."""
+        with self.sessions() as db:
+            rows = db.execute(
+                select(OutboxMessage.chat_id, func.max(OutboxMessage.id))
+                .where(OutboxMessage.channel == channel, OutboxMessage.id > after)
+                .group_by(OutboxMessage.chat_id)
+            ).all()
+        highest = max((int(top) for _, top in rows), default=max(after, 0))
+        return highest, {chat_id for chat_id, _ in rows}
+
     def mark_delivered(self, ids: list[int]) -> None:
         if not ids:
             return
@@ -245,6 +291,15 @@ class Outbox:
                 .where(OutboxMessage.id.in_(ids), OutboxMessage.delivered_at.is_(None))
                 .values(delivered_at=self.clock())
             )
+
+
+@dataclass(frozen=True, slots=True)
+class Outgoing:
+    """A message for the customer of a chat, with its outbox id (the channel's cursor)."""
+
+    id: int
+    reply: Reply
+    at: datetime
 
 
 def _reply(row: OutboxMessage) -> Reply:
@@ -266,9 +321,9 @@ def notice_rows(
     now: datetime,
     source_chat: str | None = None,
     source_messages: tuple[int, ...] = (),
-) -> list[dict[str, Any]]:
+) -> list[OutboxRow]:
     """The outbox rows (``AGENTS``) of a change's notices for the agent side."""
-    rows: list[dict[str, Any]] = []
+    rows: list[OutboxRow] = []
     for action in actions:
         if isinstance(action, NotifyAgents):
             data: dict[str, Any] = {"kind": "notify", "files": list(action.files)}
@@ -280,17 +335,116 @@ def notice_rows(
             chat, body = ERASURES, ""
         else:
             continue
-        rows.append(
-            {
-                "channel": AGENTS,
-                "chat_id": chat,
-                "text": body,
-                "buttons": [],
-                "data": data,
-                "created_at": now,
-            }
-        )
+        rows.append(message_row(AGENTS, chat, body, now, data=data))
     return rows
+
+
+# -- the one writer ------------------------------------------------------------------
+
+
+class OutboxRow(TypedDict):
+    """One outbox row as ``queue`` writes it."""
+
+    channel: str
+    chat_id: str
+    text: str
+    buttons: list[dict[str, str]]
+    data: dict[str, Any] | None
+    ticket_id: int | None
+    created_at: datetime
+    delivered_at: datetime | None
+
+
+def message_row(
+    channel: str,
+    chat_id: str,
+    text: str,
+    now: datetime,
+    buttons: Sequence[Button] = (),
+    *,
+    data: dict[str, Any] | None = None,
+    ticket_id: int | None = None,
+    delivered: bool = False,
+) -> OutboxRow:
+    """A message for ``queue``; ``delivered`` for one the channel already handed over
+    itself (kept for the history and the chat's choices, never sent)."""
+    return {
+        "channel": channel,
+        "chat_id": chat_id,
+        "text": text,
+        "buttons": [{"label": b.label, "payload": b.payload} for b in buttons],
+        "data": data,
+        "ticket_id": ticket_id,
+        "created_at": now,
+        "delivered_at": now if delivered else None,
+    }
+
+
+def queue(db: Session, rows: Sequence[OutboxRow]) -> None:
+    """Write messages to the outbox in ``db``'s transaction: the outbox's one writer
+    (the engine's turns, the ticket service, the ticket jobs).
+
+    Order: a chat's messages are delivered in id order, and ids follow the order in
+    which rows are written: a transaction's messages go out in the order of its
+    ``queue`` calls (and of the rows within a call), after everything the chat had
+    when it committed. Inside a turn (``TurnMessages.hold``) what is queued waits for
+    the end of the turn and comes after the turn's own replies ("Merci, je clôture"
+    before the rating question the closing queued).
+    """
+    held = db.info.get(_HELD)
+    if isinstance(held, TurnMessages):
+        held.queued.extend(rows)
+    elif rows:
+        db.execute(_INSERT, list(rows))
+
+
+@dataclass
+class TurnMessages:
+    """The messages of a turn, written in one go when it ends: its replies first
+    (``reply``), then what was queued while it ran (the ticket service's messages)."""
+
+    replies: list[OutboxRow] = field(default_factory=list)
+    queued: list[OutboxRow] = field(default_factory=list)
+
+    @classmethod
+    @contextmanager
+    def hold(cls, db: Session) -> Iterator[TurnMessages]:
+        """Hold what ``db``'s transaction queues until the block ends, then write it;
+        nothing is written when the block raises (its transaction is rolled back)."""
+        held = cls()
+        db.info[_HELD] = held
+        try:
+            yield held
+        finally:
+            del db.info[_HELD]
+        queue(db, held.replies + held.queued)
+
+    def reply(self, rows: Sequence[OutboxRow]) -> None:
+        """The turn's own replies: written before what the turn queued otherwise."""
+        self.replies.extend(rows)
+
+    def drop(self) -> None:
+        """Forget what was queued so far (the turn erases the customer, outbox included)."""
+        self.replies.clear()
+        self.queued.clear()
+
+
+_HELD = "supportbot.outbox.turn"  # the session's TurnMessages while a turn runs
+_INSERT = insert(cast(Table, OutboxMessage.__table__)).values(
+    {
+        name: bindparam(name)
+        for name in (
+            "channel",
+            "chat_id",
+            "text",
+            "buttons",
+            "data",
+            "ticket_id",
+            "created_at",
+            "delivered_at",
+        )
+    }
+)
 
 
 def _notice(row: OutboxMessage) -> Notice:

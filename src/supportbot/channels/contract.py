@@ -15,27 +15,15 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
-from sqlalchemy import func, select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from supportbot.engine import Engine
 from supportbot.messages import Action, Inbound, Reply
-from supportbot.outbox import (
-    Outbox,
-    _reply,  # one reading of an outbox row, the outbox's own
-)
-from supportbot.store import Conversation, Customer, OutboxMessage
+from supportbot.outbox import PAGE, Outbox, Outgoing
+from supportbot.store import Conversation, Customer
 
-PAGE = 100  # messages read at most in one go
-
-
-@dataclass(frozen=True, slots=True)
-class Outgoing:
-    """A message for the customer of a chat, with its outbox id (the channel's cursor)."""
-
-    id: int
-    reply: Reply
-    at: datetime
+__all__ = ["PAGE", "ChatCore", "EngineCore", "Outgoing"]
 
 
 class ChatCore(Protocol):
@@ -84,52 +72,27 @@ class EngineCore:
     def of(cls, engine: Engine) -> EngineCore:
         return cls(engine.handle, engine.sessions, engine.clock)
 
+    @property
+    def outbox(self) -> Outbox:
+        return Outbox(self.sessions, self.clock)
+
     def deliver(self, channel: str, chat_id: str, send: Callable[[Reply], object]) -> int:
-        return Outbox(self.sessions, self.clock).deliver(channel, chat_id, send)
+        return self.outbox.deliver(channel, chat_id, send)
 
     def waiting_choice(self, channel: str, chat_id: str) -> Reply | None:
-        return Outbox(self.sessions, self.clock).waiting_choice(channel, chat_id)
+        return self.outbox.waiting_choice(channel, chat_id)
 
     def handle(self, inbound: Inbound) -> list[Action]:
         return self.handler(inbound)
 
     def outgoing(self, channel: str, chat_id: str, after: int = 0) -> list[Outgoing]:
-        with self.sessions() as db:
-            rows = db.scalars(
-                select(OutboxMessage)
-                .where(
-                    OutboxMessage.channel == channel,
-                    OutboxMessage.chat_id == chat_id,
-                    OutboxMessage.id > after,
-                )
-                .order_by(OutboxMessage.id)
-                .limit(PAGE)
-            )
-            return [Outgoing(row.id, _reply(row), row.created_at) for row in rows]
+        return self.outbox.outgoing(channel, chat_id, after)
 
     def acknowledge(self, channel: str, chat_id: str, up_to: int) -> int:
-        with self.sessions.begin() as db:
-            result = db.execute(
-                update(OutboxMessage)
-                .where(
-                    OutboxMessage.channel == channel,
-                    OutboxMessage.chat_id == chat_id,
-                    OutboxMessage.id <= up_to,
-                    OutboxMessage.delivered_at.is_(None),
-                )
-                .values(delivered_at=self.clock(), claimed_until=None, claimed_by=None)
-            )
-            return int(getattr(result, "rowcount", 0) or 0)
+        return self.outbox.acknowledge(channel, chat_id, up_to)
 
     def newer(self, channel: str, after: int) -> tuple[int, set[str]]:
-        with self.sessions() as db:
-            rows = db.execute(
-                select(OutboxMessage.chat_id, func.max(OutboxMessage.id))
-                .where(OutboxMessage.channel == channel, OutboxMessage.id > after)
-                .group_by(OutboxMessage.chat_id)
-            ).all()
-        highest = max((int(top) for _, top in rows), default=max(after, 0))
-        return highest, {chat_id for chat_id, _ in rows}
+        return self.outbox.newer(channel, after)
 
     def language(self, channel: str, chat_id: str) -> str | None:
         with self.sessions() as db:
