@@ -25,6 +25,7 @@ from __future__ import annotations
 import logging
 import os
 import socket
+import threading
 import uuid
 from collections.abc import Awaitable, Callable, Generator, Iterator, Sequence
 from contextlib import contextmanager
@@ -33,7 +34,7 @@ from datetime import datetime, timedelta
 from enum import Enum
 from typing import Any, Generic, TypedDict, TypeVar, cast
 
-from sqlalchemy import Table, bindparam, func, insert, select, update
+from sqlalchemy import Table, bindparam, event, func, insert, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from supportbot.messages import Action, Button, ForgetAgentThreads, NotifyAgents, Reply
@@ -394,8 +395,42 @@ def queue(db: Session, rows: Sequence[OutboxRow]) -> None:
     held = db.info.get(_HELD)
     if isinstance(held, TurnMessages):
         held.queued.extend(rows)
-    elif rows:
-        db.execute(_INSERT, list(rows))
+        return
+    if not rows:
+        return
+    db.execute(_INSERT, list(rows))
+    if any(row["channel"] == AGENTS for row in rows):
+        event.listen(db, "after_commit", _notices_committed, once=True)
+
+
+class _NoticeCount:
+    """How many transactions of this process committed agent notices: a hint that lets
+    a sender skip looking for notices when none came since its last complete round."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._count = 0
+
+    def bump(self) -> None:
+        with self._lock:
+            self._count += 1
+
+    def now(self) -> int:
+        return self._count
+
+
+_NOTICES = _NoticeCount()
+
+
+def _notices_committed(_: Session) -> None:
+    _NOTICES.bump()
+
+
+def notices_committed() -> int:
+    """How many transactions of this process committed agent notices so far. A sender
+    that saw the same number when it started its last complete round has nothing of
+    this process to look for; what other processes queue comes with its periodic sweep."""
+    return _NOTICES.now()
 
 
 @dataclass

@@ -193,7 +193,7 @@ class CustomerChats:
                 chat_id, document.data, filename=document.name, caption=document.caption[:1024]
             )
         # What the turn queued for the agents (a new ticket's card, a relayed message).
-        await self.notices.deliver(bot)
+        await self.notices.deliver(bot, everywhere=False)
 
     @staticmethod
     def _inbound(

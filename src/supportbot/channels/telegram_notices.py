@@ -20,7 +20,7 @@ from supportbot.channels.telegram_order import KeyedLocks
 from supportbot.channels.telegram_topics import AgentRoom
 from supportbot.engine import Engine
 from supportbot.messages import ForgetAgentThreads
-from supportbot.outbox import Notice, Sent
+from supportbot.outbox import Notice, Sent, notices_committed
 from supportbot.patience import patiently
 
 log = logging.getLogger(__name__)
@@ -33,12 +33,20 @@ class NoticeSender:
     engine: Engine
     room: AgentRoom | None
     locks: KeyedLocks = field(default_factory=KeyedLocks)
+    # notices_committed() when the last round that left nothing behind began.
+    _clean_at: int | None = field(default=None, init=False)
 
-    async def deliver(self, bot: Bot) -> int:
+    async def deliver(self, bot: Bot, everywhere: bool = True) -> int:
         """Every ticket's waiting notices, in order, through the outbox's delivery loop;
-        how many were shown."""
+        how many were shown. Not ``everywhere`` (after a customer's turn): only when this
+        process committed notices since the last round that left none behind, which
+        spares the look for waiting notices on most turns."""
+        committed = notices_committed()
+        if not everywhere and committed == self._clean_at:
+            return 0
+        self._clean_at = None  # until this round ends with nothing left behind
         outbox = self.engine.outbox
-        shown = 0
+        shown, left = 0, False
 
         async def show(notice: Notice) -> Sent:
             try:
@@ -55,6 +63,9 @@ class NoticeSender:
             async with self.locks.hold(chat):
                 done = await outbox.deliver_async(partial(outbox.claim_notice, chat), show)
             shown += done.delivered
+            left = left or done.stopped
+        if not left:
+            self._clean_at = committed
         return shown
 
     async def _show(self, bot: Bot, notice: Notice) -> None:
