@@ -34,12 +34,12 @@ from datetime import datetime, timedelta
 from enum import Enum
 from typing import Any, Generic, TypedDict, TypeVar, cast
 
-from sqlalchemy import Table, bindparam, event, func, insert, select, update
+from sqlalchemy import Table, bindparam, event, exists, func, insert, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from supportbot.messages import Action, Button, ForgetAgentThreads, NotifyAgents, Reply
 from supportbot.patience import PATIENCE, within
-from supportbot.store import Conversation, OutboxMessage
+from supportbot.store import Conversation, Customer, OutboxMessage
 
 log = logging.getLogger(__name__)
 M = TypeVar("M")  # a message the loop delivers: a customer's Reply, an agents' Notice
@@ -154,6 +154,26 @@ class Outbox:
                 .order_by(func.min(OutboxMessage.id))
             ).all()
         return [chat for chat, _ in rows]
+
+    def waiting_chats(self, channel: str) -> list[str]:
+        """The channel's chats with undelivered messages whose customer can be reached
+        (one who blocked the bot keeps theirs waiting)."""
+        blocked = exists().where(
+            Customer.channel == channel,
+            Customer.external_id == OutboxMessage.chat_id,
+            Customer.unreachable.is_(True),
+        )
+        with self.sessions() as db:
+            rows = db.scalars(
+                select(OutboxMessage.chat_id)
+                .where(
+                    OutboxMessage.channel == channel,
+                    OutboxMessage.delivered_at.is_(None),
+                    ~blocked,
+                )
+                .distinct()
+            ).all()
+        return list(rows)
 
     def _claim(self, channel: str, chat_id: str, lease: timedelta) -> OutboxMessage | None:
         now = self.clock()

@@ -10,17 +10,18 @@ cursor that survives reconnects, restarts and a second worker.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 from typing import Protocol
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from supportbot.engine import Engine
 from supportbot.messages import Action, Inbound, Reply
-from supportbot.outbox import PAGE, Outbox, Outgoing
+from supportbot.outbox import PAGE, Notice, Outbox, Outgoing, Round, Sent
 from supportbot.store import Conversation, Customer
 
 __all__ = ["PAGE", "ChatCore", "EngineCore", "Outgoing"]
@@ -59,6 +60,41 @@ class ChatCore(Protocol):
         """The language the chat is held in now (the customer wrote or chose it), if any."""
         ...
 
+    # -- what a channel that pushes from an event loop needs (Telegram) -------------------
+
+    def now(self) -> datetime:
+        """The core's clock: the time the channel's own records (leases) are kept in."""
+        ...
+
+    async def deliver_async(
+        self, channel: str, chat_id: str, send: Callable[[Reply], Awaitable[Sent]]
+    ) -> Round:
+        """``deliver`` for a channel on an event loop: ``send`` awaited, store steps in a
+        worker thread that wait out a store away for seconds (see ``Outbox.delivery``)."""
+        ...
+
+    def waiting_chats(self, channel: str) -> list[str]:
+        """The channel's chats with messages waiting, whose customer can be reached."""
+        ...
+
+    def set_reachable(self, channel: str, user_id: str, reachable: bool) -> bool:
+        """Whether messages can reach this customer (False: they blocked the bot; what
+        waits for them stays); True if that changed."""
+        ...
+
+    def release_orphans(self, channel: str) -> int:
+        """For the channel's only sender, at its start: give back the claims of senders
+        gone (see ``Outbox.release_orphans``); how many."""
+        ...
+
+    def notice_chats(self) -> list[str]:
+        """The agent side's streams (ticket references) with notices waiting, oldest first."""
+        ...
+
+    async def deliver_notices(self, chat: str, show: Callable[[Notice], Awaitable[Sent]]) -> Round:
+        """``deliver_async`` for one stream of the agent side's notices."""
+        ...
+
 
 @dataclass
 class EngineCore:
@@ -94,6 +130,31 @@ class EngineCore:
     def newer(self, channel: str, after: int) -> tuple[int, set[str]]:
         return self.outbox.newer(channel, after)
 
+    def now(self) -> datetime:
+        return self.clock()
+
+    async def deliver_async(
+        self, channel: str, chat_id: str, send: Callable[[Reply], Awaitable[Sent]]
+    ) -> Round:
+        outbox = self.outbox
+        return await outbox.deliver_async(partial(outbox.claim_next, channel, chat_id), send)
+
+    def waiting_chats(self, channel: str) -> list[str]:
+        return self.outbox.waiting_chats(channel)
+
+    def set_reachable(self, channel: str, user_id: str, reachable: bool) -> bool:
+        return set_reachable(self.sessions, channel, user_id, reachable)
+
+    def release_orphans(self, channel: str) -> int:
+        return self.outbox.release_orphans(channel)
+
+    def notice_chats(self) -> list[str]:
+        return self.outbox.notice_chats()
+
+    async def deliver_notices(self, chat: str, show: Callable[[Notice], Awaitable[Sent]]) -> Round:
+        outbox = self.outbox
+        return await outbox.deliver_async(partial(outbox.claim_notice, chat), show)
+
     def language(self, channel: str, chat_id: str) -> str | None:
         with self.sessions() as db:
             found = db.execute(
@@ -105,3 +166,20 @@ class EngineCore:
             return None
         state, language = found
         return str((state or {}).get("lang") or language or "") or None
+
+
+def set_reachable(
+    sessions: sessionmaker[Session], channel: str, user_id: str, reachable: bool
+) -> bool:
+    """Mark a customer of ``channel`` reachable or not; True if that changed."""
+    with sessions.begin() as db:
+        result = db.execute(
+            update(Customer)
+            .where(
+                Customer.channel == channel,
+                Customer.external_id == user_id,
+                Customer.unreachable == reachable,
+            )
+            .values(unreachable=not reachable)
+        )
+        return bool(getattr(result, "rowcount", 0))

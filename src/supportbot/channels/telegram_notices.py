@@ -11,14 +11,13 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from functools import partial
 
 from telegram import Bot
 from telegram.error import BadRequest, TelegramError
 
+from supportbot.channels.contract import ChatCore
 from supportbot.channels.telegram_order import KeyedLocks
 from supportbot.channels.telegram_topics import AgentRoom
-from supportbot.engine import Engine
 from supportbot.messages import ForgetAgentThreads
 from supportbot.outbox import Notice, Sent, notices_committed
 from supportbot.patience import patiently
@@ -30,7 +29,7 @@ log = logging.getLogger(__name__)
 class NoticeSender:
     """Delivers what waits for the agent side; nothing when no agent group is set."""
 
-    engine: Engine
+    core: ChatCore
     room: AgentRoom | None
     locks: KeyedLocks = field(default_factory=KeyedLocks)
     # notices_committed() when the last round that left nothing behind began.
@@ -45,7 +44,6 @@ class NoticeSender:
         if not everywhere and committed == self._clean_at:
             return 0
         self._clean_at = None  # until this round ends with nothing left behind
-        outbox = self.engine.outbox
         shown, left = 0, False
 
         async def show(notice: Notice) -> Sent:
@@ -59,9 +57,9 @@ class NoticeSender:
                 return Sent.LATER
             return Sent.TAKEN
 
-        for chat in await patiently(outbox.notice_chats):
+        for chat in await patiently(self.core.notice_chats):
             async with self.locks.hold(chat):
-                done = await outbox.deliver_async(partial(outbox.claim_notice, chat), show)
+                done = await self.core.deliver_notices(chat, show)
             shown += done.delivered
             left = left or done.stopped
         if not left:

@@ -13,19 +13,21 @@ import asyncio
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from functools import partial
 
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.constants import MessageLimit
 from telegram.error import BadRequest, Forbidden, NetworkError
 
 from supportbot.channels import telegram_store as store
+from supportbot.channels.contract import ChatCore
 from supportbot.channels.telegram_order import KeyedLocks
-from supportbot.engine import Engine
 from supportbot.messages import Button, Reply
 from supportbot.outbox import Sent
 
 log = logging.getLogger(__name__)
+
+CHANNEL = store.CHANNEL
+Sessions = store.Sessions
 
 TEXT_LIMIT = int(MessageLimit.MAX_TEXT_LENGTH)
 _SHORT_LABEL = 12
@@ -74,7 +76,8 @@ def keyboard_rows(buttons: Sequence[Button]) -> list[list[Button]]:
 class CustomerSender:
     """Delivers replies and the outbox to customers; one delivery at a time per chat."""
 
-    engine: Engine
+    core: ChatCore
+    sessions: Sessions  # the channel's own tables (long callback data)
     locks: KeyedLocks = field(default_factory=KeyedLocks)
     # Telegram answering 5xx or timing out: a few tries with a growing pause.
     attempts: int = 3
@@ -87,14 +90,14 @@ class CustomerSender:
                 await self._send_one(bot, chat_id, reply)
         except Forbidden:
             log.info("telegram chat %s refused our message (403): marked unreachable", chat_id)
-            await asyncio.to_thread(store.set_reachable, self.engine.sessions, str(chat_id), False)
+            await asyncio.to_thread(self.core.set_reachable, CHANNEL, str(chat_id), False)
             return False
         return True
 
     async def deliver_outbox(self, bot: Bot, chat_id: int) -> bool:
         """Messages queued for this customer (agent replies, status changes), through the
         outbox's delivery loop; False when the customer blocked the bot."""
-        outbox, chat = self.engine.outbox, str(chat_id)
+        chat = str(chat_id)
 
         async def push(reply: Reply) -> Sent:
             try:
@@ -105,8 +108,7 @@ class CustomerSender:
             return Sent.TAKEN if sent else Sent.LATER
 
         async with self.locks.hold(chat):
-            claim = partial(outbox.claim_next, store.CHANNEL, chat)
-            done = await outbox.deliver_async(claim, push)
+            done = await self.core.deliver_async(CHANNEL, chat, push)
         return not done.stopped
 
     async def _send_one(self, bot: Bot, chat_id: int, reply: Reply) -> None:
@@ -138,9 +140,7 @@ class CustomerSender:
             return None
         data = {b.payload: b.payload for b in buttons}
         for payload in [p for p in data if store.needs_digest(p)]:
-            data[payload] = await asyncio.to_thread(
-                store.callback_data, self.engine.sessions, payload
-            )
+            data[payload] = await asyncio.to_thread(store.callback_data, self.sessions, payload)
         return InlineKeyboardMarkup(
             [
                 [InlineKeyboardButton(b.label, callback_data=data[b.payload]) for b in row]
