@@ -1275,3 +1275,24 @@ def test_the_store_away_for_a_moment_delays_the_answer_and_never_asks_to_try_aga
             assert len([c for c in sent_to(calls, ALICE.id) if "choice:damaged" in c.buttons]) == 1
 
     play(scenario)
+
+
+def test_only_a_turn_that_queued_agent_notices_looks_for_them(tg: Telegram, engine: Engine) -> None:
+    looks: list[str] = []
+
+    @event.listens_for(engine.sessions.kw["bind"], "before_cursor_execute")
+    def record(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        if "GROUP BY outbox.chat_id" in statement and "min(outbox.id)" in statement:
+            looks.append(statement)
+
+    async def scenario() -> None:
+        async with tg.running():
+            await tg.send(tg.updates.text(ALICE, "ou est ma facture"))  # the first round looks
+            looks.clear()
+            await tg.send(tg.updates.text(ALICE, "comment retourner un article ?"))
+            assert looks == []  # nothing for the agents since: no look
+            _, thread = await hand_off(tg)  # a new ticket's card for the agents
+            assert looks  # that turn looked, and the card reached the group
+            assert sent_to(tg.request.calls, AGENT_CHAT, thread)
+
+    play(scenario)

@@ -17,7 +17,7 @@ from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from functools import cached_property
+from functools import cached_property, partial
 from typing import Any, cast
 
 from sqlalchemy import Table, bindparam, insert, select, update
@@ -35,7 +35,7 @@ from supportbot.masking import mask_card_numbers, mask_personal_data
 from supportbot.matching import Resolution
 from supportbot.messages import Action, Button, Document, ForgetAgentThreads, Inbound, Reply
 from supportbot.normalise import normalise
-from supportbot.outbox import Outbox, notice_rows
+from supportbot.outbox import Outbox, OutboxRow, TurnMessages, message_row, notice_rows, queue
 from supportbot.privacy import agent_threads, delete_files, export_customer, forget_customer
 from supportbot.routing import Router
 from supportbot.store import (
@@ -46,6 +46,7 @@ from supportbot.store import (
     FlowEvent,
     InboundEvent,
     OutboxMessage,
+    StoreUnavailable,
     UnansweredQuestion,
 )
 from supportbot.texts import text
@@ -132,10 +133,6 @@ def pick_language(requested: str | None, default: str = "fr") -> str:
     return default
 
 
-class StoreUnavailable(RuntimeError):
-    """A keyed event could not be applied: the store was unreachable; nothing was kept."""
-
-
 @dataclass
 class Engine:
     content: Content
@@ -190,12 +187,14 @@ class Engine:
                 log.info("event %s of chat %s already taken in", inbound.key, inbound.chat_id)
                 return []  # its replies are in the outbox, sent or waiting
             turn = _Turn(self, db, chat, inbound)
-            actions = turn.run()
-            if inbound.key is not None and not turn.erase:
-                # The turn's replies first, then the notices it queued (a rating question
-                # after "Merci, je clôture"): inserted before those are flushed.
-                with db.no_autoflush:
-                    actions = _queue_replies(db, inbound, actions, self.clock())
+            with TurnMessages.hold(db) as messages:
+                actions = turn.run()
+                if turn.erase:  # the erasure below empties the customer's outbox anyway
+                    messages.drop()
+                elif inbound.key is not None:
+                    # The turn's replies first, then the messages it queued (a rating
+                    # question after "Merci, je clôture").
+                    actions = _queue_replies(messages.reply, inbound, actions, self.clock())
             if turn.erase:
                 erased_files = forget_customer(db, turn.customer)
             else:
@@ -205,7 +204,7 @@ class Engine:
                     {"conv_id": chat.conversation_id, "state": turn.state, "now": self.clock()},
                 )
             if inbound.key is not None and turn.erase:  # the erasure emptied the outbox first
-                actions = _queue_replies(db, inbound, actions, self.clock())
+                actions = _queue_replies(partial(queue, db), inbound, actions, self.clock())
         delete_files(erased_files)  # after the commit: the rows are gone for good
         return actions
 
@@ -300,14 +299,6 @@ _SAVE_STATE = (
 _inbound_events = cast(Table, InboundEvent.__table__)
 _SEEN = select(_inbound_events.c.key).where(_inbound_events.c.key == bindparam("key"))
 _TAKEN_IN = insert(_inbound_events).values(key=bindparam("key"), at=bindparam("at"))
-_QUEUE = insert(cast(Table, OutboxMessage.__table__)).values(
-    channel=bindparam("channel"),
-    chat_id=bindparam("chat_id"),
-    text=bindparam("text"),
-    buttons=bindparam("buttons"),
-    data=bindparam("data"),
-    created_at=bindparam("created_at"),
-)
 _ANSWERED = insert(cast(Table, AnswerEvent.__table__)).values(
     label=bindparam("label"), at=bindparam("at")
 )
@@ -325,25 +316,19 @@ def _first_delivery(db: Session, key: str, now: datetime) -> bool:
 
 
 def _queue_replies(
-    db: Session, inbound: Inbound, actions: list[Action], now: datetime
+    write: Callable[[list[OutboxRow]], None],
+    inbound: Inbound,
+    actions: list[Action],
+    now: datetime,
 ) -> list[Action]:
-    """The turn's replies and its notices for the agent side go to the outbox, in the
-    turn's transaction; the rest (a data export) is returned."""
+    """The turn's replies and its notices for the agent side go to the outbox (``write``),
+    in the turn's transaction; the rest (a data export) is returned."""
     rows = [
-        {
-            "channel": inbound.channel,
-            "chat_id": inbound.chat_id,
-            "text": action.text,
-            "buttons": [{"label": b.label, "payload": b.payload} for b in action.buttons],
-            "data": None,
-            "created_at": now,
-        }
+        message_row(inbound.channel, inbound.chat_id, action.text, now, action.buttons)
         for action in actions
         if isinstance(action, Reply)
     ]
-    rows += notice_rows(actions, now, inbound.chat_id, inbound.message_ids)
-    if rows:
-        db.execute(_QUEUE, rows)
+    write(rows + notice_rows(actions, now, inbound.chat_id, inbound.message_ids))
     return [a for a in actions if isinstance(a, Document)]
 
 

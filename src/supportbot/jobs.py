@@ -10,12 +10,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from supportbot.flows import say_moment
 from supportbot.messages import NotifyAgents
-from supportbot.outbox import AGENTS, notice_rows
+from supportbot.outbox import AGENTS, notice_rows, queue
 from supportbot.privacy import apply_retention, delete_files
 from supportbot.store import OutboxMessage, Ticket
 from supportbot.texts import text
@@ -59,8 +59,7 @@ class Jobs:
                 elif status is TicketStatus.SOLUTION_PROPOSED:
                     self._auto_close(db, ticket)
             # The agents' alerts are delivered from the outbox, like everything they see.
-            if notices := notice_rows(list(alerts), self.tickets.clock()):
-                db.execute(insert(OutboxMessage), notices)
+            queue(db, notice_rows(list(alerts), self.tickets.clock()))
             # Delivered messages are kept a while (a chat offers a choice again), not forever:
             # they repeat what customers typed (summaries), which retention must not outlive.
             kept = DELIVERED_KEPT

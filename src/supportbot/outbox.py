@@ -4,7 +4,11 @@ Agent replies and status notices (see ``TicketService``), and the engine's
 replies to a keyed event (a Telegram update), are written to the store in the
 same transaction as the change that caused them; senders (the Telegram channel,
 the terminal chat) take them from here one at a time, in order, and mark each
-one delivered once the channel took it. A sender that dies holds back only the
+one delivered once the channel took it. That loop is written once
+(``Outbox.delivery``) and run either at once (``deliver``) or on an event loop
+with the store's patience (``deliver_async``, Telegram's customers and agent
+notices), the channel saying through ``Sent`` what became of each message.
+A sender that dies holds back only the
 message in flight, until its claim lapses or the sender that replaces it takes
 it back (``release_orphans``): nothing is lost, and only that one message can
 arrive twice (channels offer no idempotence key).
@@ -18,22 +22,31 @@ with ``claim_notice``.
 
 from __future__ import annotations
 
+import logging
 import os
 import socket
+import threading
 import uuid
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Generator, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from enum import Enum
+from typing import Any, Generic, TypedDict, TypeVar, cast
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Table, bindparam, event, exists, func, insert, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from supportbot.messages import Action, Button, ForgetAgentThreads, NotifyAgents, Reply
-from supportbot.store import Conversation, OutboxMessage
+from supportbot.patience import PATIENCE, within
+from supportbot.store import Conversation, Customer, OutboxMessage
+
+log = logging.getLogger(__name__)
+M = TypeVar("M")  # a message the loop delivers: a customer's Reply, an agents' Notice
 
 AGENTS = "agents"  # the agent side's stream; its chats are ticket references
 ERASURES = "erasures"  # the AGENTS chat of topics to delete (they outlive their tickets)
+PAGE = 100  # messages read at most in one go (``Outbox.outgoing``)
 LEASE = timedelta(minutes=1)  # one message's sending, retries and 429 waits included
 # Who holds a claim: this process, as long as it lives.
 PROCESS = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
@@ -68,22 +81,54 @@ class Outbox:
     def deliver(self, channel: str, chat_id: str, send: Callable[[Reply], object]) -> int:
         """Hand the messages waiting for this chat to ``send``, in order; how many went.
 
-        One message at a time: claimed, sent, marked delivered. A sender killed in
-        between leaves only that message claimed; it goes again when the claim lapses
-        (``LEASE``), before anything queued after it, so nothing is lost and
-        the order holds. One that raises gives the message back at once.
+        The delivery loop (``delivery``) run here and now: one message at a time,
+        claimed, sent, marked delivered. A sender killed in between leaves only that
+        message claimed; it goes again when the claim lapses (``LEASE``), before
+        anything queued after it, so nothing is lost and the order holds. One that
+        raises gives the message back at once. ``send`` may return a ``Sent`` to say
+        the message was refused or could not go now; anything else means it went.
         """
-        sent = 0
-        while (claimed := self.claim_next(channel, chat_id)) is not None:
-            ident, reply = claimed
+        steps = self.delivery(lambda: self.claim_next(channel, chat_id))
+        return _run(steps, send).delivered
+
+    async def deliver_async(
+        self,
+        claim: Callable[[], tuple[int, M] | None],
+        send: Callable[[M], Awaitable[Sent]],
+    ) -> Round:
+        """The delivery loop for an async channel: each store step in a worker thread,
+        tried again while the store is away (``patience``), ``send`` awaited."""
+        return await _run_async(self.delivery(claim), send)
+
+    def delivery(self, claim: Callable[[], tuple[int, M] | None]) -> Delivery[M]:
+        """The one delivery loop, as steps a runner carries out (``deliver`` at once,
+        ``deliver_async`` on an event loop): what to claim, send, mark or give back.
+
+        The guarantees live here. Order: the chat's oldest undelivered message first,
+        and nothing after it while it is claimed. At least once: a message is marked
+        delivered only after the channel took it, and that mark waits for the store as
+        long as the claim runs (given up sooner, the message would go twice). A send
+        that raises gives the message back and the error goes up; one the channel
+        refuses as it is (``Sent.REFUSED``) is dropped, as trying again changes nothing
+        and it would hold back the chat's later messages; one that cannot go now
+        (``Sent.LATER``) is given back and the round stops.
+        """
+        delivered = 0
+        while (claimed := (yield _StoreStep(claim))) is not None:
+            ident, message = claimed
             try:
-                send(reply)
+                outcome = yield _SendStep(message)
             except Exception:
-                self.release(ident)
+                yield _StoreStep(self.release, (ident,))
                 raise
-            self.mark_delivered([ident])
-            sent += 1
-        return sent
+            if outcome is Sent.LATER:
+                yield _StoreStep(self.release, (ident,))
+                return Round(delivered, stopped=True)
+            if outcome is Sent.REFUSED:
+                log.error("outbox message %s refused by the channel: dropped", ident)
+            yield _StoreStep(self.mark_delivered, ([ident],), LEASE.total_seconds())
+            delivered += 1
+        return Round(delivered, stopped=False)
 
     def claim_next(
         self, channel: str, chat_id: str, lease: timedelta = LEASE
@@ -109,6 +154,26 @@ class Outbox:
                 .order_by(func.min(OutboxMessage.id))
             ).all()
         return [chat for chat, _ in rows]
+
+    def waiting_chats(self, channel: str) -> list[str]:
+        """The channel's chats with undelivered messages whose customer can be reached
+        (one who blocked the bot keeps theirs waiting)."""
+        blocked = exists().where(
+            Customer.channel == channel,
+            Customer.external_id == OutboxMessage.chat_id,
+            Customer.unreachable.is_(True),
+        )
+        with self.sessions() as db:
+            rows = db.scalars(
+                select(OutboxMessage.chat_id)
+                .where(
+                    OutboxMessage.channel == channel,
+                    OutboxMessage.delivered_at.is_(None),
+                    ~blocked,
+                )
+                .distinct()
+            ).all()
+        return list(rows)
 
     def _claim(self, channel: str, chat_id: str, lease: timedelta) -> OutboxMessage | None:
         now = self.clock()
@@ -194,6 +259,50 @@ class Outbox:
         self.deliver(channel, chat_id, taken.append)
         return taken
 
+    def outgoing(self, channel: str, chat_id: str, after: int = 0) -> list[Outgoing]:
+        """The chat's messages with an id above ``after``, oldest first, delivered or not
+        (at most ``PAGE``): what a channel that pulls by cursor reads."""
+        with self.sessions() as db:
+            rows = db.scalars(
+                select(OutboxMessage)
+                .where(
+                    OutboxMessage.channel == channel,
+                    OutboxMessage.chat_id == chat_id,
+                    OutboxMessage.id > after,
+                )
+                .order_by(OutboxMessage.id)
+                .limit(PAGE)
+            )
+            return [Outgoing(row.id, _reply(row), row.created_at) for row in rows]
+
+    def acknowledge(self, channel: str, chat_id: str, up_to: int) -> int:
+        """The chat's messages up to ``up_to`` were shown: marked delivered (their claims
+        given back); how many were newly marked."""
+        with self.sessions.begin() as db:
+            result = db.execute(
+                update(OutboxMessage)
+                .where(
+                    OutboxMessage.channel == channel,
+                    OutboxMessage.chat_id == chat_id,
+                    OutboxMessage.id <= up_to,
+                    OutboxMessage.delivered_at.is_(None),
+                )
+                .values(delivered_at=self.clock(), claimed_until=None, claimed_by=None)
+            )
+            return int(getattr(result, "rowcount", 0) or 0)
+
+    def newer(self, channel: str, after: int) -> tuple[int, set[str]]:
+        """The channel's highest message id (at least ``after``), and the chats with
+        messages above ``after``."""
+        with self.sessions() as db:
+            rows = db.execute(
+                select(OutboxMessage.chat_id, func.max(OutboxMessage.id))
+                .where(OutboxMessage.channel == channel, OutboxMessage.id > after)
+                .group_by(OutboxMessage.chat_id)
+            ).all()
+        highest = max((int(top) for _, top in rows), default=max(after, 0))
+        return highest, {chat_id for chat_id, _ in rows}
+
     def mark_delivered(self, ids: list[int]) -> None:
         if not ids:
             return
@@ -203,6 +312,15 @@ class Outbox:
                 .where(OutboxMessage.id.in_(ids), OutboxMessage.delivered_at.is_(None))
                 .values(delivered_at=self.clock())
             )
+
+
+@dataclass(frozen=True, slots=True)
+class Outgoing:
+    """A message for the customer of a chat, with its outbox id (the channel's cursor)."""
+
+    id: int
+    reply: Reply
+    at: datetime
 
 
 def _reply(row: OutboxMessage) -> Reply:
@@ -224,9 +342,9 @@ def notice_rows(
     now: datetime,
     source_chat: str | None = None,
     source_messages: tuple[int, ...] = (),
-) -> list[dict[str, Any]]:
+) -> list[OutboxRow]:
     """The outbox rows (``AGENTS``) of a change's notices for the agent side."""
-    rows: list[dict[str, Any]] = []
+    rows: list[OutboxRow] = []
     for action in actions:
         if isinstance(action, NotifyAgents):
             data: dict[str, Any] = {"kind": "notify", "files": list(action.files)}
@@ -238,17 +356,150 @@ def notice_rows(
             chat, body = ERASURES, ""
         else:
             continue
-        rows.append(
-            {
-                "channel": AGENTS,
-                "chat_id": chat,
-                "text": body,
-                "buttons": [],
-                "data": data,
-                "created_at": now,
-            }
-        )
+        rows.append(message_row(AGENTS, chat, body, now, data=data))
     return rows
+
+
+# -- the one writer ------------------------------------------------------------------
+
+
+class OutboxRow(TypedDict):
+    """One outbox row as ``queue`` writes it."""
+
+    channel: str
+    chat_id: str
+    text: str
+    buttons: list[dict[str, str]]
+    data: dict[str, Any] | None
+    ticket_id: int | None
+    created_at: datetime
+    delivered_at: datetime | None
+
+
+def message_row(
+    channel: str,
+    chat_id: str,
+    text: str,
+    now: datetime,
+    buttons: Sequence[Button] = (),
+    *,
+    data: dict[str, Any] | None = None,
+    ticket_id: int | None = None,
+    delivered: bool = False,
+) -> OutboxRow:
+    """A message for ``queue``; ``delivered`` for one the channel already handed over
+    itself (kept for the history and the chat's choices, never sent)."""
+    return {
+        "channel": channel,
+        "chat_id": chat_id,
+        "text": text,
+        "buttons": [{"label": b.label, "payload": b.payload} for b in buttons],
+        "data": data,
+        "ticket_id": ticket_id,
+        "created_at": now,
+        "delivered_at": now if delivered else None,
+    }
+
+
+def queue(db: Session, rows: Sequence[OutboxRow]) -> None:
+    """Write messages to the outbox in ``db``'s transaction: the outbox's one writer
+    (the engine's turns, the ticket service, the ticket jobs).
+
+    Order: a chat's messages are delivered in id order, and ids follow the order in
+    which rows are written: a transaction's messages go out in the order of its
+    ``queue`` calls (and of the rows within a call), after everything the chat had
+    when it committed. Inside a turn (``TurnMessages.hold``) what is queued waits for
+    the end of the turn and comes after the turn's own replies ("Merci, je clôture"
+    before the rating question the closing queued).
+    """
+    held = db.info.get(_HELD)
+    if isinstance(held, TurnMessages):
+        held.queued.extend(rows)
+        return
+    if not rows:
+        return
+    db.execute(_INSERT, list(rows))
+    if any(row["channel"] == AGENTS for row in rows):
+        event.listen(db, "after_commit", _notices_committed, once=True)
+
+
+class _NoticeCount:
+    """How many transactions of this process committed agent notices: a hint that lets
+    a sender skip looking for notices when none came since its last complete round."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._count = 0
+
+    def bump(self) -> None:
+        with self._lock:
+            self._count += 1
+
+    def now(self) -> int:
+        return self._count
+
+
+_NOTICES = _NoticeCount()
+
+
+def _notices_committed(_: Session) -> None:
+    _NOTICES.bump()
+
+
+def notices_committed() -> int:
+    """How many transactions of this process committed agent notices so far. A sender
+    that saw the same number when it started its last complete round has nothing of
+    this process to look for; what other processes queue comes with its periodic sweep."""
+    return _NOTICES.now()
+
+
+@dataclass
+class TurnMessages:
+    """The messages of a turn, written in one go when it ends: its replies first
+    (``reply``), then what was queued while it ran (the ticket service's messages)."""
+
+    replies: list[OutboxRow] = field(default_factory=list)
+    queued: list[OutboxRow] = field(default_factory=list)
+
+    @classmethod
+    @contextmanager
+    def hold(cls, db: Session) -> Iterator[TurnMessages]:
+        """Hold what ``db``'s transaction queues until the block ends, then write it;
+        nothing is written when the block raises (its transaction is rolled back)."""
+        held = cls()
+        db.info[_HELD] = held
+        try:
+            yield held
+        finally:
+            del db.info[_HELD]
+        queue(db, held.replies + held.queued)
+
+    def reply(self, rows: Sequence[OutboxRow]) -> None:
+        """The turn's own replies: written before what the turn queued otherwise."""
+        self.replies.extend(rows)
+
+    def drop(self) -> None:
+        """Forget what was queued so far (the turn erases the customer, outbox included)."""
+        self.replies.clear()
+        self.queued.clear()
+
+
+_HELD = "supportbot.outbox.turn"  # the session's TurnMessages while a turn runs
+_INSERT = insert(cast(Table, OutboxMessage.__table__)).values(
+    {
+        name: bindparam(name)
+        for name in (
+            "channel",
+            "chat_id",
+            "text",
+            "buttons",
+            "data",
+            "ticket_id",
+            "created_at",
+            "delivered_at",
+        )
+    }
+)
 
 
 def _notice(row: OutboxMessage) -> Notice:
@@ -261,3 +512,77 @@ def _notice(row: OutboxMessage) -> Notice:
         source.get("chat"),
         tuple(int(m) for m in source.get("messages", [])),
     )
+
+
+class Sent(Enum):
+    """What became of a message handed to a channel."""
+
+    TAKEN = "taken"  # the channel took it: marked delivered
+    REFUSED = "refused"  # refused as it is: dropped (marked delivered), the chat goes on
+    LATER = "later"  # could not go now (a blocked bot, the network): given back
+
+
+@dataclass(frozen=True, slots=True)
+class Round:
+    """How a delivery round went: messages delivered (refused ones included), and
+    whether it stopped at one given back (``Sent.LATER``) rather than at the end."""
+
+    delivered: int
+    stopped: bool
+
+
+@dataclass(frozen=True, slots=True)
+class _StoreStep:
+    """A store call of the loop, and how long an async runner waits for the store."""
+
+    call: Callable[..., Any]
+    args: tuple[Any, ...] = ()
+    patience: float = PATIENCE
+
+
+@dataclass(frozen=True, slots=True)
+class _SendStep(Generic[M]):
+    message: M
+
+
+Delivery = Generator["_StoreStep | _SendStep[M]", Any, Round]
+
+
+def _run(steps: Delivery[M], send: Callable[[M], object]) -> Round:
+    """Carry out a delivery loop's steps at once, in this thread."""
+    result: Any = None
+    error: Exception | None = None
+    while True:
+        try:
+            step = steps.send(result) if error is None else steps.throw(error)
+        except StopIteration as done:
+            return cast(Round, done.value)
+        result, error = None, None
+        try:
+            if isinstance(step, _StoreStep):
+                result = step.call(*step.args)
+            else:
+                result = send(step.message)
+                result = result if isinstance(result, Sent) else Sent.TAKEN
+        except Exception as err:  # handed to the loop, which gives the message back
+            error = err
+
+
+async def _run_async(steps: Delivery[M], send: Callable[[M], Awaitable[Sent]]) -> Round:
+    """Carry out a delivery loop's steps on an event loop: store calls in a worker
+    thread, patiently (the store away for seconds is waited out), sends awaited."""
+    result: Any = None
+    error: Exception | None = None
+    while True:
+        try:
+            step = steps.send(result) if error is None else steps.throw(error)
+        except StopIteration as done:
+            return cast(Round, done.value)
+        result, error = None, None
+        try:
+            if isinstance(step, _StoreStep):
+                result = await within(step.patience, step.call, *step.args)
+            else:
+                result = await send(step.message)
+        except Exception as err:
+            error = err

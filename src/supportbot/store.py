@@ -64,6 +64,10 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+class StoreUnavailable(RuntimeError):
+    """A keyed event could not be applied: the store was unreachable; nothing was kept."""
+
+
 class Base(DeclarativeBase):
     metadata = MetaData(
         naming_convention={

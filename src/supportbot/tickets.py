@@ -23,7 +23,9 @@ from sqlalchemy.orm import Session
 
 from supportbot.calendar import BusinessCalendar
 from supportbot.content import DueRule, Flow
-from supportbot.store import Attachment, Customer, OutboxMessage, Ticket, TicketEvent
+from supportbot.messages import Button
+from supportbot.outbox import message_row, queue
+from supportbot.store import Attachment, Customer, Ticket, TicketEvent
 from supportbot.texts import text
 
 
@@ -435,14 +437,13 @@ class TicketService:
         customer = ticket.customer
         if is_erased(customer):
             return  # no one to deliver to (a status change after erasure, a job)
-        session.add(
-            OutboxMessage(
-                channel=customer.channel,
-                chat_id=customer.external_id,
-                text=body,
-                buttons=buttons or [],
-                ticket_id=ticket.id,
-                created_at=self.clock(),
-                delivered_at=self.clock() if delivered else None,
-            )
+        message = message_row(
+            customer.channel,
+            customer.external_id,
+            body,
+            self.clock(),
+            [Button(b["label"], b["payload"]) for b in buttons or []],
+            ticket_id=ticket.id,
+            delivered=delivered,
         )
+        queue(session, [message])

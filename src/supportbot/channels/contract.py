@@ -10,32 +10,21 @@ cursor that survives reconnects, restarts and a second worker.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 from typing import Protocol
 
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from supportbot.engine import Engine
 from supportbot.messages import Action, Inbound, Reply
-from supportbot.outbox import (
-    Outbox,
-    _reply,  # one reading of an outbox row, the outbox's own
-)
-from supportbot.store import Conversation, Customer, OutboxMessage
+from supportbot.outbox import PAGE, Notice, Outbox, Outgoing, Round, Sent
+from supportbot.store import Conversation, Customer
 
-PAGE = 100  # messages read at most in one go
-
-
-@dataclass(frozen=True, slots=True)
-class Outgoing:
-    """A message for the customer of a chat, with its outbox id (the channel's cursor)."""
-
-    id: int
-    reply: Reply
-    at: datetime
+__all__ = ["PAGE", "ChatCore", "EngineCore", "Outgoing"]
 
 
 class ChatCore(Protocol):
@@ -71,6 +60,41 @@ class ChatCore(Protocol):
         """The language the chat is held in now (the customer wrote or chose it), if any."""
         ...
 
+    # -- what a channel that pushes from an event loop needs (Telegram) -------------------
+
+    def now(self) -> datetime:
+        """The core's clock: the time the channel's own records (leases) are kept in."""
+        ...
+
+    async def deliver_async(
+        self, channel: str, chat_id: str, send: Callable[[Reply], Awaitable[Sent]]
+    ) -> Round:
+        """``deliver`` for a channel on an event loop: ``send`` awaited, store steps in a
+        worker thread that wait out a store away for seconds (see ``Outbox.delivery``)."""
+        ...
+
+    def waiting_chats(self, channel: str) -> list[str]:
+        """The channel's chats with messages waiting, whose customer can be reached."""
+        ...
+
+    def set_reachable(self, channel: str, user_id: str, reachable: bool) -> bool:
+        """Whether messages can reach this customer (False: they blocked the bot; what
+        waits for them stays); True if that changed."""
+        ...
+
+    def release_orphans(self, channel: str) -> int:
+        """For the channel's only sender, at its start: give back the claims of senders
+        gone (see ``Outbox.release_orphans``); how many."""
+        ...
+
+    def notice_chats(self) -> list[str]:
+        """The agent side's streams (ticket references) with notices waiting, oldest first."""
+        ...
+
+    async def deliver_notices(self, chat: str, show: Callable[[Notice], Awaitable[Sent]]) -> Round:
+        """``deliver_async`` for one stream of the agent side's notices."""
+        ...
+
 
 @dataclass
 class EngineCore:
@@ -84,52 +108,52 @@ class EngineCore:
     def of(cls, engine: Engine) -> EngineCore:
         return cls(engine.handle, engine.sessions, engine.clock)
 
+    @property
+    def outbox(self) -> Outbox:
+        return Outbox(self.sessions, self.clock)
+
     def deliver(self, channel: str, chat_id: str, send: Callable[[Reply], object]) -> int:
-        return Outbox(self.sessions, self.clock).deliver(channel, chat_id, send)
+        return self.outbox.deliver(channel, chat_id, send)
 
     def waiting_choice(self, channel: str, chat_id: str) -> Reply | None:
-        return Outbox(self.sessions, self.clock).waiting_choice(channel, chat_id)
+        return self.outbox.waiting_choice(channel, chat_id)
 
     def handle(self, inbound: Inbound) -> list[Action]:
         return self.handler(inbound)
 
     def outgoing(self, channel: str, chat_id: str, after: int = 0) -> list[Outgoing]:
-        with self.sessions() as db:
-            rows = db.scalars(
-                select(OutboxMessage)
-                .where(
-                    OutboxMessage.channel == channel,
-                    OutboxMessage.chat_id == chat_id,
-                    OutboxMessage.id > after,
-                )
-                .order_by(OutboxMessage.id)
-                .limit(PAGE)
-            )
-            return [Outgoing(row.id, _reply(row), row.created_at) for row in rows]
+        return self.outbox.outgoing(channel, chat_id, after)
 
     def acknowledge(self, channel: str, chat_id: str, up_to: int) -> int:
-        with self.sessions.begin() as db:
-            result = db.execute(
-                update(OutboxMessage)
-                .where(
-                    OutboxMessage.channel == channel,
-                    OutboxMessage.chat_id == chat_id,
-                    OutboxMessage.id <= up_to,
-                    OutboxMessage.delivered_at.is_(None),
-                )
-                .values(delivered_at=self.clock(), claimed_until=None, claimed_by=None)
-            )
-            return int(getattr(result, "rowcount", 0) or 0)
+        return self.outbox.acknowledge(channel, chat_id, up_to)
 
     def newer(self, channel: str, after: int) -> tuple[int, set[str]]:
-        with self.sessions() as db:
-            rows = db.execute(
-                select(OutboxMessage.chat_id, func.max(OutboxMessage.id))
-                .where(OutboxMessage.channel == channel, OutboxMessage.id > after)
-                .group_by(OutboxMessage.chat_id)
-            ).all()
-        highest = max((int(top) for _, top in rows), default=max(after, 0))
-        return highest, {chat_id for chat_id, _ in rows}
+        return self.outbox.newer(channel, after)
+
+    def now(self) -> datetime:
+        return self.clock()
+
+    async def deliver_async(
+        self, channel: str, chat_id: str, send: Callable[[Reply], Awaitable[Sent]]
+    ) -> Round:
+        outbox = self.outbox
+        return await outbox.deliver_async(partial(outbox.claim_next, channel, chat_id), send)
+
+    def waiting_chats(self, channel: str) -> list[str]:
+        return self.outbox.waiting_chats(channel)
+
+    def set_reachable(self, channel: str, user_id: str, reachable: bool) -> bool:
+        return set_reachable(self.sessions, channel, user_id, reachable)
+
+    def release_orphans(self, channel: str) -> int:
+        return self.outbox.release_orphans(channel)
+
+    def notice_chats(self) -> list[str]:
+        return self.outbox.notice_chats()
+
+    async def deliver_notices(self, chat: str, show: Callable[[Notice], Awaitable[Sent]]) -> Round:
+        outbox = self.outbox
+        return await outbox.deliver_async(partial(outbox.claim_notice, chat), show)
 
     def language(self, channel: str, chat_id: str) -> str | None:
         with self.sessions() as db:
@@ -142,3 +166,20 @@ class EngineCore:
             return None
         state, language = found
         return str((state or {}).get("lang") or language or "") or None
+
+
+def set_reachable(
+    sessions: sessionmaker[Session], channel: str, user_id: str, reachable: bool
+) -> bool:
+    """Mark a customer of ``channel`` reachable or not; True if that changed."""
+    with sessions.begin() as db:
+        result = db.execute(
+            update(Customer)
+            .where(
+                Customer.channel == channel,
+                Customer.external_id == user_id,
+                Customer.unreachable == reachable,
+            )
+            .values(unreachable=not reachable)
+        )
+        return bool(getattr(result, "rowcount", 0))

@@ -45,7 +45,7 @@ from supportbot import logs
 from supportbot.agents import AgentDesk
 from supportbot.app import build_desk, build_engine
 from supportbot.channels import telegram_store as store
-from supportbot.channels.patience import patiently, store_trouble, within
+from supportbot.channels.contract import ChatCore, EngineCore
 from supportbot.channels.telegram_customers import CustomerChats
 from supportbot.channels.telegram_media import MediaFetcher
 from supportbot.channels.telegram_notices import NoticeSender
@@ -66,6 +66,7 @@ from supportbot.config import Settings
 from supportbot.engine import Engine, pick_language
 from supportbot.jobs import Jobs
 from supportbot.outbox import PROCESS
+from supportbot.patience import patiently, store_trouble, within
 from supportbot.replies import ReplyBook, load_replies
 
 log = logging.getLogger(__name__)
@@ -129,9 +130,15 @@ class Housekeeping:
     """What runs besides updates: kept updates and their leases, outbox sweep, errors."""
 
     def __init__(
-        self, engine: Engine, sender: CustomerSender, notices: NoticeSender, jobs: Jobs
+        self,
+        core: ChatCore,
+        sessions: store.Sessions,
+        sender: CustomerSender,
+        notices: NoticeSender,
+        jobs: Jobs,
     ) -> None:
-        self.engine = engine
+        self.core = core
+        self.sessions = sessions  # the channel's own tables: kept updates
         self.sender = sender
         self.notices = notices
         self.jobs = jobs
@@ -147,7 +154,7 @@ class Housekeeping:
         goes through again, and the engine, which took its key in with the turn,
         applies it once and delivers the replies still waiting.
         """
-        if await patiently(store.was_handled, self.engine.sessions, update.update_id):
+        if await patiently(store.was_handled, self.sessions, update.update_id):
             log.info("update %s delivered twice: ignored", update.update_id)
             raise ApplicationHandlerStop
 
@@ -161,10 +168,10 @@ class Housekeeping:
             ours = await within(
                 KEEP_PATIENCE,
                 store.keep_update,
-                self.engine.sessions,
+                self.sessions,
                 update.update_id,
                 update.to_dict(),
-                self.engine.clock(),
+                self.core.now(),
                 PROCESS,
             )
         except Exception as err:
@@ -191,9 +198,7 @@ class Housekeeping:
                 self.again.discard(update.update_id)
                 return
         try:
-            await patiently(
-                store.record_handled, self.engine.sessions, update.update_id, self.engine.clock()
-            )
+            await patiently(store.record_handled, self.sessions, update.update_id, self.core.now())
         except Exception as err:
             if not store_trouble(err):
                 raise
@@ -209,7 +214,7 @@ class Housekeeping:
     async def take_up(self, app: Application[Any, Any, Any, Any, Any, Any], everyone: bool) -> int:
         """Queue the kept updates nobody handles; ``everyone``: also those other workers
         hold (the only poller, at its start). How many were queued."""
-        sessions, now = self.engine.sessions, self.engine.clock()
+        sessions, now = self.sessions, self.core.now()
         queued = 0
         try:
             await asyncio.to_thread(
@@ -241,7 +246,7 @@ class Housekeeping:
         """Deliver what waits in the outbox: messages queued by other tools (terminal
         agent console, scripts, timed jobs), and the agent side's notices."""
         try:
-            chats = await asyncio.to_thread(store.chats_with_pending_outbox, self.engine.sessions)
+            chats = await asyncio.to_thread(self.core.waiting_chats, CHANNEL)
         except Exception as err:
             if not store_trouble(err):
                 raise
@@ -259,8 +264,8 @@ class Housekeeping:
         await self.sweep_outbox(context)
 
     async def forget_updates(self, context: ContextTypes.DEFAULT_TYPE) -> None:
-        before = self.engine.clock() - UPDATE_MEMORY
-        await asyncio.to_thread(store.forget_updates, self.engine.sessions, before)
+        before = self.core.now() - UPDATE_MEMORY
+        await asyncio.to_thread(store.forget_updates, self.sessions, before)
 
     async def on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         """Log with ids only; a customer whose turn failed gets a short apology, unless
@@ -288,7 +293,7 @@ class Housekeeping:
         """Let an update's lease lapse now, so the next sweep takes it (once the store
         is back; until then the lease lapses by itself)."""
         try:
-            await within(KEEP_PATIENCE, store.lapse_lease, self.engine.sessions, update_id, PROCESS)
+            await within(KEEP_PATIENCE, store.lapse_lease, self.sessions, update_id, PROCESS)
         except Exception as err:
             if not store_trouble(err):
                 raise
@@ -335,7 +340,10 @@ def build_application(
         builder = builder.get_updates_request(get_updates_request)
     app = builder.build()
 
-    sender = CustomerSender(engine)
+    # The customer side speaks to the core through the channel contract; the agent side
+    # (topics, templates) still works on the engine and its ticket service.
+    core = EngineCore.of(engine)
+    sender = CustomerSender(core, engine.sessions)
     room = None
     if settings.agent_chat_id is not None:
         room = AgentRoom(
@@ -347,12 +355,12 @@ def build_application(
             allowed=frozenset(settings.agent_user_ids),
         )
     media = MediaFetcher(settings.files_dir / "incoming", settings.max_attachment_bytes)
-    notices = NoticeSender(engine, room)
-    customers = CustomerChats(engine, sender, media, notices, processor.locks, album_delay)
-    jobs_settings = settings.job_settings()
-    chores = Housekeeping(
-        engine, sender, notices, Jobs(engine.tickets, engine.sessions, jobs_settings)
+    notices = NoticeSender(core, room)
+    customers = CustomerChats(
+        core, engine.sessions, sender, media, notices, processor.locks, album_delay
     )
+    ticket_jobs = Jobs(engine.tickets, engine.sessions, settings.job_settings())
+    chores = Housekeeping(core, engine.sessions, sender, notices, ticket_jobs)
     app.bot_data["customers"] = customers
     app.bot_data["housekeeping"] = chores
     processor.handled, queue.keep = chores.handled, chores.keep
@@ -429,7 +437,7 @@ async def _post_init(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
     # Polling: this is the only poller, every lease another process holds was cut off.
     # Behind a webhook other workers may be handling theirs right now: only lapsed ones.
     await chores.take_up(app, everyone=bool(app.bot_data.get("sole_poller")))
-    pending = await asyncio.to_thread(store.pending_albums, customers.engine.sessions)
+    pending = await asyncio.to_thread(store.pending_albums, customers.sessions)
     for chat, group in pending:
         customers.schedule_album(app.job_queue, int(chat), group, customers.album_delay)
 
@@ -451,7 +459,7 @@ def run(
     app = build_application(engine, build_desk(engine), settings, book=book)
     if not webhook_url:  # the only poller Telegram allows: other claims were cut off
         app.bot_data["sole_poller"] = True
-        cut_off = engine.outbox.release_orphans(store.CHANNEL)
+        cut_off = EngineCore.of(engine).release_orphans(store.CHANNEL)
         if cut_off:
             log.warning("%d message(s) cut off by a stop will be sent again", cut_off)
     try:

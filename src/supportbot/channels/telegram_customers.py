@@ -21,18 +21,18 @@ from telegram.error import TelegramError
 from telegram.ext import ContextTypes, JobQueue
 
 from supportbot.channels import telegram_store as store
-from supportbot.channels.patience import patiently
+from supportbot.channels.contract import ChatCore
 from supportbot.channels.telegram_media import MediaFetcher
 from supportbot.channels.telegram_notices import NoticeSender
 from supportbot.channels.telegram_order import KeyedLocks
 from supportbot.channels.telegram_outbound import CustomerSender
-from supportbot.engine import Engine
 from supportbot.messages import (
     Document,
     Inbound,
     IncomingFile,
     Reply,
 )
+from supportbot.patience import patiently
 
 log = logging.getLogger(__name__)
 
@@ -44,14 +44,16 @@ class CustomerChats:
 
     def __init__(
         self,
-        engine: Engine,
+        core: ChatCore,
+        sessions: store.Sessions,
         sender: CustomerSender,
         media: MediaFetcher,
         notices: NoticeSender,
         chat_locks: KeyedLocks,
         album_delay: float,
     ) -> None:
-        self.engine = engine
+        self.core = core
+        self.sessions = sessions  # the channel's own tables: albums, long callback data
         self.sender = sender
         self.media = media
         self.notices = notices
@@ -84,7 +86,7 @@ class CustomerChats:
         if message is None or message.chat.type != ChatType.PRIVATE:
             return
         data = query.data or ""
-        payload = await asyncio.to_thread(store.payload_of, self.engine.sessions, data)
+        payload = await asyncio.to_thread(store.payload_of, self.sessions, data)
         label = _label_of(message, data) if isinstance(message, Message) else ""
         chat_id = message.chat.id
         await self.flush_albums(context.bot, chat_id)
@@ -111,8 +113,8 @@ class CustomerChats:
             file=file,
         )
         chat, group = str(message.chat_id), message.media_group_id
-        now = self.engine.clock()
-        await asyncio.to_thread(store.keep_album_part, self.engine.sessions, chat, group, part, now)
+        now = self.core.now()
+        await asyncio.to_thread(store.keep_album_part, self.sessions, chat, group, part, now)
         self.schedule_album(context.job_queue, message.chat_id, group, self.album_delay)
 
     # -- albums ------------------------------------------------------------------------
@@ -138,12 +140,12 @@ class CustomerChats:
 
     async def flush_albums(self, bot: Bot, chat_id: int) -> None:
         """Albums still waiting in this chat go first, so they never overtake a message."""
-        pending = await asyncio.to_thread(store.pending_albums, self.engine.sessions, str(chat_id))
+        pending = await asyncio.to_thread(store.pending_albums, self.sessions, str(chat_id))
         for _, group in pending:
             await self._flush_album(bot, chat_id, group)
 
     async def _flush_album(self, bot: Bot, chat_id: int, group: str) -> None:
-        sessions = self.engine.sessions
+        sessions = self.sessions
         parts, ids = await asyncio.to_thread(store.album_parts, sessions, str(chat_id), group)
         if not parts:
             return  # already handled (a message of the chat flushed it first)
@@ -171,16 +173,15 @@ class CustomerChats:
 
     async def serve(self, bot: Bot, chat_id: int, inbound: Inbound) -> None:
         """Typing indicator, engine turn, replies, agents' notices, then queued messages."""
-        sessions = self.engine.sessions
         try:
             await bot.send_chat_action(chat_id, ChatAction.TYPING)
         except TelegramError as err:
             log.info("no typing indicator in %s: %s", chat_id, err)
         # The store away for seconds: the turn waits for it rather than asking the
         # customer to try again (a keyed turn is applied whole or not at all).
-        await patiently(store.set_reachable, sessions, inbound.user_id, True)
+        await patiently(self.core.set_reachable, CHANNEL, inbound.user_id, True)
         try:
-            actions = await patiently(self.engine.handle, inbound)
+            actions = await patiently(self.core.handle, inbound)
         finally:
             self.media.discard(inbound.files)
         # The turn's replies wait in the outbox (queued with the turn itself), after
@@ -193,7 +194,7 @@ class CustomerChats:
                 chat_id, document.data, filename=document.name, caption=document.caption[:1024]
             )
         # What the turn queued for the agents (a new ticket's card, a relayed message).
-        await self.notices.deliver(bot)
+        await self.notices.deliver(bot, everywhere=False)
 
     @staticmethod
     def _inbound(

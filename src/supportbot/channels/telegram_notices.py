@@ -15,12 +15,12 @@ from dataclasses import dataclass, field
 from telegram import Bot
 from telegram.error import BadRequest, TelegramError
 
-from supportbot.channels.patience import patiently, within
+from supportbot.channels.contract import ChatCore
 from supportbot.channels.telegram_order import KeyedLocks
 from supportbot.channels.telegram_topics import AgentRoom
-from supportbot.engine import Engine
 from supportbot.messages import ForgetAgentThreads
-from supportbot.outbox import LEASE, Notice
+from supportbot.outbox import Notice, Sent, notices_committed
+from supportbot.patience import patiently
 
 log = logging.getLogger(__name__)
 
@@ -29,30 +29,41 @@ log = logging.getLogger(__name__)
 class NoticeSender:
     """Delivers what waits for the agent side; nothing when no agent group is set."""
 
-    engine: Engine
+    core: ChatCore
     room: AgentRoom | None
     locks: KeyedLocks = field(default_factory=KeyedLocks)
+    # notices_committed() when the last round that left nothing behind began.
+    _clean_at: int | None = field(default=None, init=False)
 
-    async def deliver(self, bot: Bot) -> int:
-        """Every ticket's waiting notices, in order; how many were shown."""
-        outbox = self.engine.outbox
-        shown = 0
-        for chat in await patiently(outbox.notice_chats):
+    async def deliver(self, bot: Bot, everywhere: bool = True) -> int:
+        """Every ticket's waiting notices, in order, through the outbox's delivery loop;
+        how many were shown. Not ``everywhere`` (after a customer's turn): only when this
+        process committed notices since the last round that left none behind, which
+        spares the look for waiting notices on most turns."""
+        committed = notices_committed()
+        if not everywhere and committed == self._clean_at:
+            return 0
+        self._clean_at = None  # until this round ends with nothing left behind
+        shown, left = 0, False
+
+        async def show(notice: Notice) -> Sent:
+            try:
+                await self._show(bot, notice)
+            except BadRequest as err:
+                log.error("agent notice refused by Telegram (%s)", err)
+                return Sent.REFUSED
+            except TelegramError as err:
+                log.warning("agent notice not shown yet (%s): the next sweep tries again", err)
+                return Sent.LATER
+            return Sent.TAKEN
+
+        for chat in await patiently(self.core.notice_chats):
             async with self.locks.hold(chat):
-                while claimed := await patiently(outbox.claim_notice, chat):
-                    ident, notice = claimed
-                    try:
-                        await self._show(bot, notice)
-                    except BadRequest as err:
-                        # Refused as it is: trying again changes nothing, and it would
-                        # hold back the ticket's later notices.
-                        log.error("agent notice %s refused by Telegram (%s): dropped", ident, err)
-                    except TelegramError as err:
-                        log.warning("agent notice %s not shown yet (%s)", ident, err)
-                        await patiently(outbox.release, ident)  # the next sweep tries again
-                        break
-                    await within(LEASE.total_seconds(), outbox.mark_delivered, [ident])
-                    shown += 1
+                done = await self.core.deliver_notices(chat, show)
+            shown += done.delivered
+            left = left or done.stopped
+        if not left:
+            self._clean_at = committed
         return shown
 
     async def _show(self, bot: Bot, notice: Notice) -> None:

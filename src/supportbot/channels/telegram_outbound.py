@@ -19,18 +19,19 @@ from telegram.constants import MessageLimit
 from telegram.error import BadRequest, Forbidden, NetworkError
 
 from supportbot.channels import telegram_store as store
-from supportbot.channels.patience import patiently, within
+from supportbot.channels.contract import ChatCore
 from supportbot.channels.telegram_order import KeyedLocks
-from supportbot.engine import Engine
 from supportbot.messages import Button, Reply
-from supportbot.outbox import LEASE
+from supportbot.outbox import Sent
 
 log = logging.getLogger(__name__)
+
+CHANNEL = store.CHANNEL
+Sessions = store.Sessions
 
 TEXT_LIMIT = int(MessageLimit.MAX_TEXT_LENGTH)
 _SHORT_LABEL = 12
 _PER_ROW = 3
-_MARK_PATIENCE = LEASE.total_seconds()
 
 
 def split_text(text: str, limit: int = TEXT_LIMIT) -> list[str]:
@@ -75,7 +76,8 @@ def keyboard_rows(buttons: Sequence[Button]) -> list[list[Button]]:
 class CustomerSender:
     """Delivers replies and the outbox to customers; one delivery at a time per chat."""
 
-    engine: Engine
+    core: ChatCore
+    sessions: Sessions  # the channel's own tables (long callback data)
     locks: KeyedLocks = field(default_factory=KeyedLocks)
     # Telegram answering 5xx or timing out: a few tries with a growing pause.
     attempts: int = 3
@@ -88,36 +90,26 @@ class CustomerSender:
                 await self._send_one(bot, chat_id, reply)
         except Forbidden:
             log.info("telegram chat %s refused our message (403): marked unreachable", chat_id)
-            await asyncio.to_thread(store.set_reachable, self.engine.sessions, str(chat_id), False)
+            await asyncio.to_thread(self.core.set_reachable, CHANNEL, str(chat_id), False)
             return False
         return True
 
     async def deliver_outbox(self, bot: Bot, chat_id: int) -> bool:
-        """Messages queued for this customer (agent replies, status changes)."""
-        outbox, chat = self.engine.outbox, str(chat_id)
+        """Messages queued for this customer (agent replies, status changes), through the
+        outbox's delivery loop; False when the customer blocked the bot."""
+        chat = str(chat_id)
+
+        async def push(reply: Reply) -> Sent:
+            try:
+                sent = await self.send(bot, chat_id, [reply])
+            except BadRequest as err:
+                log.error("telegram refused a message to %s as it is (%s)", chat_id, err)
+                return Sent.REFUSED
+            return Sent.TAKEN if sent else Sent.LATER
+
         async with self.locks.hold(chat):
-            # One at a time, in order (as Outbox.deliver): a crash holds back only the
-            # message in flight, for the lease; a blocked bot gives it back at once.
-            # Marking a sent message delivered waits for the store as long as the claim
-            # runs: given up sooner, the message would go a second time.
-            while claimed := await patiently(outbox.claim_next, store.CHANNEL, chat):
-                ident, reply = claimed
-                try:
-                    sent = await self.send(bot, chat_id, [reply])
-                except BadRequest as err:
-                    # Telegram refuses this message as it is: sending it again changes
-                    # nothing, and it would hold back everything queued after it.
-                    log.error("outbox message %s refused by Telegram (%s): dropped", ident, err)
-                    await within(_MARK_PATIENCE, outbox.mark_delivered, [ident])
-                    continue
-                except Exception:
-                    await patiently(outbox.release, ident)  # the next round retries
-                    raise
-                if not sent:
-                    await patiently(outbox.release, ident)
-                    return False
-                await within(_MARK_PATIENCE, outbox.mark_delivered, [ident])
-            return True
+            done = await self.core.deliver_async(CHANNEL, chat, push)
+        return not done.stopped
 
     async def _send_one(self, bot: Bot, chat_id: int, reply: Reply) -> None:
         pieces = split_text(reply.text)
@@ -148,9 +140,7 @@ class CustomerSender:
             return None
         data = {b.payload: b.payload for b in buttons}
         for payload in [p for p in data if store.needs_digest(p)]:
-            data[payload] = await asyncio.to_thread(
-                store.callback_data, self.engine.sessions, payload
-            )
+            data[payload] = await asyncio.to_thread(store.callback_data, self.sessions, payload)
         return InlineKeyboardMarkup(
             [
                 [InlineKeyboardButton(b.label, callback_data=data[b.payload]) for b in row]

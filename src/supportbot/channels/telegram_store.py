@@ -13,21 +13,21 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import BigInteger, Index, String, Text, delete, exists, or_, select, update
+from sqlalchemy import BigInteger, Index, String, Text, delete, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 
+from supportbot.channels import contract
 from supportbot.messages import IncomingFile
-from supportbot.outbox import holder_gone
+from supportbot.outbox import Outbox, holder_gone
 from supportbot.store import (
     Attachment,
     Base,
-    Customer,
     InboundEvent,
     JSONType,
-    OutboxMessage,
     Ticket,
     UTCDateTime,
+    utcnow,
 )
 from supportbot.tickets import TicketService
 
@@ -465,37 +465,12 @@ def ticket_files(sessions: Sessions, reference: str) -> list[tuple[str, str, str
 
 def set_reachable(sessions: Sessions, external_id: str, reachable: bool) -> bool:
     """Mark a Telegram customer (un)reachable; True when this changed something."""
-    with sessions.begin() as db:
-        result = db.execute(
-            update(Customer)
-            .where(
-                Customer.channel == CHANNEL,
-                Customer.external_id == external_id,
-                Customer.unreachable == reachable,
-            )
-            .values(unreachable=not reachable)
-        )
-        return bool(getattr(result, "rowcount", 0))
+    return contract.set_reachable(sessions, CHANNEL, external_id, reachable)
 
 
 def chats_with_pending_outbox(sessions: Sessions) -> list[str]:
     """Telegram chats that have undelivered messages and a reachable customer."""
-    blocked = exists().where(
-        Customer.channel == CHANNEL,
-        Customer.external_id == OutboxMessage.chat_id,
-        Customer.unreachable.is_(True),
-    )
-    with sessions() as db:
-        rows = db.scalars(
-            select(OutboxMessage.chat_id)
-            .where(
-                OutboxMessage.channel == CHANNEL,
-                OutboxMessage.delivered_at.is_(None),
-                ~blocked,
-            )
-            .distinct()
-        ).all()
-    return list(rows)
+    return Outbox(sessions, utcnow).waiting_chats(CHANNEL)
 
 
 def record_agent_reply(

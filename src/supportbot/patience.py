@@ -17,7 +17,7 @@ from typing import ParamSpec, TypeVar
 
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
-from supportbot.engine import StoreUnavailable
+from supportbot.store import StoreUnavailable
 
 log = logging.getLogger(__name__)
 
