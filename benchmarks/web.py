@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import random
 import socket
@@ -61,6 +62,22 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time a process used so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def cpu_wait_seconds(pid: int) -> float:
+    """Time the process's threads spent ready to run but waiting for a CPU (other jobs
+    on the machine): what says the machine, not the code, held the process back."""
+    waited = 0
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        with contextlib.suppress(OSError):
+            waited += int((task / "schedstat").read_text().split()[1])
+    return waited / 1e9
 
 
 def rss_kb(pid: int) -> int:
@@ -137,8 +154,15 @@ async def web_run(
         active = visitors[:50]
         full: list[float] = []
         start = time.perf_counter()
+        server_cpu, client_cpu = cpu_seconds(pid), time.process_time()
+        server_wait, client_wait = cpu_wait_seconds(pid), cpu_wait_seconds(os.getpid())
         await asyncio.gather(*(closed_loop(v, messages // len(active), full) for v in active))
-        rate = len(full) / (time.perf_counter() - start)
+        elapsed = time.perf_counter() - start
+        rate = len(full) / elapsed
+        server_share = (cpu_seconds(pid) - server_cpu) / elapsed
+        client_share = (time.process_time() - client_cpu) / elapsed
+        server_waited = (cpu_wait_seconds(pid) - server_wait) / elapsed
+        client_waited = (cpu_wait_seconds(os.getpid()) - client_wait) / elapsed
 
         # Half that rate, spread over every streaming visitor.
         half: list[float] = []
@@ -157,6 +181,10 @@ async def web_run(
             "half_p50": 1000 * float(np.percentile(half, 50)),
             "half_p99": 1000 * float(np.percentile(half, 99)),
             "stream_kb": per_stream_kb,
+            "server_cpu": server_share,
+            "client_cpu": client_share,
+            "server_waited": server_waited,
+            "client_waited": client_waited,
         }
 
 
@@ -204,6 +232,10 @@ def main() -> int:
     print(f"  send -> event at full load  p50 {p50:6.1f} ms  p99 {p99:6.1f} ms")
     print(f"  send -> event at half rate  p50 {half50:6.1f} ms  p99 {half99:6.1f} ms", end="")
     print(f"  (target p99 <= {TARGET_P99_MS:.0f} ms)")
+    print(f"  CPU at full load            server {web['server_cpu']:.0%} of a core,", end="")
+    print(f" load generator {web['client_cpu']:.0%}")
+    print(f"  waiting for a CPU (others)  server {web['server_waited']:.0%} of the time,", end="")
+    print(f" load generator {web['client_waited']:.0%}")
     print(f"  memory per idle stream      {kb:6.1f} KB  (target <= {TARGET_STREAM_KB:.0f} KB)")
     return 0
 
