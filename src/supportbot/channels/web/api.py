@@ -265,19 +265,18 @@ class WebApi:
         returned["language"] = turn.language
         return JSONResponse(returned)
 
-    def _take_in(self, inbound: Inbound, client_id: str, line: str) -> Turn:
+    def _take_in(self, inbound: Inbound, client_id: str, text: str) -> Turn:
         """One trip to the store for a visitor's message: the transcript line, the turn,
         and what the chat's streams are to be told."""
         chat_id = inbound.chat_id
-        written = self.visitors.write(chat_id, client_id, line)
+        written = self.visitors.write(chat_id, client_id, text)
         actions = self.core.handle(inbound)
         if written is None:  # sent again: the line was kept by the first sending
             written = self.visitors.kept(chat_id, client_id)
-        said = None
-        if written is not None:
-            said = self.reads.after_line(chat_id, written[0], written[1].after_id)
-        kept = written if said is not None else None
-        return Turn(actions, said or [], kept, self.core.language(WEB_CHANNEL, chat_id))
+        line, after = (written[0], written[1].after_id) if written else (None, 0)
+        left = self.reads.after_turn(chat_id, line, after)
+        kept = written if left.said is not None else None
+        return Turn(actions, left.said or [], kept, left.language)
 
     def _tell_streams(self, chat_id: str, turn: Turn) -> None:
         if turn.line is None:  # erased: ids may be handed out again below the streams' cursors

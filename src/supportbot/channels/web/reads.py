@@ -1,9 +1,11 @@
-"""The web channel's own reads of the outbox, on a plain connection (no ORM session: a
-session costs more than the query): what the watcher reads for every chat at once, and
-what a visitor's turn left in its chat.
+"""The web channel's own reads of the store, on a plain connection with statements built
+once (an ORM session and a statement built per call cost more than the query): what
+the watcher reads for every chat at once, and what a visitor's turn left in its chat.
 
-The contract's ``ChatCore.outgoing`` reads one chat at a time through a session; these
-read the same rows the same way (ids above a cursor, oldest first, a page at most).
+The contract's ``ChatCore.outgoing`` and ``ChatCore.language`` read one chat at a time,
+each through its own session; these read the same rows the same way (ids above a
+cursor, oldest first, a page at most; the language the customer chose, else the one
+they write in) in one trip, as the web path needs for every message.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from supportbot.channels.contract import PAGE, Outgoing
 from supportbot.channels.web.identity import Written
 from supportbot.messages import Button, Reply
-from supportbot.store import OutboxMessage
+from supportbot.store import Conversation, Customer, OutboxMessage
 from supportbot.visitors import WEB_CHANNEL, VisitorMessage
 
 # Built once: a statement made for each call costs more than running it.
@@ -50,6 +52,12 @@ _NEW_LINES = (
     .limit(PAGE)
 )
 _LINE_KEPT = select(VisitorMessage.id).where(VisitorMessage.id == bindparam("line"))
+# ChatCore.language's read, here on the same connection as the rest of a turn's reads.
+_LANGUAGE = (
+    select(Conversation.state, Customer.language)
+    .join(Customer, Conversation.customer_id == Customer.id)
+    .where(Conversation.channel == WEB_CHANNEL, Conversation.chat_id == bindparam("chat"))
+)
 _CHAT_AFTER = (
     select(*_MESSAGE)
     .where(
@@ -73,6 +81,15 @@ class News:
     line_top: int  # the transcript's highest id
 
 
+@dataclass(frozen=True, slots=True)
+class AfterTurn:
+    """The chat's messages above the visitor's line (None: the line was erased, and the
+    conversation with it), and the language the chat is held in now."""
+
+    said: list[Outgoing] | None
+    language: str | None
+
+
 @dataclass
 class WebReads:
     engine: Engine
@@ -92,14 +109,20 @@ class WebReads:
             lines = [(row.id, row.chat_id, _written(row)) for row in kept]
         return News(messages, lines, top, line_top)
 
-    def after_line(self, chat_id: str, line_id: int, after: int) -> list[Outgoing] | None:
-        """The chat's messages above ``after`` (the place of the visitor's line
-        ``line_id``), or None if that line is gone (the visitor had their data erased)."""
+    def after_turn(self, chat_id: str, line: int | None, after: int) -> AfterTurn:
+        """What a turn left: the chat's messages above ``after`` (the place of the
+        visitor's line ``line``), unless that line is gone, and the chat's language."""
         with self.engine.connect() as db:
-            if db.scalar(_LINE_KEPT, {"line": line_id}) is None:
-                return None
-            rows = db.execute(_CHAT_AFTER, {"chat": chat_id, "after": after})
-            return [_outgoing(row) for row in rows]
+            said = None
+            if line is not None and db.scalar(_LINE_KEPT, {"line": line}) is not None:
+                rows = db.execute(_CHAT_AFTER, {"chat": chat_id, "after": after})
+                said = [_outgoing(row) for row in rows]
+            found = db.execute(_LANGUAGE, {"chat": chat_id}).first()
+        language = None
+        if found is not None:
+            state, chosen = found
+            language = str((state or {}).get("lang") or chosen or "") or None
+        return AfterTurn(said, language)
 
 
 def _outgoing(row: Any) -> Outgoing:
