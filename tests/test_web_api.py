@@ -3,6 +3,7 @@ origins, limits and what the page sends."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import contextlib
 import json
@@ -15,6 +16,7 @@ import pytest
 from sqlalchemy import select
 from starlette.testclient import TestClient
 
+from supportbot.channels.web.acks import Acknowledgements
 from supportbot.channels.web.app import build_web_app
 from supportbot.channels.web.feed import WATCH_SECONDS
 from supportbot.channels.web.identity import token_hash
@@ -426,3 +428,20 @@ def test_an_open_stream_gets_every_message_once_in_order_wherever_it_was_queued(
         time.sleep(WATCH_SECONDS * 3)  # the watcher reads them again: nothing doubled
         assert listener.ids == every
         assert listener.mine.count("live-second-02") == 1
+
+
+def test_acknowledgements_that_come_together_are_written_together() -> None:
+    batches: list[list[tuple[str, int]]] = []
+
+    async def write(acks: list[tuple[str, int]]) -> list[int]:
+        batches.append(acks)
+        await asyncio.sleep(0.01)  # the store's time: others come meanwhile
+        return [up_to % 10 for _, up_to in acks]
+
+    async def acknowledge_at_once() -> tuple[list[int], int]:
+        acks = Acknowledgements(write)
+        together = await asyncio.gather(*(acks.acknowledge(f"c{n}", n) for n in range(5)))
+        return list(together), await acks.acknowledge("alone", 17)
+
+    assert asyncio.run(acknowledge_at_once()) == ([0, 1, 2, 3, 4], 7)  # each its own count
+    assert batches == [[(f"c{n}", n) for n in range(5)], [("alone", 17)]]

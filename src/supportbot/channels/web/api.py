@@ -27,6 +27,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 
 from supportbot.channels.contract import PAGE, ChatCore, Outgoing
+from supportbot.channels.web.acks import Acknowledgements, AcknowledgementWriter
 from supportbot.channels.web.feed import Feed
 from supportbot.channels.web.guard import Origins, RateLimit
 from supportbot.channels.web.identity import Visitor, Visitors, Written
@@ -158,9 +159,12 @@ class WebApi:
     _known: dict[str, tuple[Visitor, float]] = field(default_factory=dict)
     reads: WebReads = field(init=False)
     feed: Feed = field(init=False)
+    acks: Acknowledgements = field(init=False)
 
     def __post_init__(self) -> None:
         self.reads = WebReads.of(self.visitors.sessions)
+        writer = AcknowledgementWriter(self.reads.engine, self.visitors.clock)
+        self.acks = Acknowledgements(lambda acks: self.store(writer.write, acks))
         self.feed = Feed(lambda after, lines: self.store(self.reads.news, after, lines), _merged)
 
     async def store(self, work: Callable[..., T], *args: Any) -> T:
@@ -315,7 +319,7 @@ class WebApi:
         up_to = body.get("up_to")
         if not isinstance(up_to, int) or up_to < 0:
             raise Refused("invalid")
-        marked = await self.store(self.core.acknowledge, WEB_CHANNEL, visitor.chat_id, up_to)
+        marked = await self.acks.acknowledge(visitor.chat_id, up_to)
         return JSONResponse({"marked": marked})
 
     async def poll(self, request: Request) -> Response:

@@ -100,9 +100,12 @@ class Feed:
     ) -> None:
         """What a turn of this process queued for the chat (every message above ``after``)
         and the line that caused it."""
+        subscriptions = self._subscribed.get(chat_id)
+        if not subscriptions:
+            return
         self._published_lines.update(ident for ident, _ in written)
         events = self.render(said, [line for _, line in written])
-        for subscription in self._subscribed.get(chat_id, ()):
+        for subscription in subscriptions:
             subscription.hand(events, after)
 
     def mark_stale(self, chat_id: str | None = None) -> None:
