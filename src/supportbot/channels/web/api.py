@@ -6,6 +6,10 @@ message sent twice (a retry after a timeout) is applied once. What the bot says
 comes from the outbox, each message with its outbox id as event id: on a stream of
 server-sent events resumed with ``Last-Event-ID``, or by long polling on the same
 cursor. The widget acknowledges what it showed.
+
+A visitor's message costs one trip to the store (its line, the turn, what the turn
+left); the turn's replies go straight to the chat's open streams, and one watcher per
+process finds what others queued (``feed``): an idle stream reads nothing.
 """
 
 from __future__ import annotations
@@ -178,8 +182,11 @@ class WebApi:
     # -- guards ------------------------------------------------------------------
 
     def check_origin(self, request: Request) -> None:
-        own = f"{request.url.scheme}://{request.url.netloc}"
-        if not self.origins.permits(request.headers.get("origin"), own):
+        origin = request.headers.get("origin")
+        if origin is None:
+            return  # no browser page sent it: the token still decides
+        own = f"{request.url.scheme}://{request.url.netloc}"  # built only when needed
+        if not self.origins.permits(origin, own):
             raise Refused("origin")
 
     async def visitor(self, request: Request) -> Visitor:
