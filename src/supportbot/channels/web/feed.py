@@ -8,8 +8,8 @@ reads, a few times a second, what every process queued for the channel since its
 cursor, in one query whatever the number of streams: an agent's reply from the command
 line, another worker. An event may come twice (from both); a stream keeps each id
 once. When the watcher cannot vouch that it saw everything (at its start, after the
-outbox shrank, after a failed read, for a stream that fell behind) the streams
-concerned are marked stale and read their chat themselves from their own cursor.
+outbox shrank, for a stream that fell behind or is behind what a turn handed it) the
+streams concerned are marked stale and read their chat themselves from their cursor.
 """
 
 from __future__ import annotations
@@ -127,9 +127,8 @@ class Feed:
         """One read; True when a full page came (read on at once)."""
         try:
             news = await self.read(self._cursor or 0, self._line_cursor)
-        except Exception:  # the store busy or away: the streams read their chats themselves
+        except Exception:  # the store busy or away: the cursor stays, the next read has it
             log.warning("web outbox watch failed", exc_info=True)
-            self.mark_stale()
             return False
         if self._cursor is None or news.top < self._cursor:
             # At start nothing tells what the streams missed; a shrunk outbox (an erasure)
