@@ -254,6 +254,10 @@ async def web_run(
     }
 
 
+def verdict(met: bool) -> str:
+    return "met" if met else "NOT met"
+
+
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true")
@@ -299,12 +303,15 @@ def main() -> int:
     print(f"  bare engine (keyed events)  {bare:8.1f} msg/s", end="")
     print(f"  (before the web run {bare_before:.0f}, after {bare_after:.0f})")
     print(f"  web path, 50 senders        {rate:8.1f} msg/s  ({share:.0%} of bare;", end="")
-    print(f" target >= {TARGET_SHARE:.0%})")
+    print(f" target >= {TARGET_SHARE:.0%}: {verdict(share >= TARGET_SHARE)})")
     print(f"  send -> event at full load  p50 {p50:6.1f} ms  p99 {p99:6.1f} ms")
     print(f"  send -> event at half rate  p50 {half50:6.1f} ms  p99 {half99:6.1f} ms", end="")
-    print(f"  (target p99 <= {TARGET_P99_MS:.0f} ms)")
-    print(f"  memory per idle stream      {kb:6.1f} KB  (target <= {TARGET_STREAM_KB:.0f} KB)")
-    # The machine is shared: CPU time per message does not depend on who else runs.
+    print(f"  (target p99 <= {TARGET_P99_MS:.0f} ms: {verdict(half99 <= TARGET_P99_MS)})")
+    print(f"  memory per idle stream      {kb:6.1f} KB", end="")
+    print(f"  (target <= {TARGET_STREAM_KB:.0f} KB: {verdict(kb <= TARGET_STREAM_KB)})")
+    # The machine is shared: CPU time per message does not depend on who else runs; the
+    # targets are about rates, so this says how far the code is from them, not whether
+    # they are met.
     server_ms, client_ms = web["server_ms"], web["client_ms"]
     print(f"  CPU per message             bare engine {bare_ms:.1f} ms, web server", end="")
     print(f" {server_ms:.1f} ms ({bare_ms / server_ms:.0%}), load generator {client_ms:.1f} ms")
