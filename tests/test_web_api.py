@@ -3,8 +3,12 @@ origins, limits and what the page sends."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
+import contextlib
 import json
+import threading
+import time
 from collections.abc import Iterator
 
 import httpx
@@ -12,10 +16,14 @@ import pytest
 from sqlalchemy import select
 from starlette.testclient import TestClient
 
+from supportbot.channels.web.acks import Acknowledgements
 from supportbot.channels.web.app import build_web_app
+from supportbot.channels.web.feed import WATCH_SECONDS
+from supportbot.channels.web.identity import token_hash
 from supportbot.channels.web.signed import sign_identity
 from supportbot.config import Settings
 from supportbot.engine import Engine
+from supportbot.store import OutboxMessage
 from supportbot.visitors import VisitorMessage, WebVisitor
 from web_server import serving
 
@@ -351,3 +359,89 @@ def test_the_visitors_lines_come_with_the_replies_for_their_other_tabs(client: T
     said = later.json()["messages"]
     assert said[0]["from"] == "me" and said[0]["text"] == "comment retourner un article ?"
     assert [m["from"] for m in said[1:]] == ["bot"] * (len(said) - 1) and len(said) > 1
+
+
+def chat_of(engine: Engine, auth: dict[str, str]) -> str:
+    token = auth["Authorization"].removeprefix("Bearer ")
+    with engine.sessions() as db:
+        found = db.get(WebVisitor, token_hash(token))
+        assert found is not None
+        return found.chat_id
+
+
+def queue_from_elsewhere(engine: Engine, chat_id: str, text: str) -> int:
+    """A message queued by another process (an agent's reply from the command line)."""
+    with engine.sessions.begin() as db:
+        row = OutboxMessage(channel="web", chat_id=chat_id, text=text, buttons=[])
+        db.add(row)
+        db.flush()
+        return row.id
+
+
+class Listener:
+    """An open stream read in a thread: the ids it showed, and the visitor's own lines."""
+
+    def __init__(self, base: str, auth: dict[str, str]) -> None:
+        self.ids: list[int] = []
+        self.mine: list[str] = []
+        self.opened = threading.Event()
+        self.thread = threading.Thread(target=self._read, args=(base, auth), daemon=True)
+        self.thread.start()
+        assert self.opened.wait(10)
+
+    def _read(self, base: str, auth: dict[str, str]) -> None:
+        with (
+            contextlib.suppress(httpx.HTTPError),  # the server stops at the end of the test
+            httpx.stream("GET", f"{base}/api/events", headers=auth, timeout=30) as stream,
+        ):
+            for line in stream.iter_lines():
+                self.opened.set()
+                if line.startswith("id: "):
+                    self.ids.append(int(line[4:]))
+                elif line.startswith("data: ") and json.loads(line[6:])["from"] == "me":
+                    self.mine.append(json.loads(line[6:])["client_id"])
+
+    def until(self, count: int) -> list[int]:
+        deadline = time.monotonic() + 10
+        while len(self.ids) < count and time.monotonic() < deadline:
+            time.sleep(0.02)
+        return self.ids
+
+
+def test_an_open_stream_gets_every_message_once_in_order_wherever_it_was_queued(
+    engine: Engine, web_settings: Settings
+) -> None:
+    with serving(build_web_app(engine, web_settings)) as base, httpx.Client(base_url=base) as c:
+        auth = visitor(c)
+        say(c, auth, "où est ma facture ?", "live-first-01")
+        chat_id = chat_of(engine, auth)
+        listener = Listener(base, auth)
+        # Queued by another process: the process's watcher finds it.
+        elsewhere = queue_from_elsewhere(engine, chat_id, "[SAV-2612-ABCDE] Bonjour")
+        # Queued elsewhere just before the visitor writes: it comes before the replies
+        # the turn publishes at once, never skipped by them.
+        just_before = queue_from_elsewhere(engine, chat_id, "[SAV-2612-ABCDE] Une question")
+        say(c, auth, "comment retourner un article ?", "live-second-02")
+        every = [int(str(m["id"])) for m in bots(history(c, auth))]
+        assert elsewhere in every and just_before in every
+        assert listener.until(len(every)) == every  # all of them, each once, in order
+        time.sleep(WATCH_SECONDS * 3)  # the watcher reads them again: nothing doubled
+        assert listener.ids == every
+        assert listener.mine.count("live-second-02") == 1
+
+
+def test_acknowledgements_that_come_together_are_written_together() -> None:
+    batches: list[list[tuple[str, int]]] = []
+
+    async def write(acks: list[tuple[str, int]]) -> list[int]:
+        batches.append(acks)
+        await asyncio.sleep(0.01)  # the store's time: others come meanwhile
+        return [up_to % 10 for _, up_to in acks]
+
+    async def acknowledge_at_once() -> tuple[list[int], int]:
+        acks = Acknowledgements(write)
+        together = await asyncio.gather(*(acks.acknowledge(f"c{n}", n) for n in range(5)))
+        return list(together), await acks.acknowledge("alone", 17)
+
+    assert asyncio.run(acknowledge_at_once()) == ([0, 1, 2, 3, 4], 7)  # each its own count
+    assert batches == [[(f"c{n}", n) for n in range(5)], [("alone", 17)]]

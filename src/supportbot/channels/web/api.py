@@ -6,6 +6,10 @@ message sent twice (a retry after a timeout) is applied once. What the bot says
 comes from the outbox, each message with its outbox id as event id: on a stream of
 server-sent events resumed with ``Last-Event-ID``, or by long polling on the same
 cursor. The widget acknowledges what it showed.
+
+A visitor's message costs one trip to the store (its line, the turn, what the turn
+left); the turn's replies go straight to the chat's open streams, and one watcher per
+process finds what others queued (``feed``): an idle stream reads nothing.
 """
 
 from __future__ import annotations
@@ -15,21 +19,23 @@ import base64
 import json
 import logging
 import re
-import threading
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable
+from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 
 from supportbot.channels.contract import PAGE, ChatCore, Outgoing
+from supportbot.channels.web.acks import Acknowledgements, AcknowledgementWriter
+from supportbot.channels.web.feed import Feed
 from supportbot.channels.web.guard import Origins, RateLimit
 from supportbot.channels.web.identity import Visitor, Visitors, Written
+from supportbot.channels.web.reads import WebReads
 from supportbot.channels.web.signed import identified_chat
 from supportbot.filetypes import sniff_mime
 from supportbot.masking import mask_card_numbers
@@ -39,8 +45,7 @@ from supportbot.visitors import WEB_CHANNEL
 
 MAX_JSON_BYTES = 16 * 1024
 MAX_TEXT = 4000
-WATCH_SECONDS = 0.25  # how often the process looks for what other processes queued
-HEARTBEAT_SECONDS = 15.0  # an idle stream says it lives, and reads its chat again
+HEARTBEAT_SECONDS = 15.0  # an idle stream says it lives (and reads its chat where needed)
 LONG_POLL_SECONDS = 25.0
 KNOWN_SECONDS = 60.0  # a token found valid is trusted that long without reading the store
 KNOWN_TOKENS = 10_000
@@ -101,29 +106,6 @@ def refusal(reason: str, **values: str) -> JSONResponse:
     return JSONResponse({"error": reason, "message": message}, status_code=status)
 
 
-class Doorbell:
-    """Wakes the streams and long polls of a chat when something was queued for it.
-
-    A reader takes the chat's bell *before* it reads the outbox, then waits on it: a
-    message queued after the read rings that bell, even if it was rung while the
-    reader was still reading, so no wake-up is lost between the read and the wait.
-    """
-
-    def __init__(self) -> None:
-        self._bells: dict[str, asyncio.Event] = {}
-
-    def bell(self, chat_id: str) -> asyncio.Event:
-        return self._bells.setdefault(chat_id, asyncio.Event())
-
-    def ring(self, chat_id: str) -> None:
-        bell = self._bells.pop(chat_id, None)
-        if bell is not None:
-            bell.set()
-
-    def awaited(self) -> bool:
-        return bool(self._bells)
-
-
 async def rung(bell: asyncio.Event, seconds: float) -> bool:
     """Until the bell rings (True) or ``seconds`` pass (False)."""
     try:
@@ -133,27 +115,16 @@ async def rung(bell: asyncio.Event, seconds: float) -> bool:
     return True
 
 
-async def watch_outbox(api: WebApi) -> None:
-    """One reader per process for every open stream: every ``WATCH_SECONDS`` (while
-    anyone waits), the chats with messages above the last id seen have their bell rung.
-    What this process queues rings at once; this finds what others queued (an agent's
-    reply from the command line, another worker). A row committed late under a lower id
-    (PostgreSQL) is still read by its stream at the next heartbeat."""
-    cursor: int | None = None  # the highest id seen; at start, whatever is there
-    while True:
-        await asyncio.sleep(WATCH_SECONDS)
-        if not api.doorbell.awaited() and cursor is not None:
-            continue
-        try:
-            top, chats = await api.store(api.core.newer, WEB_CHANNEL, cursor or -1)
-            if cursor is None:
-                cursor, chats = top, set()
-            cursor = top
-        except Exception:  # the store busy or away: the streams' own reads still run
-            log.warning("web outbox watch failed", exc_info=True)
-            continue
-        for chat_id in chats:
-            api.doorbell.ring(chat_id)
+@dataclass(frozen=True, slots=True)
+class Turn:
+    """What a visitor's message did: the turn's returned actions, what the chat now
+    holds after the visitor's line (its messages, published to its streams), the line as
+    kept (None: the visitor's data was erased) and the chat's language."""
+
+    actions: list[Action]
+    said: list[Outgoing]
+    line: tuple[int, Written] | None
+    language: str | None
 
 
 # An agent's message reaches the customer as "[SAV-…] text" (TicketService.reply).
@@ -181,22 +152,28 @@ class WebApi:
     incoming_dir: Path
     max_file_bytes: int
     identity_secret: str | None = None
-    doorbell: Doorbell = field(default_factory=Doorbell)
+    # Store work runs on these threads (the engine is synchronous). SQLite has one writer
+    # (every transaction takes it): one thread taking the turns in order is fairer and
+    # faster than many threads retrying on a busy database.
+    executor: Executor = field(default_factory=lambda: ThreadPoolExecutor(1, "web-store"))
+    # Whether a row may be committed under an id lower than one already read (PostgreSQL:
+    # sequences are not commits): then an idle stream reads its chat at each heartbeat.
+    late_commits: bool = False
     # Tokens recently found in the store: a visitor's requests need not read it each time.
     _known: dict[str, tuple[Visitor, float]] = field(default_factory=dict)
-    # SQLite has one writer (every transaction takes it): taking turns here is fairer and
-    # faster than many threads retrying on a busy database. None: no turns (PostgreSQL).
-    store_turns: threading.Lock | None = None
+    reads: WebReads = field(init=False)
+    feed: Feed = field(init=False)
+    acks: Acknowledgements = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.reads = WebReads.of(self.visitors.sessions)
+        writer = AcknowledgementWriter(self.reads.engine, self.visitors.clock)
+        self.acks = Acknowledgements(lambda acks: self.store(writer.write, acks))
+        self.feed = Feed(lambda after, lines: self.store(self.reads.news, after, lines), _merged)
 
     async def store(self, work: Callable[..., T], *args: Any) -> T:
-        """Run store work in the thread pool (the engine is synchronous), in turn on SQLite."""
-        return await run_in_threadpool(self._in_turn, work, *args)
-
-    def _in_turn(self, work: Callable[..., T], *args: Any) -> T:
-        if self.store_turns is None:
-            return work(*args)
-        with self.store_turns:
-            return work(*args)
+        """Run store work on the store's threads, off the event loop."""
+        return await asyncio.get_running_loop().run_in_executor(self.executor, work, *args)
 
     def _file_mb(self) -> str:
         """The file limit as customers read it: "20" (Mo), "0,5"."""
@@ -205,8 +182,11 @@ class WebApi:
     # -- guards ------------------------------------------------------------------
 
     def check_origin(self, request: Request) -> None:
-        own = f"{request.url.scheme}://{request.url.netloc}"
-        if not self.origins.permits(request.headers.get("origin"), own):
+        origin = request.headers.get("origin")
+        if origin is None:
+            return  # no browser page sent it: the token still decides
+        own = f"{request.url.scheme}://{request.url.netloc}"  # built only when needed
+        if not self.origins.permits(origin, own):
             raise Refused("origin")
 
     async def visitor(self, request: Request) -> Visitor:
@@ -284,19 +264,37 @@ class WebApi:
             raise Refused("size")
         self.limit(request, visitor)
         inbound = self._inbound(visitor, client_id, body, text=text, payload=payload)
-        await self.store(self.visitors.write, visitor.chat_id, client_id, text)
-        actions = await self.store(self.core.handle, inbound)
-        self.doorbell.ring(visitor.chat_id)
-        returned = _returned(actions)
+        turn = await self.store(self._take_in, inbound, client_id, text)
+        self._tell_streams(visitor.chat_id, turn)
+        returned = _returned(turn.actions)
         # After an erasure the conversation starts again from nothing: the widget clears
         # what it shows and reads the chat from its first message (ids may start lower).
-        kept = await self.store(self.visitors.has_written, visitor.chat_id, client_id)
-        returned["erased"] = not kept
+        returned["erased"] = turn.line is None
         # What was kept (card numbers masked) replaces what the widget showed as typed.
         returned["text"] = mask_card_numbers(text)[0]
         # The language the bot now answers in: the widget's own labels follow it.
-        returned["language"] = await self.store(self.core.language, WEB_CHANNEL, visitor.chat_id)
+        returned["language"] = turn.language
         return JSONResponse(returned)
+
+    def _take_in(self, inbound: Inbound, client_id: str, text: str) -> Turn:
+        """One trip to the store for a visitor's message: the transcript line, the turn,
+        and what the chat's streams are to be told."""
+        chat_id = inbound.chat_id
+        written = self.visitors.write(chat_id, client_id, text)
+        actions = self.core.handle(inbound)
+        if written is None:  # sent again: the line was kept by the first sending
+            written = self.visitors.kept(chat_id, client_id)
+        line, after = (written[0], written[1].after_id) if written else (None, 0)
+        left = self.reads.after_turn(chat_id, line, after)
+        kept = written if left.said is not None else None
+        return Turn(actions, left.said or [], kept, left.language)
+
+    def _tell_streams(self, chat_id: str, turn: Turn) -> None:
+        if turn.line is None:  # erased: ids may be handed out again below the streams' cursors
+            self.feed.mark_stale(chat_id)
+            return
+        # The chat's messages above the line's place: a stream behind that reads the store.
+        self.feed.publish(chat_id, turn.said, [turn.line], after=turn.line[1].after_id)
 
     async def upload(self, request: Request) -> Response:
         visitor = await self.visitor(request)
@@ -316,12 +314,11 @@ class WebApi:
             inbound = self._inbound(
                 visitor, client_id, dict(request.query_params), files=(incoming,)
             )
-            await self.store(self.visitors.write, visitor.chat_id, client_id, f"📎 {name}")
-            actions = await self.store(self.core.handle, inbound)
+            turn = await self.store(self._take_in, inbound, client_id, f"📎 {name}")
         finally:
             path.unlink(missing_ok=True)  # the flow keeps its own copy of what it accepts
-        self.doorbell.ring(visitor.chat_id)
-        return JSONResponse(_returned(actions))
+        self._tell_streams(visitor.chat_id, turn)
+        return JSONResponse(_returned(turn.actions))
 
     async def acknowledge(self, request: Request) -> Response:
         visitor = await self.visitor(request)
@@ -329,7 +326,7 @@ class WebApi:
         up_to = body.get("up_to")
         if not isinstance(up_to, int) or up_to < 0:
             raise Refused("invalid")
-        marked = await self.store(self.core.acknowledge, WEB_CHANNEL, visitor.chat_id, up_to)
+        marked = await self.acks.acknowledge(visitor.chat_id, up_to)
         return JSONResponse({"marked": marked})
 
     async def poll(self, request: Request) -> Response:
@@ -337,15 +334,20 @@ class WebApi:
         visitor = await self.visitor(request)
         cursor = _cursor(request)
         deadline = time.monotonic() + LONG_POLL_SECONDS
-        while True:
-            bell = self.doorbell.bell(visitor.chat_id)
-            batch = await self.store(self.core.outgoing, WEB_CHANNEL, visitor.chat_id, cursor)
-            left = deadline - time.monotonic()
-            if batch or left <= 0:
-                # What the visitor wrote in another tab comes with the replies it got.
-                written = await self.store(self.visitors.written, visitor.chat_id, cursor)
-                return JSONResponse({"messages": _merged(batch, written if batch else [])})
-            await rung(bell, min(left, HEARTBEAT_SECONDS))
+        with self.feed.subscribed(visitor.chat_id) as inbox:
+            while True:
+                inbox.take()  # what it was handed, the read below holds
+                batch, written = await self.store(self._since, visitor.chat_id, cursor)
+                left = deadline - time.monotonic()
+                if batch or left <= 0:
+                    return JSONResponse({"messages": _merged(batch, written)})
+                await rung(inbox.bell, min(left, HEARTBEAT_SECONDS))
+
+    def _since(self, chat_id: str, cursor: int) -> tuple[list[Outgoing], list[Written]]:
+        """The chat's messages after the cursor and, when there are some, what the visitor
+        wrote among them (in another tab: it comes with the replies it got)."""
+        batch = self.core.outgoing(WEB_CHANNEL, chat_id, cursor)
+        return batch, self.visitors.written(chat_id, cursor) if batch else []
 
     async def events(self, request: Request) -> Response:
         """Server-sent events: each message with its outbox id as event id."""
@@ -358,24 +360,30 @@ class WebApi:
         )
 
     async def _stream(self, request: Request, chat_id: str, cursor: int) -> AsyncIterator[str]:
+        """What the feed hands the chat, each id once and in order; the chat read from the
+        store at the start and whenever the feed cannot vouch for what came."""
         yield "retry: 2000\n\n"
-        while not await request.is_disconnected():
-            bell = self.doorbell.bell(chat_id)
-            batch = await self.store(self.core.outgoing, WEB_CHANNEL, chat_id, cursor)
-            # What the visitor wrote in another tab comes with the replies it got; those
-            # lines carry no event id (the cursor counts the bot's messages only).
-            written = await self.store(self.visitors.written, chat_id, cursor) if batch else []
-            for event in _merged(batch, written):
-                data = json.dumps(event, ensure_ascii=False)
-                if event["from"] == "me":
-                    yield f"event: message\ndata: {data}\n\n"
-                    continue
-                cursor = event["id"]
-                yield f"id: {cursor}\nevent: message\ndata: {data}\n\n"
-            if len(batch) == PAGE:
-                continue  # more than a page waited: read on
-            if not await rung(bell, HEARTBEAT_SECONDS):
-                yield ": still here\n\n"  # keeps proxies from closing an idle stream
+        with self.feed.subscribed(chat_id) as inbox:
+            while not await request.is_disconnected():
+                handed, stale = inbox.take()
+                for after, events in handed:
+                    if after is not None and after > cursor:
+                        stale = True  # it holds the chat above ``after`` only: a gap below
+                        break
+                    frames, cursor = _frames(events, cursor)
+                    if frames:
+                        yield "".join(frames)
+                if stale:
+                    batch, written = await self.store(self._since, chat_id, cursor)
+                    if len(batch) == PAGE:
+                        inbox.mark_stale()  # more than a page waited: read on
+                    frames, cursor = _frames(_merged(batch, written), cursor)
+                    if frames:
+                        yield "".join(frames)
+                if not await rung(inbox.bell, HEARTBEAT_SECONDS):
+                    yield ": still here\n\n"  # keeps proxies from closing an idle stream
+                    if self.late_commits:
+                        inbox.mark_stale()  # a row committed late below the cursor
 
     def _inbound(
         self,
@@ -397,6 +405,20 @@ class WebApi:
             files=files,
             key=f"{WEB_CHANNEL}:{visitor.chat_id}:{client_id}",
         )
+
+
+def _frames(events: list[dict[str, Any]], cursor: int) -> tuple[list[str], int]:
+    """The server-sent events of ``events`` not sent yet, and the new cursor. The visitor's
+    own lines carry no event id (the cursor counts the bot's messages only)."""
+    frames = []
+    for event in events:
+        data = json.dumps(event, ensure_ascii=False)
+        if event["from"] == "me":
+            frames.append(f"event: message\ndata: {data}\n\n")
+        elif event["id"] > cursor:
+            cursor = event["id"]
+            frames.append(f"id: {cursor}\nevent: message\ndata: {data}\n\n")
+    return frames, cursor
 
 
 def _merged(said: list[Outgoing], written: list[Written]) -> list[dict[str, Any]]:

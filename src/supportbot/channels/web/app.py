@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import threading
 from collections.abc import AsyncIterator, Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import timedelta
 from importlib import resources
@@ -26,7 +26,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
 from supportbot.channels.contract import ChatCore, EngineCore
-from supportbot.channels.web.api import Refused, WebApi, refusal, watch_outbox
+from supportbot.channels.web.api import Refused, WebApi, refusal
 from supportbot.channels.web.guard import SECURITY_HEADERS, Origins, RateLimit
 from supportbot.channels.web.identity import Visitors
 from supportbot.config import Settings
@@ -38,6 +38,7 @@ if TYPE_CHECKING:
 HERE = Path(str(resources.files("supportbot.channels.web")))
 TEMPLATES = Jinja2Templates(directory=str(HERE / "templates"))
 PREFLIGHT_HEADERS = "authorization, content-type, last-event-id"
+STORE_THREADS = 8  # threads for store work where the database has several writers
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,7 +96,8 @@ def create_app(
         incoming_dir=settings.files_dir / "incoming-web",
         max_file_bytes=settings.max_attachment_bytes,
         identity_secret=settings.web_identity_secret,
-        store_turns=threading.Lock() if single_writer else None,
+        executor=ThreadPoolExecutor(1 if single_writer else STORE_THREADS, "web-store"),
+        late_commits=not single_writer,
     )
 
     async def page(request: Request) -> Response:
@@ -136,9 +138,10 @@ def create_app(
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        watcher = asyncio.create_task(watch_outbox(api))
+        watcher = asyncio.create_task(api.feed.watch())
         yield
         watcher.cancel()
+        api.executor.shutdown(wait=False)
 
     app = Starlette(
         routes=routes,

@@ -10,13 +10,25 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from supportbot.masking import mask_card_numbers
 from supportbot.store import OutboxMessage
 from supportbot.visitors import WEB_CHANNEL, VisitorMessage, WebVisitor
+
+# A line and its place (the chat's last message from the bot), in one statement built once.
+_WRITE = (
+    insert(VisitorMessage)
+    .values(
+        chat_id=bindparam("chat"),
+        after_id=select(func.coalesce(func.max(OutboxMessage.id), 0))
+        .where(OutboxMessage.channel == WEB_CHANNEL, OutboxMessage.chat_id == bindparam("chat"))
+        .scalar_subquery(),
+    )
+    .returning(VisitorMessage.id, VisitorMessage.after_id)
+)
 
 
 def token_hash(token: str) -> str:
@@ -75,39 +87,33 @@ class Visitors:
                 row.expires_at = now + self.lifetime
             return Visitor(row.chat_id, row.expires_at)
 
-    def write(self, chat_id: str, client_id: str, text: str) -> bool:
+    def write(self, chat_id: str, client_id: str, text: str) -> tuple[int, Written] | None:
         """Keep what the visitor wrote, card numbers masked as the engine masks them (the
-        transcript never holds one); False when this client id was already kept."""
+        transcript never holds one), after the chat's last message from the bot: the line
+        with its id, or None when this client id was already kept. One statement on a
+        plain connection (it runs for every message)."""
         text, _ = mask_card_numbers(text)
+        now = self.clock()
+        values = {"chat": chat_id, "client_id": client_id, "text": text, "at": now}
         try:
-            with self.sessions.begin() as db:
-                last = db.scalar(
-                    select(func.max(OutboxMessage.id)).where(
-                        OutboxMessage.channel == WEB_CHANNEL, OutboxMessage.chat_id == chat_id
-                    )
-                )
-                db.add(
-                    VisitorMessage(
-                        chat_id=chat_id,
-                        client_id=client_id,
-                        text=text,
-                        at=self.clock(),
-                        after_id=last or 0,
-                    )
-                )
+            with self.sessions.kw["bind"].begin() as db:
+                ident, after_id = db.execute(_WRITE, values).one()
         except IntegrityError:
-            return False
-        return True
+            return None
+        return int(ident), Written(client_id, text, int(after_id), now)
 
-    def has_written(self, chat_id: str, client_id: str) -> bool:
-        """Whether this line is still kept: gone once the visitor had their data erased."""
+    def kept(self, chat_id: str, client_id: str) -> tuple[int, Written] | None:
+        """This line as kept, with its id in the transcript; None once the visitor had
+        their data erased."""
         with self.sessions() as db:
-            found = db.scalar(
-                select(VisitorMessage.id).where(
+            row = db.scalars(
+                select(VisitorMessage).where(
                     VisitorMessage.chat_id == chat_id, VisitorMessage.client_id == client_id
                 )
-            )
-            return found is not None
+            ).first()
+            if row is None:
+                return None
+            return row.id, Written(row.client_id, row.text, row.after_id, row.at)
 
     def written(self, chat_id: str, since: int = 0) -> list[Written]:
         """The visitor's lines, those written after the bot's message ``since`` or later."""
