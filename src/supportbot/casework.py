@@ -20,6 +20,7 @@ from supportbot.flows import FlowRunner, say_moment
 from supportbot.lexicon import Act
 from supportbot.masking import mask_card_numbers
 from supportbot.messages import Action, Inbound, NotifyAgents, Reply
+from supportbot.payloads import Kind, Payload
 from supportbot.store import Customer, Ticket
 from supportbot.texts import text
 from supportbot.tickets import CUSTOMER, REFERENCE, NewAttachment, TicketService, TicketStatus
@@ -229,7 +230,7 @@ class CustomerCases:
             return [listing] if listing is not None else None
         proposed = status is TicketStatus.SOLUTION_PROPOSED
         if proposed and not inbound.files and _says_yes(meaning, inbound.text):
-            return self.answer_button(f"solution:yes:{ticket.reference}")  # "oui merci"
+            return self.answer_button(Payload(Kind.SOLUTION, ("yes", ticket.reference)))
         if not reopen and not inbound.files and status is not TicketStatus.RECEIVED:
             return None  # a bare "merci": a polite word in the chat; nothing moves
         closed = status is TicketStatus.CLOSED
@@ -284,21 +285,22 @@ class CustomerCases:
         ).first()
         if ticket is None:
             return None
-        return self.answer_button(f"rate:{ticket.reference}:{meaning.rating}")
+        return self.answer_button(Payload(Kind.RATE, (ticket.reference, str(meaning.rating))))
 
     @staticmethod
     def _asks_where_it_stands(meaning: Interpretation) -> bool:
         return meaning.has(Act.STATUS) and meaning.words <= 12 and not meaning.has_values
 
-    def answer_button(self, payload: str) -> list[Action]:
-        """``rate:REF:SCORE`` and ``solution:yes|no:REF`` buttons of ticket notifications."""
-        kind, _, rest = payload.partition(":")
-        first, _, second = rest.partition(":")
-        ref, value = (first, second) if kind == "rate" else (second, first)
+    def answer_button(self, pressed: Payload) -> list[Action]:
+        """The rating (reference, score) and solution (yes | no, reference) buttons of
+        ticket notifications."""
+        first, second = (*pressed.args, "", "")[:2]
+        rating = pressed.kind is Kind.RATE
+        ref, value = (first, second) if rating else (second, first)
         ticket = self._own(ref)
         if ticket is None:
             return [Reply(self.t("not_your_ticket"))]
-        if kind == "rate":
+        if rating:
             if not value.isdigit() or not 1 <= int(value) <= 5:
                 return [Reply(self.t("stale_button"))]
             if not self.tickets.rate(ticket, int(value)):

@@ -25,6 +25,7 @@ from sqlalchemy import text as sql_text
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
+from supportbot import payloads
 from supportbot.casework import AGENT_CONVERSATION, CustomerCases, awaiting_ticket
 from supportbot.content import AttachmentKind, Content, FaqEntry, FieldType
 from supportbot.fields import choice_named_in
@@ -36,6 +37,7 @@ from supportbot.matching import Resolution
 from supportbot.messages import Action, Button, Document, ForgetAgentThreads, Inbound, Reply
 from supportbot.normalise import normalise
 from supportbot.outbox import Outbox, OutboxRow, TurnMessages, message_row, notice_rows, queue
+from supportbot.payloads import Kind, Payload
 from supportbot.privacy import agent_threads, delete_files, export_customer, forget_customer
 from supportbot.routing import Router
 from supportbot.store import (
@@ -56,6 +58,10 @@ from supportbot.understanding import Interpretation, Understanding
 MAX_TEXT = 4000
 HUMAN_FLOW = "human-agent"  # the catalog's flow that hands a conversation to a person
 ORDER_FLOW = "order-problem"  # the catalog's flow for anything wrong with an order
+# Buttons of the menu and of answers, pressed while a request is under way.
+_OUTSIDE_A_FLOW = frozenset(
+    {Kind.FAQ, Kind.FLOW, Kind.THEME, Kind.MENU, Kind.REQUESTS, Kind.NOMATCH}
+)
 CHAT_LOCK_NAMESPACE = 0x5B01  # advisory-lock namespace of per-chat serialisation
 log = logging.getLogger(__name__)
 LANGS = ("fr", "en")
@@ -409,23 +415,23 @@ class _Turn:
         self.offered = self.state.pop("offered", None)
         if message.startswith("/"):
             return self._command(message)
-        if inbound.payload in ("forget:yes", "forget:no"):
-            return self._forget(inbound.payload == "forget:yes")
+        pressed = Payload.parse(inbound.payload)
+        if pressed is not None and pressed.kind is Kind.FORGET:
+            return self._forget(pressed.arg == "yes")
         in_flow = self.state.get("flow") is not None
         if pending_forget and not inbound.payload and not in_flow:  # "oui" for the button
             answer = self.meaning.yes_or_no if self.meaning is not None else None
             if answer is not None:
                 return self._forget(answer == "yes")
-        payload = inbound.payload
-        if payload and payload.startswith("lang:"):
-            return self._set_language(payload.removeprefix("lang:"))
-        if payload and payload.split(":")[0] in ("fb", "rate", "solution"):
-            return self._feedback_button(payload)
+        if pressed is not None and pressed.kind is Kind.LANG:
+            return self._set_language(pressed.arg)
+        if pressed is not None and pressed.kind in (Kind.FEEDBACK, Kind.RATE, Kind.SOLUTION):
+            return self._feedback_button(pressed)
         flow_state = self.state.get("flow")
         if flow_state is not None:
             return self._continue_flow(flow_state)
-        if payload:
-            return self._payload(payload)
+        if inbound.payload:
+            return self._payload(pressed)
         rated = self.cases.rating_in_words(self.meaning, self._rating_asked)
         if rated is not None:
             return rated
@@ -506,7 +512,10 @@ class _Turn:
         if command == "/lang":
             if rest.strip().lower() in LANGS:
                 return self._set_language(rest.strip().lower())
-            buttons = (Button("Français", "lang:fr"), Button("English", "lang:en"))
+            buttons = (
+                Button("Français", payloads.lang("fr")),
+                Button("English", payloads.lang("en")),
+            )
             return [Reply(self.t("lang_choose"), buttons)]
         if command in ("/cancel", "/annuler"):
             if self.state.pop("flow", None) is None:
@@ -525,8 +534,8 @@ class _Turn:
             return [Document(name, data.encode("utf-8"), self.t("mydata_caption"))]
         if command in ("/forget", "/oublier"):
             buttons = (
-                Button(self.t("btn_forget_yes"), "forget:yes"),
-                Button(self.t("btn_forget_no"), "forget:no"),
+                Button(self.t("btn_forget_yes"), payloads.forget("yes")),
+                Button(self.t("btn_forget_no"), payloads.forget("no")),
             )
             self.state["forget_pending"] = True
             return [Reply(self.t("forget_confirm"), buttons)]
@@ -548,7 +557,8 @@ class _Turn:
             query = query.where(OutboxMessage.created_at >= since)
         last = self.db.execute(query).scalar()
         first = last[0] if last else {}
-        return str(first.get("payload", "")).startswith("rate:")
+        asked = Payload.parse(str(first.get("payload", "")))
+        return asked is not None and asked.kind is Kind.RATE
 
     def _too_fast(self) -> bool:
         """Per-customer message rate limit, kept in the conversation state."""
@@ -598,44 +608,44 @@ class _Turn:
     def _menu_buttons(self) -> tuple[Button, ...]:
         idx = 1 if self.lang == "en" else 0
         themes = [
-            Button(THEME_TITLES.get(theme, (theme, theme))[idx], f"theme:{theme}")
+            Button(THEME_TITLES.get(theme, (theme, theme))[idx], payloads.theme(theme))
             for theme in self.engine.content.themes
         ]
         return (
             *themes,
-            Button(self.t("btn_ticket"), "requests"),
-            Button(self.t("btn_human"), "flow:human-agent"),
+            Button(self.t("btn_ticket"), payloads.bare(Kind.REQUESTS)),
+            Button(self.t("btn_human"), payloads.flow(HUMAN_FLOW)),
         )
 
-    def _payload(self, payload: str) -> list[Action]:
-        kind, _, value = payload.partition(":")
+    def _payload(self, pressed: Payload | None) -> list[Action]:
+        kind, value = (pressed.kind, pressed.arg) if pressed is not None else (None, "")
         content = self.engine.content
-        if kind == "faq" and value in content.faq:
+        if kind is Kind.FAQ and value in content.faq:
             return [self._answer(content.faq[value])]
-        if kind == "flow" and value in content.flows:
+        if kind is Kind.FLOW and value in content.flows:
             if self.offered is not None and self.offered.get("flow") == value:
                 return self._start_offered(value)  # with what was said when it was offered
             return self._start_flow(value)
-        if kind == "theme" and value in content.themes:
+        if kind is Kind.THEME and value in content.themes:
             idx = 1 if self.lang == "en" else 0
             title = THEME_TITLES.get(value, (value, value))[idx]
             buttons = [
-                Button(content.faq[i].title.get(self.lang), f"faq:{i}")
+                Button(content.faq[i].title.get(self.lang), payloads.faq(i))
                 for i in content.themes[value]
             ]
-            buttons.append(Button(self.t("btn_menu"), "menu"))
+            buttons.append(Button(self.t("btn_menu"), payloads.bare(Kind.MENU)))
             return [Reply(self.t("theme_menu", theme=title), tuple(buttons))]
-        if kind == "menu":
+        if kind is Kind.MENU:
             return self._back_to_menu()
-        if kind == "requests":  # "Ouvrir une demande": which one
+        if kind is Kind.REQUESTS:  # "Ouvrir une demande": which one
             buttons = [
-                Button(flow.title.get(self.lang), f"flow:{flow_id}")
+                Button(flow.title.get(self.lang), payloads.flow(flow_id))
                 for flow_id, flow in content.flows.items()
                 if flow_id != "human-agent"  # it has its own button
             ]
-            buttons.append(Button(self.t("btn_menu"), "menu"))
+            buttons.append(Button(self.t("btn_menu"), payloads.bare(Kind.MENU)))
             return [Reply(self.t("requests_menu"), tuple(buttons))]
-        if kind == "nomatch":
+        if kind is Kind.NOMATCH:
             return [Reply(self.t("not_understood"), self._menu_buttons())]
         return [Reply(self.t("stale_button"), self._menu_buttons())]
 
@@ -644,11 +654,13 @@ class _Turn:
         buttons: list[Button] = []
         if entry.flow and entry.flow in content.flows:
             title = content.flows[entry.flow].title.get(self.lang)
-            buttons.append(Button(self.t("btn_start_flow", title=title), f"flow:{entry.flow}"))
-        buttons += [Button(content.faq[r].title.get(self.lang), f"faq:{r}") for r in entry.related]
-        buttons.append(Button(self.t("btn_menu"), "menu"))
-        buttons.append(Button(self.t("btn_helpful"), f"fb:up:{entry.id}"))
-        buttons.append(Button(self.t("btn_not_helpful"), f"fb:down:{entry.id}"))
+            buttons.append(Button(self.t("btn_start_flow", title=title), payloads.flow(entry.flow)))
+        buttons += [
+            Button(content.faq[r].title.get(self.lang), payloads.faq(r)) for r in entry.related
+        ]
+        buttons.append(Button(self.t("btn_menu"), payloads.bare(Kind.MENU)))
+        buttons.append(Button(self.t("btn_helpful"), payloads.feedback("up", entry.id)))
+        buttons.append(Button(self.t("btn_not_helpful"), payloads.feedback("down", entry.id)))
         return Reply(self._answer_text(entry), tuple(buttons))
 
     def _answer_text(self, entry: FaqEntry) -> str:
@@ -657,11 +669,10 @@ class _Turn:
         self.db.execute(_ANSWERED, [{"label": f"faq:{entry.id}", "at": self.engine.clock()}])
         return entry.answer.get(self.lang).strip()
 
-    def _feedback_button(self, payload: str) -> list[Action]:
+    def _feedback_button(self, pressed: Payload) -> list[Action]:
         """👍/👎 under an FAQ answer; rating and solution buttons go to the customer's cases."""
-        kind, _, rest = payload.partition(":")
-        if kind == "fb":
-            vote, _, faq_id = rest.partition(":")
+        if pressed.kind is Kind.FEEDBACK:
+            vote, faq_id = (*pressed.args, "", "")[:2]
             if faq_id not in self.engine.content.faq or vote not in ("up", "down"):
                 return [Reply(self.t("stale_button"), self._menu_buttons())]
             question = str(self.state.get("last_question", ""))[:500]
@@ -677,7 +688,7 @@ class _Turn:
             if vote == "up":
                 return [Reply(self.t("feedback_thanks"))]
             return [Reply(self.t("feedback_sorry"), self._menu_buttons())]
-        return self.cases.answer_button(payload)
+        return self.cases.answer_button(pressed)
 
     def _label_button(self, label: str) -> Button:
         kind, _, ident = label.partition(":")
@@ -700,11 +711,21 @@ class _Turn:
         # longer, it says more: the matcher reads it
         short = meaning is not None and meaning.words <= 8
         if meaning is not None and meaning.words <= 25 and meaning.has(Act.INSULT):
-            human = Button(self.t("btn_human"), "flow:human-agent")
-            return [Reply(self.t("displeased"), (human, Button(self.t("btn_menu"), "menu")))]
+            human = Button(self.t("btn_human"), payloads.flow(HUMAN_FLOW))
+            return [
+                Reply(
+                    self.t("displeased"),
+                    (human, Button(self.t("btn_menu"), payloads.bare(Kind.MENU))),
+                )
+            ]
         if short and meaning is not None and Act.ABOUT_BOT in meaning.opening:
-            human = Button(self.t("btn_human"), "flow:human-agent")  # honest, and a human
-            return [Reply(self.t("about_bot"), (human, Button(self.t("btn_menu"), "menu")))]
+            human = Button(self.t("btn_human"), payloads.flow(HUMAN_FLOW))  # honest, and a human
+            return [
+                Reply(
+                    self.t("about_bot"),
+                    (human, Button(self.t("btn_menu"), payloads.bare(Kind.MENU))),
+                )
+            ]
         taken_up = self._offer_taken_up(message)  # "yes please" to the request offered
         if taken_up is not None:
             return taken_up
@@ -744,7 +765,7 @@ class _Turn:
                             "btn_start_flow",
                             title=self.engine.content.flows[ORDER_FLOW].title.get(self.lang),
                         ),
-                        f"flow:{ORDER_FLOW}",
+                        payloads.flow(ORDER_FLOW),
                     ),
                     *self._menu_buttons(),
                 )
@@ -757,12 +778,12 @@ class _Turn:
                 flow_id = offered["flow"]
                 self._offer(flow_id, f"{offered.get('said', '')} {message}")
                 title = self.engine.content.flows[flow_id].title.get(self.lang)
-                start = Button(self.t("btn_start_flow", title=title), f"flow:{flow_id}")
+                start = Button(self.t("btn_start_flow", title=title), payloads.flow(flow_id))
                 return [*replies, Reply(self.t(why), (start, *self._menu_buttons()))]
             return [*replies, Reply(self.t(why), self._menu_buttons())]
         if result.ambiguous:
             options = [self._label_button(m.label) for m in result.candidates[:2]]
-            options.append(Button(self.t("btn_none"), "nomatch"))
+            options.append(Button(self.t("btn_none"), payloads.bare(Kind.NOMATCH)))
             return [*replies, Reply(self.t("did_you_mean"), tuple(options))]
         kind, _, ident = result.best.label.partition(":")
         if kind == "flow":  # a request, or the facts of a case (routing.Cases)
@@ -852,8 +873,8 @@ class _Turn:
                 Reply(
                     self.t("flow_busy", title=active.title.get(self.lang)),
                     (
-                        Button(self.t("btn_resume"), "resume"),
-                        Button(self.t("btn_cancel"), "cancel"),
+                        Button(self.t("btn_resume"), payloads.bare(Kind.RESUME)),
+                        Button(self.t("btn_cancel"), payloads.bare(Kind.CANCEL)),
                     ),
                 )
             ]
@@ -881,27 +902,21 @@ class _Turn:
             self.state.pop("flow", None)
             return [Reply(self.t("stale_button"), self._menu_buttons())]
         runner = self.engine.runner
-        if self.inbound.payload == "resume":
+        pressed = Payload.parse(self.inbound.payload)
+        if pressed is not None and pressed.kind is Kind.RESUME:
             return [runner.prompt(flow, flow_state, self.lang)]
         if flow.id != HUMAN_FLOW and self._wants_a_person():
             return self._hand_over(flow, flow_state)
-        switch = (self.inbound.payload or "").removeprefix("switch:")
+        switch = pressed.arg if pressed is not None and pressed.kind is Kind.SWITCH else ""
         if switch in self.engine.content.flows and switch != flow.id:
             return self._switch_flow(flow_state, switch)
-        if self.inbound.payload and self.inbound.payload.split(":")[0] in {
-            "faq",
-            "flow",
-            "theme",
-            "menu",
-            "requests",
-            "nomatch",
-        }:
+        if pressed is not None and pressed.kind in _OUTSIDE_A_FLOW:
             return [
                 Reply(
                     self.t("flow_busy", title=flow.title.get(self.lang)),
                     (
-                        Button(self.t("btn_resume"), "resume"),
-                        Button(self.t("btn_cancel"), "cancel"),
+                        Button(self.t("btn_resume"), payloads.bare(Kind.RESUME)),
+                        Button(self.t("btn_cancel"), payloads.bare(Kind.CANCEL)),
                     ),
                 )
             ]
@@ -925,8 +940,8 @@ class _Turn:
             # "en fait je veux plutôt faire un retour": offered, never done behind their back
             title = other.title.get(self.lang)
             buttons = (
-                Button(self.t("btn_switch", title=title), f"switch:{other.id}"),
-                Button(self.t("btn_resume"), "resume"),
+                Button(self.t("btn_switch", title=title), payloads.switch(other.id)),
+                Button(self.t("btn_resume"), payloads.bare(Kind.RESUME)),
             )
             kept = self.t("switch_keeps_order") if "order_number" in flow_state["answers"] else ""
             return [Reply(self.t("switch_offer", title=title, kept=kept), buttons)]
@@ -936,7 +951,7 @@ class _Turn:
         if misses >= 2 and outcome.replies and not outcome.finished and not at_summary:
             # Stuck on a question: a person can take over with what was already said.
             *before, prompt = outcome.replies
-            human = Button(self.t("btn_human"), f"flow:{HUMAN_FLOW}")
+            human = Button(self.t("btn_human"), payloads.flow(HUMAN_FLOW))
             return [
                 *before,
                 Reply(f"{prompt.text}\n{self.t('stuck_offer')}", (*prompt.buttons, human)),
@@ -984,9 +999,9 @@ class _Turn:
 
     def _wants_a_person(self) -> bool:
         """The human button, /agent, or "je veux parler à un humain" typed at any step."""
-        payload = self.inbound.payload
-        if payload is not None:
-            return payload == f"flow:{HUMAN_FLOW}"
+        if self.inbound.payload is not None:
+            pressed = Payload.parse(self.inbound.payload)
+            return pressed is not None and pressed.is_(Kind.FLOW, HUMAN_FLOW)
         message = self.inbound.text.strip()
         if message.lower().split("@")[0] == "/agent":
             return True

@@ -17,6 +17,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
+from supportbot import payloads
 from supportbot.calendar import BusinessCalendar
 from supportbot.content import AttachmentKind, Condition, FieldType, Flow, Rule, Step
 from supportbot.fields import (
@@ -35,6 +36,7 @@ from supportbot.lexicon import Act
 from supportbot.masking import mask_card_numbers, mask_contacts, mask_personal_data
 from supportbot.messages import Button, Inbound, IncomingFile, Reply
 from supportbot.normalise import normalise
+from supportbot.payloads import Kind, Payload
 from supportbot.texts import text
 from supportbot.understanding import Interpretation
 
@@ -283,26 +285,26 @@ class FlowRunner:
         body = step.prompt.get(lang)
         buttons: list[Button] = []
         if step.type is FieldType.CHOICE:
-            buttons += [Button(c.label.get(lang), f"choice:{c.value}") for c in step.choices]
+            buttons += [Button(c.label.get(lang), payloads.choice(c.value)) for c in step.choices]
         elif step.type is FieldType.YESNO:
             buttons += [
-                Button(text(lang, "btn_yes"), "choice:yes"),
-                Button(text(lang, "btn_no"), "choice:no"),
+                Button(text(lang, "btn_yes"), payloads.choice("yes")),
+                Button(text(lang, "btn_no"), payloads.choice("no")),
             ]
         elif step.type is FieldType.ATTACHMENTS:
             count = len(state["files"].get(step.id, []))
             if count >= max(step.min_count, 1):
-                buttons.append(Button(text(lang, "btn_done"), "done"))
+                buttons.append(Button(text(lang, "btn_done"), payloads.bare(Kind.DONE)))
         if step.id in state["answers"] and step.type is not FieldType.ATTACHMENTS:
             shown = self.display(step, state, lang)  # back on an answered question
             body += "\n" + text(lang, "current_answer", value=shown)
-            buttons.append(Button(text(lang, "btn_keep"), "keep"))
+            buttons.append(Button(text(lang, "btn_keep"), payloads.bare(Kind.KEEP)))
         if self._is_optional(step, state):
             body += "\n" + text(lang, "optional_hint")
-            buttons.append(Button(text(lang, "btn_skip"), "skip"))
+            buttons.append(Button(text(lang, "btn_skip"), payloads.bare(Kind.SKIP)))
         if state["history"]:
-            buttons.append(Button(text(lang, "btn_back"), "back"))
-        buttons.append(Button(text(lang, "btn_cancel"), "cancel"))
+            buttons.append(Button(text(lang, "btn_back"), payloads.bare(Kind.BACK)))
+        buttons.append(Button(text(lang, "btn_cancel"), payloads.bare(Kind.CANCEL)))
         return Reply(body, tuple(buttons))
 
     def _summary(self, flow: Flow, state: dict[str, Any], lang: str) -> Reply:
@@ -313,9 +315,9 @@ class FlowRunner:
             lines.append(f"• {step.label.get(lang)}{colon} {self.display(step, state, lang)}")
         lines.append(text(lang, "summary_confirm"))
         buttons = (
-            Button(text(lang, "btn_confirm"), "confirm"),
-            Button(text(lang, "btn_back"), "back"),
-            Button(text(lang, "btn_cancel"), "cancel"),
+            Button(text(lang, "btn_confirm"), payloads.bare(Kind.CONFIRM)),
+            Button(text(lang, "btn_back"), payloads.bare(Kind.BACK)),
+            Button(text(lang, "btn_cancel"), payloads.bare(Kind.CANCEL)),
         )
         return Reply("\n".join(lines), buttons)
 
@@ -356,6 +358,8 @@ class FlowRunner:
         summary (corrections, the answer named to fix, confirm), nothing to give, files,
         then the answer itself, with corrections of earlier answers and facts for later
         questions found in the same sentence."""
+        pressed = Payload.parse(inbound.payload)
+        # a bare button ("cancel", "done") and the same word typed are one command
         word = inbound.payload or normalise(inbound.text)
         if word == "cancel" or self._cancels(flow, state, meaning):
             return FlowOutcome([Reply(text(lang, "flow_cancelled"))], finished=True)
@@ -411,7 +415,8 @@ class FlowRunner:
             # "oui c'est bon", "merci": an act, not the description the question asks for
             asked = text(lang, "text_expected", label=step.label.get(lang).lower())
             return FlowOutcome([Reply(asked), self.prompt(flow, state, lang)], refused=True)
-        raw = inbound.payload.removeprefix("choice:") if inbound.payload else inbound.text
+        chose = pressed is not None and pressed.kind is Kind.CHOICE
+        raw = pressed.arg if pressed is not None and chose else inbound.payload or inbound.text
         notes: list[Reply] = []
         try:
             value = self._parse(step, raw)
@@ -470,8 +475,9 @@ class FlowRunner:
         meaning: Interpretation | None,
         lang: str,
     ) -> FlowOutcome:
-        if word.startswith("edit:") and word.removeprefix("edit:") in state["history"]:
-            return FlowOutcome(self._edit(flow, state, word.removeprefix("edit:"), lang))
+        pressed = Payload.parse(word)
+        if pressed is not None and pressed.kind is Kind.EDIT and pressed.arg in state["history"]:
+            return FlowOutcome(self._edit(flow, state, pressed.arg, lang))
         if meaning is not None:
             fixed = self._corrections(flow, state, meaning, lang)
             if fixed:  # "non pardon, le numéro c'est 554433221": fixed, summary again
@@ -699,12 +705,14 @@ class FlowRunner:
         """At the summary: one button per answer, to correct just that one."""
         buttons = [
             Button(
-                text(lang, "btn_fix", label=flow.step(step_id).label.get(lang)), f"edit:{step_id}"
+                text(lang, "btn_fix", label=flow.step(step_id).label.get(lang)),
+                payloads.edit(step_id),
             )
             for step_id in state["history"]
         ]
         return Reply(
-            text(lang, "which_to_fix"), (*buttons, Button(text(lang, "btn_cancel"), "cancel"))
+            text(lang, "which_to_fix"),
+            (*buttons, Button(text(lang, "btn_cancel"), payloads.bare(Kind.CANCEL))),
         )
 
     def _edit(self, flow: Flow, state: dict[str, Any], step_id: str, lang: str) -> list[Reply]:

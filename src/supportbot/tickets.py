@@ -21,6 +21,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from supportbot import payloads
 from supportbot.calendar import BusinessCalendar
 from supportbot.content import DueRule, Flow
 from supportbot.messages import Button
@@ -359,7 +360,8 @@ class TicketService:
             self._send(session, ticket, body, self._status_buttons(ticket, target))
         if target is TicketStatus.CLOSED:
             buttons = [
-                {"label": "★" * n, "payload": f"rate:{ticket.reference}:{n}"} for n in range(1, 6)
+                {"label": "★" * n, "payload": payloads.rate(ticket.reference, n)}
+                for n in range(1, 6)
             ]
             self._send(
                 session, ticket, text(lang, "rating_question", ref=ticket.reference), buttons
@@ -389,8 +391,14 @@ class TicketService:
             return []
         lang = ticket.language
         return [
-            {"label": text(lang, "btn_solution_ok"), "payload": f"solution:yes:{ticket.reference}"},
-            {"label": text(lang, "btn_solution_ko"), "payload": f"solution:no:{ticket.reference}"},
+            {
+                "label": text(lang, "btn_solution_ok"),
+                "payload": payloads.solution("yes", ticket.reference),
+            },
+            {
+                "label": text(lang, "btn_solution_ko"),
+                "payload": payloads.solution("no", ticket.reference),
+            },
         ]
 
     def rate(self, ticket: Ticket, score: int) -> bool:
