@@ -2,22 +2,21 @@
 
 from __future__ import annotations
 
-from supportbot import payloads
-from supportbot.payloads import Kind, Payload
+from supportbot.payloads import Kind, Payload, make
 
 
 def test_a_payload_reads_back_as_it_was_made() -> None:
     for made in (
-        payloads.flow("order-problem"),
-        payloads.rate("SAV-2612-AB12C", 4),
-        payloads.solution("no", "SAV-2612-AB12C"),
-        payloads.feedback("up", "invoice"),
-        payloads.bare(Kind.CANCEL),
+        make(Kind.FLOW, "order-problem"),
+        make(Kind.RATE, "SAV-2612-AB12C", 4),
+        make(Kind.SOLUTION, "no", "SAV-2612-AB12C"),
+        make(Kind.FEEDBACK, "up", "invoice"),
+        make(Kind.CANCEL),
     ):
         pressed = Payload.parse(made)
         assert pressed is not None and str(pressed) == made
     # the wire format stays what stored outbox rows and Telegram buttons already carry
-    assert payloads.rate("SAV-1", 5) == "rate:SAV-1:5"
+    assert make(Kind.RATE, "SAV-1", 5) == "rate:SAV-1:5"
     assert Payload.parse("solution:yes:SAV-1") == Payload(Kind.SOLUTION, ("yes", "SAV-1"))
 
 

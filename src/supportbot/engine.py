@@ -25,7 +25,6 @@ from sqlalchemy import text as sql_text
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-from supportbot import payloads
 from supportbot.casework import AGENT_CONVERSATION, CustomerCases, awaiting_ticket
 from supportbot.content import AttachmentKind, Content, FaqEntry, FieldType
 from supportbot.fields import choice_named_in
@@ -37,7 +36,7 @@ from supportbot.matching import Resolution
 from supportbot.messages import Action, Button, Document, ForgetAgentThreads, Inbound, Reply
 from supportbot.normalise import normalise
 from supportbot.outbox import Outbox, OutboxRow, TurnMessages, message_row, notice_rows, queue
-from supportbot.payloads import Kind, Payload
+from supportbot.payloads import Kind, Payload, make
 from supportbot.privacy import agent_threads, delete_files, export_customer, forget_customer
 from supportbot.routing import Router
 from supportbot.store import (
@@ -513,8 +512,8 @@ class _Turn:
             if rest.strip().lower() in LANGS:
                 return self._set_language(rest.strip().lower())
             buttons = (
-                Button("Français", payloads.lang("fr")),
-                Button("English", payloads.lang("en")),
+                Button("Français", make(Kind.LANG, "fr")),
+                Button("English", make(Kind.LANG, "en")),
             )
             return [Reply(self.t("lang_choose"), buttons)]
         if command in ("/cancel", "/annuler"):
@@ -534,8 +533,8 @@ class _Turn:
             return [Document(name, data.encode("utf-8"), self.t("mydata_caption"))]
         if command in ("/forget", "/oublier"):
             buttons = (
-                Button(self.t("btn_forget_yes"), payloads.forget("yes")),
-                Button(self.t("btn_forget_no"), payloads.forget("no")),
+                Button(self.t("btn_forget_yes"), make(Kind.FORGET, "yes")),
+                Button(self.t("btn_forget_no"), make(Kind.FORGET, "no")),
             )
             self.state["forget_pending"] = True
             return [Reply(self.t("forget_confirm"), buttons)]
@@ -608,13 +607,13 @@ class _Turn:
     def _menu_buttons(self) -> tuple[Button, ...]:
         idx = 1 if self.lang == "en" else 0
         themes = [
-            Button(THEME_TITLES.get(theme, (theme, theme))[idx], payloads.theme(theme))
+            Button(THEME_TITLES.get(theme, (theme, theme))[idx], make(Kind.THEME, theme))
             for theme in self.engine.content.themes
         ]
         return (
             *themes,
-            Button(self.t("btn_ticket"), payloads.bare(Kind.REQUESTS)),
-            Button(self.t("btn_human"), payloads.flow(HUMAN_FLOW)),
+            Button(self.t("btn_ticket"), make(Kind.REQUESTS)),
+            Button(self.t("btn_human"), make(Kind.FLOW, HUMAN_FLOW)),
         )
 
     def _payload(self, pressed: Payload | None) -> list[Action]:
@@ -630,20 +629,20 @@ class _Turn:
             idx = 1 if self.lang == "en" else 0
             title = THEME_TITLES.get(value, (value, value))[idx]
             buttons = [
-                Button(content.faq[i].title.get(self.lang), payloads.faq(i))
+                Button(content.faq[i].title.get(self.lang), make(Kind.FAQ, i))
                 for i in content.themes[value]
             ]
-            buttons.append(Button(self.t("btn_menu"), payloads.bare(Kind.MENU)))
+            buttons.append(Button(self.t("btn_menu"), make(Kind.MENU)))
             return [Reply(self.t("theme_menu", theme=title), tuple(buttons))]
         if kind is Kind.MENU:
             return self._back_to_menu()
         if kind is Kind.REQUESTS:  # "Ouvrir une demande": which one
             buttons = [
-                Button(flow.title.get(self.lang), payloads.flow(flow_id))
+                Button(flow.title.get(self.lang), make(Kind.FLOW, flow_id))
                 for flow_id, flow in content.flows.items()
                 if flow_id != "human-agent"  # it has its own button
             ]
-            buttons.append(Button(self.t("btn_menu"), payloads.bare(Kind.MENU)))
+            buttons.append(Button(self.t("btn_menu"), make(Kind.MENU)))
             return [Reply(self.t("requests_menu"), tuple(buttons))]
         if kind is Kind.NOMATCH:
             return [Reply(self.t("not_understood"), self._menu_buttons())]
@@ -654,13 +653,15 @@ class _Turn:
         buttons: list[Button] = []
         if entry.flow and entry.flow in content.flows:
             title = content.flows[entry.flow].title.get(self.lang)
-            buttons.append(Button(self.t("btn_start_flow", title=title), payloads.flow(entry.flow)))
+            buttons.append(
+                Button(self.t("btn_start_flow", title=title), make(Kind.FLOW, entry.flow))
+            )
         buttons += [
-            Button(content.faq[r].title.get(self.lang), payloads.faq(r)) for r in entry.related
+            Button(content.faq[r].title.get(self.lang), make(Kind.FAQ, r)) for r in entry.related
         ]
-        buttons.append(Button(self.t("btn_menu"), payloads.bare(Kind.MENU)))
-        buttons.append(Button(self.t("btn_helpful"), payloads.feedback("up", entry.id)))
-        buttons.append(Button(self.t("btn_not_helpful"), payloads.feedback("down", entry.id)))
+        buttons.append(Button(self.t("btn_menu"), make(Kind.MENU)))
+        buttons.append(Button(self.t("btn_helpful"), make(Kind.FEEDBACK, "up", entry.id)))
+        buttons.append(Button(self.t("btn_not_helpful"), make(Kind.FEEDBACK, "down", entry.id)))
         return Reply(self._answer_text(entry), tuple(buttons))
 
     def _answer_text(self, entry: FaqEntry) -> str:
@@ -711,19 +712,19 @@ class _Turn:
         # longer, it says more: the matcher reads it
         short = meaning is not None and meaning.words <= 8
         if meaning is not None and meaning.words <= 25 and meaning.has(Act.INSULT):
-            human = Button(self.t("btn_human"), payloads.flow(HUMAN_FLOW))
+            human = Button(self.t("btn_human"), make(Kind.FLOW, HUMAN_FLOW))
             return [
                 Reply(
                     self.t("displeased"),
-                    (human, Button(self.t("btn_menu"), payloads.bare(Kind.MENU))),
+                    (human, Button(self.t("btn_menu"), make(Kind.MENU))),
                 )
             ]
         if short and meaning is not None and Act.ABOUT_BOT in meaning.opening:
-            human = Button(self.t("btn_human"), payloads.flow(HUMAN_FLOW))  # honest, and a human
+            human = Button(self.t("btn_human"), make(Kind.FLOW, HUMAN_FLOW))  # honest, and a human
             return [
                 Reply(
                     self.t("about_bot"),
-                    (human, Button(self.t("btn_menu"), payloads.bare(Kind.MENU))),
+                    (human, Button(self.t("btn_menu"), make(Kind.MENU))),
                 )
             ]
         taken_up = self._offer_taken_up(message)  # "yes please" to the request offered
@@ -765,7 +766,7 @@ class _Turn:
                             "btn_start_flow",
                             title=self.engine.content.flows[ORDER_FLOW].title.get(self.lang),
                         ),
-                        payloads.flow(ORDER_FLOW),
+                        make(Kind.FLOW, ORDER_FLOW),
                     ),
                     *self._menu_buttons(),
                 )
@@ -778,12 +779,12 @@ class _Turn:
                 flow_id = offered["flow"]
                 self._offer(flow_id, f"{offered.get('said', '')} {message}")
                 title = self.engine.content.flows[flow_id].title.get(self.lang)
-                start = Button(self.t("btn_start_flow", title=title), payloads.flow(flow_id))
+                start = Button(self.t("btn_start_flow", title=title), make(Kind.FLOW, flow_id))
                 return [*replies, Reply(self.t(why), (start, *self._menu_buttons()))]
             return [*replies, Reply(self.t(why), self._menu_buttons())]
         if result.ambiguous:
             options = [self._label_button(m.label) for m in result.candidates[:2]]
-            options.append(Button(self.t("btn_none"), payloads.bare(Kind.NOMATCH)))
+            options.append(Button(self.t("btn_none"), make(Kind.NOMATCH)))
             return [*replies, Reply(self.t("did_you_mean"), tuple(options))]
         kind, _, ident = result.best.label.partition(":")
         if kind == "flow":  # a request, or the facts of a case (routing.Cases)
@@ -873,8 +874,8 @@ class _Turn:
                 Reply(
                     self.t("flow_busy", title=active.title.get(self.lang)),
                     (
-                        Button(self.t("btn_resume"), payloads.bare(Kind.RESUME)),
-                        Button(self.t("btn_cancel"), payloads.bare(Kind.CANCEL)),
+                        Button(self.t("btn_resume"), make(Kind.RESUME)),
+                        Button(self.t("btn_cancel"), make(Kind.CANCEL)),
                     ),
                 )
             ]
@@ -915,8 +916,8 @@ class _Turn:
                 Reply(
                     self.t("flow_busy", title=flow.title.get(self.lang)),
                     (
-                        Button(self.t("btn_resume"), payloads.bare(Kind.RESUME)),
-                        Button(self.t("btn_cancel"), payloads.bare(Kind.CANCEL)),
+                        Button(self.t("btn_resume"), make(Kind.RESUME)),
+                        Button(self.t("btn_cancel"), make(Kind.CANCEL)),
                     ),
                 )
             ]
@@ -940,8 +941,8 @@ class _Turn:
             # "en fait je veux plutôt faire un retour": offered, never done behind their back
             title = other.title.get(self.lang)
             buttons = (
-                Button(self.t("btn_switch", title=title), payloads.switch(other.id)),
-                Button(self.t("btn_resume"), payloads.bare(Kind.RESUME)),
+                Button(self.t("btn_switch", title=title), make(Kind.SWITCH, other.id)),
+                Button(self.t("btn_resume"), make(Kind.RESUME)),
             )
             kept = self.t("switch_keeps_order") if "order_number" in flow_state["answers"] else ""
             return [Reply(self.t("switch_offer", title=title, kept=kept), buttons)]
@@ -951,7 +952,7 @@ class _Turn:
         if misses >= 2 and outcome.replies and not outcome.finished and not at_summary:
             # Stuck on a question: a person can take over with what was already said.
             *before, prompt = outcome.replies
-            human = Button(self.t("btn_human"), payloads.flow(HUMAN_FLOW))
+            human = Button(self.t("btn_human"), make(Kind.FLOW, HUMAN_FLOW))
             return [
                 *before,
                 Reply(f"{prompt.text}\n{self.t('stuck_offer')}", (*prompt.buttons, human)),

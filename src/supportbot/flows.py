@@ -17,7 +17,6 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from supportbot import payloads
 from supportbot.calendar import BusinessCalendar
 from supportbot.content import AttachmentKind, Condition, FieldType, Flow, Rule, Step
 from supportbot.fields import (
@@ -36,7 +35,7 @@ from supportbot.lexicon import Act
 from supportbot.masking import mask_card_numbers, mask_contacts, mask_personal_data
 from supportbot.messages import Button, Inbound, IncomingFile, Reply
 from supportbot.normalise import normalise
-from supportbot.payloads import Kind, Payload
+from supportbot.payloads import Kind, Payload, make
 from supportbot.texts import text
 from supportbot.understanding import Interpretation
 
@@ -285,26 +284,26 @@ class FlowRunner:
         body = step.prompt.get(lang)
         buttons: list[Button] = []
         if step.type is FieldType.CHOICE:
-            buttons += [Button(c.label.get(lang), payloads.choice(c.value)) for c in step.choices]
+            buttons += [Button(c.label.get(lang), make(Kind.CHOICE, c.value)) for c in step.choices]
         elif step.type is FieldType.YESNO:
             buttons += [
-                Button(text(lang, "btn_yes"), payloads.choice("yes")),
-                Button(text(lang, "btn_no"), payloads.choice("no")),
+                Button(text(lang, "btn_yes"), make(Kind.CHOICE, "yes")),
+                Button(text(lang, "btn_no"), make(Kind.CHOICE, "no")),
             ]
         elif step.type is FieldType.ATTACHMENTS:
             count = len(state["files"].get(step.id, []))
             if count >= max(step.min_count, 1):
-                buttons.append(Button(text(lang, "btn_done"), payloads.bare(Kind.DONE)))
+                buttons.append(Button(text(lang, "btn_done"), make(Kind.DONE)))
         if step.id in state["answers"] and step.type is not FieldType.ATTACHMENTS:
             shown = self.display(step, state, lang)  # back on an answered question
             body += "\n" + text(lang, "current_answer", value=shown)
-            buttons.append(Button(text(lang, "btn_keep"), payloads.bare(Kind.KEEP)))
+            buttons.append(Button(text(lang, "btn_keep"), make(Kind.KEEP)))
         if self._is_optional(step, state):
             body += "\n" + text(lang, "optional_hint")
-            buttons.append(Button(text(lang, "btn_skip"), payloads.bare(Kind.SKIP)))
+            buttons.append(Button(text(lang, "btn_skip"), make(Kind.SKIP)))
         if state["history"]:
-            buttons.append(Button(text(lang, "btn_back"), payloads.bare(Kind.BACK)))
-        buttons.append(Button(text(lang, "btn_cancel"), payloads.bare(Kind.CANCEL)))
+            buttons.append(Button(text(lang, "btn_back"), make(Kind.BACK)))
+        buttons.append(Button(text(lang, "btn_cancel"), make(Kind.CANCEL)))
         return Reply(body, tuple(buttons))
 
     def _summary(self, flow: Flow, state: dict[str, Any], lang: str) -> Reply:
@@ -315,9 +314,9 @@ class FlowRunner:
             lines.append(f"• {step.label.get(lang)}{colon} {self.display(step, state, lang)}")
         lines.append(text(lang, "summary_confirm"))
         buttons = (
-            Button(text(lang, "btn_confirm"), payloads.bare(Kind.CONFIRM)),
-            Button(text(lang, "btn_back"), payloads.bare(Kind.BACK)),
-            Button(text(lang, "btn_cancel"), payloads.bare(Kind.CANCEL)),
+            Button(text(lang, "btn_confirm"), make(Kind.CONFIRM)),
+            Button(text(lang, "btn_back"), make(Kind.BACK)),
+            Button(text(lang, "btn_cancel"), make(Kind.CANCEL)),
         )
         return Reply("\n".join(lines), buttons)
 
@@ -706,13 +705,13 @@ class FlowRunner:
         buttons = [
             Button(
                 text(lang, "btn_fix", label=flow.step(step_id).label.get(lang)),
-                payloads.edit(step_id),
+                make(Kind.EDIT, step_id),
             )
             for step_id in state["history"]
         ]
         return Reply(
             text(lang, "which_to_fix"),
-            (*buttons, Button(text(lang, "btn_cancel"), payloads.bare(Kind.CANCEL))),
+            (*buttons, Button(text(lang, "btn_cancel"), make(Kind.CANCEL))),
         )
 
     def _edit(self, flow: Flow, state: dict[str, Any], step_id: str, lang: str) -> list[Reply]:

@@ -67,50 +67,6 @@ class Payload:
         return self.kind is kind and self.args[: len(args)] == args
 
 
-def faq(entry_id: str) -> str:
-    return str(Payload(Kind.FAQ, (entry_id,)))
-
-
-def flow(flow_id: str) -> str:
-    return str(Payload(Kind.FLOW, (flow_id,)))
-
-
-def theme(name: str) -> str:
-    return str(Payload(Kind.THEME, (name,)))
-
-
-def feedback(vote: str, entry_id: str) -> str:
-    return str(Payload(Kind.FEEDBACK, (vote, entry_id)))
-
-
-def rate(reference: str, score: int) -> str:
-    return str(Payload(Kind.RATE, (reference, str(score))))
-
-
-def solution(answer: str, reference: str) -> str:
-    return str(Payload(Kind.SOLUTION, (answer, reference)))
-
-
-def choice(value: str) -> str:
-    return str(Payload(Kind.CHOICE, (value,)))
-
-
-def edit(step_id: str) -> str:
-    return str(Payload(Kind.EDIT, (step_id,)))
-
-
-def switch(flow_id: str) -> str:
-    return str(Payload(Kind.SWITCH, (flow_id,)))
-
-
-def lang(code: str) -> str:
-    return str(Payload(Kind.LANG, (code,)))
-
-
-def forget(answer: str) -> str:
-    return str(Payload(Kind.FORGET, (answer,)))
-
-
-def bare(kind: Kind) -> str:
-    """A payload without arguments ("menu", "cancel", "resume")."""
-    return kind.value
+def make(kind: Kind, *args: object) -> str:
+    """The text of a payload: ``make(Kind.RATE, "SAV-2612-AB12C", 4)``."""
+    return str(Payload(kind, tuple(str(a) for a in args)))

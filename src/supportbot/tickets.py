@@ -21,11 +21,11 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from supportbot import payloads
 from supportbot.calendar import BusinessCalendar
 from supportbot.content import DueRule, Flow
 from supportbot.messages import Button
 from supportbot.outbox import message_row, queue
+from supportbot.payloads import Kind, make
 from supportbot.store import Attachment, Customer, Ticket, TicketEvent
 from supportbot.texts import text
 
@@ -360,7 +360,7 @@ class TicketService:
             self._send(session, ticket, body, self._status_buttons(ticket, target))
         if target is TicketStatus.CLOSED:
             buttons = [
-                {"label": "★" * n, "payload": payloads.rate(ticket.reference, n)}
+                {"label": "★" * n, "payload": make(Kind.RATE, ticket.reference, n)}
                 for n in range(1, 6)
             ]
             self._send(
@@ -393,11 +393,11 @@ class TicketService:
         return [
             {
                 "label": text(lang, "btn_solution_ok"),
-                "payload": payloads.solution("yes", ticket.reference),
+                "payload": make(Kind.SOLUTION, "yes", ticket.reference),
             },
             {
                 "label": text(lang, "btn_solution_ko"),
-                "payload": payloads.solution("no", ticket.reference),
+                "payload": make(Kind.SOLUTION, "no", ticket.reference),
             },
         ]
 
