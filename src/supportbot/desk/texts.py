@@ -54,11 +54,24 @@ TEXTS: dict[str, tuple[str, str]] = {
     "overdue": ("En retard", "Overdue"),
     "customer_last": ("Le client a écrit en dernier", "The customer wrote last"),
     "shortcuts": (
-        "Clavier : j / k demande suivante / précédente, Entrée pour l'ouvrir ; sur une demande, "
-        "r pour répondre, t pour la prendre.",
-        "Keyboard: j / k next / previous ticket, Enter to open it; on a ticket, r to reply, "
-        "t to take it.",
+        "Clavier : j / k demande suivante / précédente, Entrée pour l'ouvrir, r pour y répondre, "
+        "t pour la prendre ; sur une demande, r pour répondre, t pour la prendre.",
+        "Keyboard: j / k next / previous ticket, Enter to open it, r to reply to it, t to take "
+        "it; on a ticket, r to reply, t to take it.",
     ),
+    "take_ticket": ("Prendre {ref}", "Take {ref}"),
+    "take_column": ("Action", "Action"),
+    "live_label": ("Nouveautés", "What's new"),
+    "news_created": ("Nouvelle demande {ref} : {subject}", "New ticket {ref}: {subject}"),
+    "news_customer_message": (
+        "Nouveau message du client sur {ref} : {subject}",
+        "New message from the customer on {ref}: {subject}",
+    ),
+    "news_merged": (
+        "Nouvelle demande ajoutée à {ref} : {subject}",
+        "New request added to {ref}: {subject}",
+    ),
+    "fresh": ("nouveau", "new"),
     # -- ticket
     "category": ("Catégorie", "Category"),
     "priority": ("Priorité", "Priority"),
@@ -109,6 +122,16 @@ TEXTS: dict[str, tuple[str, str]] = {
     "event_job": ("Tâche automatique", "Automatic job"),
     "created_at": ("Ouverte le", "Opened on"),
     "channel": ("Canal", "Channel"),
+    "presence_viewing": ("{name} consulte cette demande", "{name} is viewing this ticket"),
+    "presence_writing": ("{name} est en train d'écrire", "{name} is writing"),
+    "changed_live": (
+        "Cette demande a changé depuis l'ouverture de la page (voir ci-dessous) : une action "
+        "envoyée maintenant serait refusée. Rechargez la page avant d'agir ; vos brouillons "
+        "sont gardés.",
+        "This ticket changed since the page was opened (see below): an action sent now would "
+        "be refused. Reload the page before acting; your drafts are kept.",
+    ),
+    "reload": ("Recharger la page", "Reload the page"),
     "version_note": (
         "Page ouverte à la version {version} de la demande.",
         "Page opened at version {version} of the ticket.",
