@@ -16,6 +16,7 @@ from conftest import Chat, handoff
 from supportbot.config import Settings
 from supportbot.desk.accounts import Accounts
 from supportbot.desk.live import Presence, latest_event_id
+from supportbot.desk.live_pages import presence_data
 from supportbot.desk.web import desk_app
 from supportbot.engine import Engine
 from test_desk_web import PASSWORD, hidden_fields
@@ -128,3 +129,16 @@ def test_presence_lapses_and_writing_turns_back_to_viewing() -> None:
     assert presence.of("SAV-1") == (("max", "viewing"),)  # lea's page stopped saying so
     presence.left("SAV-1", "max")
     assert presence.of("SAV-1") == ()
+
+
+def test_the_live_notices_and_presence_follow_the_desk_s_language(
+    desk: str, engine: Engine, chat: Chat
+) -> None:
+    ref = handoff(chat, "Je n'arrive pas à changer l'adresse de livraison")
+    lea = signed_in(desk, "lea")
+    lea.cookies.set("supportbot_desk_lang", "en")
+    with stream(lea, f"/desk/events?ticket={ref}&after=0") as events:
+        created = json.loads(next(events)["data"])
+        assert created["notice"].startswith(f"New ticket {ref}: ")
+        assert created["label"] == "Request"
+    assert presence_data((("max", "writing"),), "en")["text"] == "max is writing"

@@ -172,6 +172,47 @@ TEXTS: dict[str, tuple[str, str]] = {
     "example": ("Exemple", "Example"),
     "start": ("Début", "Start"),
     "none_yet": ("Rien sur cette période.", "Nothing in this period."),
+    "gap_groups": (
+        "Questions à ajouter à la FAQ (groupes de `supportbot faq gaps`)",
+        "Questions to add to the FAQ (groups of `supportbot faq gaps`)",
+    ),
+    "gap_groups_since": (
+        "Questions sans réponse et réponses jugées inutiles (👎) depuis le {since}, "
+        "regroupées par ressemblance.",
+        "Unanswered questions and answers found unhelpful (👎) since {since}, grouped by likeness.",
+    ),
+    "gap_groups_all": (
+        "Questions sans réponse et réponses jugées inutiles (👎), regroupées par ressemblance.",
+        "Unanswered questions and answers found unhelpful (👎), grouped by likeness.",
+    ),
+    "group": ("Groupe", "Group"),
+    "questions": ("Questions", "Questions"),
+    "unanswered": ("Sans réponse", "Unanswered"),
+    "thumbs_down": ("👎", "👎"),
+    "examples": ("Exemples", "Examples"),
+    "nearest": ("Entrée la plus proche", "Nearest entry"),
+    "draft": ("Brouillon", "Draft"),
+    "write_draft": ("Écrire le brouillon", "Write the draft"),
+    "write_draft_of": (
+        "Écrire le brouillon du groupe {number}",
+        "Write the draft of group {number}",
+    ),
+    "admin_only": (
+        "Réservé aux administrateurs (supportbot agents add NOM --admin).",
+        "For administrators only (supportbot agents add NAME --admin).",
+    ),
+    "drafted": (
+        "Brouillon écrit : {path}. Il n'est jamais servi : relisez-le, écrivez la réponse, "
+        "puis déplacez l'entrée dans un fichier faq/<thème>.yaml.",
+        "Draft written: {path}. It is never served: review it, write the answer, then move "
+        "the entry into a faq/<theme>.yaml file.",
+    ),
+    "gaps_changed": (
+        "Les groupes ont changé depuis l'affichage de la page (nouvelles questions) : rien "
+        "n'a été écrit. Vérifiez le groupe ci-dessous et recommencez.",
+        "The groups changed since the page was shown (new questions): nothing was written. "
+        "Check the group below and try again.",
+    ),
 }
 
 

@@ -28,6 +28,7 @@ from supportbot.agents import AgentDesk
 from supportbot.app import build_desk
 from supportbot.config import Settings
 from supportbot.desk.accounts import Accounts, Agent
+from supportbot.desk.gaps import FaqGaps
 from supportbot.desk.guard import (
     HEADERS,
     LANG_COOKIE,
@@ -72,6 +73,7 @@ class Site:
     settings: Settings
     flows: dict[str, tuple[str, str]]  # flow id -> (French title, English title)
     feed: Feed  # wakes the live streams of the open pages
+    gaps: FaqGaps  # the FAQ gaps on the stats page, and their drafts
 
     def render(
         self,
@@ -205,6 +207,7 @@ def desk_app(
         settings=settings,
         flows={f.id: (f.title.fr, f.title.en) for f in engine.content.flows.values()},
         feed=Feed(desk.sessions),
+        gaps=FaqGaps(engine.content, settings.content_dir),
     )
     gate = Gate(site.accounts)
 
