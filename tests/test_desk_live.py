@@ -142,3 +142,13 @@ def test_the_live_notices_and_presence_follow_the_desk_s_language(
         assert created["notice"].startswith(f"New ticket {ref}: ")
         assert created["label"] == "Request"
     assert presence_data((("max", "writing"),), "en")["text"] == "max is writing"
+
+
+def test_presence_forgets_the_tickets_nobody_looks_at() -> None:
+    now = [0.0]
+    presence = Presence(clock=lambda: now[0])
+    for n in range(Presence.SWEEP_ABOVE + 1):
+        presence.saw(f"SAV-{n}", "lea")
+    now[0] += Presence.VIEWING_SECONDS + 1
+    presence.saw("SAV-new", "max")
+    assert presence._seen.keys() == {"SAV-new"}

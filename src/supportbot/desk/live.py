@@ -94,6 +94,7 @@ class Presence:
 
     VIEWING_SECONDS = 30.0
     WRITING_SECONDS = 10.0
+    SWEEP_ABOVE = 200  # tickets with someone on them, before the lapsed ones are dropped
 
     def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self.clock = clock
@@ -102,6 +103,9 @@ class Presence:
 
     def saw(self, reference: str, agent: str, writing: bool = False) -> None:
         now = self.clock()
+        if len(self._seen) > self.SWEEP_ABOVE:  # tickets nobody looks at any more
+            for lapsed in list(self._seen):
+                self.of(lapsed)
         agents = self._seen.setdefault(reference, {})
         typed = now if writing else agents.get(agent, (0.0, 0.0))[1]
         agents[agent] = (now, typed)
@@ -132,6 +136,7 @@ class Feed:
     _bell: asyncio.Event | None = None
     _watcher: asyncio.Task[None] | None = None
     _streams: int = 0
+    _loop: asyncio.AbstractEventLoop | None = None  # the one the bell and watcher live in
 
     def bell(self) -> asyncio.Event:
         """Taken *before* a stream reads, waited on after: no ring between is lost."""
@@ -147,6 +152,9 @@ class Feed:
     @contextlib.asynccontextmanager
     async def streaming(self) -> AsyncIterator[None]:
         """While a stream is open: the watcher runs (started with the first stream)."""
+        loop = asyncio.get_running_loop()
+        if loop is not self._loop:  # served by another event loop than before (tests)
+            self._loop, self._bell, self._watcher, self._streams = loop, None, None, 0
         self._streams += 1
         if self._watcher is None or self._watcher.done():
             self._watcher = asyncio.create_task(self._watch())
