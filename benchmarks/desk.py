@@ -4,7 +4,7 @@ Reported, each against its target:
 - server time of the inbox's first page and of a search by reference, by order number
   and by e-mail (the whole page rendered by the desk's application in this process,
   median of several runs), with SQLite's EXPLAIN QUERY PLAN of every statement the page
-  ran, checked to read the tickets through an index, never a scan of the table;
+  ran, checked to search through an index or a primary key, never to SCAN a table;
 - the delay from a customer's message (Engine.handle) to its event on an inbox's open
   stream, through a real uvicorn server and HTTP.
 
@@ -136,22 +136,21 @@ def statements(engine: Engine) -> Iterator[list[tuple[str, Any]]]:
 
 
 def query_plans(engine: Engine, ran: list[tuple[str, Any]]) -> list[tuple[str, list[str]]]:
-    """SQLite's plan of each statement that reads the tickets."""
+    """SQLite's plan of each statement the page ran."""
     plans = []
     with engine.sessions.kw["bind"].connect() as conn:
         for sql, params in ran:
-            if "FROM tickets" not in sql or not sql.lstrip().upper().startswith("SELECT"):
+            if not sql.lstrip().upper().startswith("SELECT"):
                 continue
             rows = conn.exec_driver_sql("EXPLAIN QUERY PLAN " + sql, params).all()
             plans.append((sql, [str(row[-1]) for row in rows]))
     return plans
 
 
-def scans_tickets(plan: list[str]) -> bool:
-    """A full read of the tickets table (an index or the primary key is what we want)."""
-    return any(line.startswith("SCAN") and " tickets" in f" {line}" for line in plan) and not all(
-        "USING" in line for line in plan if line.startswith("SCAN") and "tickets" in line
-    )
+def full_reads(plan: list[str]) -> list[str]:
+    """The lines of a plan that read a whole table or index (SQLite's SCAN), rather than
+    searching it."""
+    return [line for line in plan if line.startswith("SCAN ") and "CONSTANT ROW" not in line]
 
 
 def page_times(
@@ -280,7 +279,7 @@ def main() -> int:
                 ("search by e-mail", f"/desk/?status=all&q={email}", "SAV-"),
             ):
                 ms, plans = page_times(client, engine, path, expect, runs=15)
-                scanned = [sql for sql, plan in plans if scans_tickets(plan)]
+                scanned = [sql for sql, plan in plans if full_reads(plan)]
                 ok = ms <= TARGET_PAGE_MS and not scanned
                 failed |= not ok
                 print(
@@ -293,7 +292,7 @@ def main() -> int:
                     for line in plan:
                         print(f"        {line}")
                 if scanned:
-                    print("      a statement scans the whole tickets table")
+                    print("      a statement reads a whole table (SCAN): no index serves it")
         delays = stream_delays(engine, app, messages=10)
         worst = max(delays)
         ok = worst <= TARGET_STREAM_S
