@@ -57,6 +57,11 @@ def contexts(browser: Browser) -> Iterator[Callable[[], BrowserContext]]:  # noq
     assert errors == []
 
 
+def ready(page: Page) -> None:
+    """The desk's script runs on this page (its shortcuts listen)."""
+    expect(page.locator("body[data-ready]")).to_be_attached()
+
+
 def agent_page(contexts: Callable[[], BrowserContext], site: str, name: str = "lea") -> Page:
     """A signed-in agent on the inbox, signed in through the labelled form."""
     page = contexts().new_page()
@@ -66,6 +71,7 @@ def agent_page(contexts: Callable[[], BrowserContext], site: str, name: str = "l
     page.get_by_label("Mot de passe").fill(PASSWORD)
     page.get_by_role("button", name="Se connecter").click()
     expect(page.get_by_role("heading", name="Boîte de réception")).to_be_visible()
+    ready(page)
     return page
 
 
@@ -73,6 +79,7 @@ def open_ticket(page: Page, site: str, ref: str) -> None:
     """The ticket page, with its live stream connected (the presence line is answered)."""
     page.goto(f"{site}/desk/tickets/{ref}")
     expect(page.get_by_role("heading", level=1)).to_contain_text(ref)
+    ready(page)
 
 
 def serious_violations(page: Page) -> list[object]:
@@ -150,6 +157,7 @@ def test_a_stale_action_is_refused_and_the_draft_survives(
     reply = lea.get_by_role("textbox", name="Répondre")
     reply.fill("Pouvez-vous me donner la nouvelle adresse ?")
     lea.reload()  # the draft is kept across reloads
+    ready(lea)
     expect(reply).to_have_value("Pouvez-vous me donner la nouvelle adresse ?")
 
     chat.say("Finalement c'est au 12 rue des Lilas")  # while lea's page is open
@@ -165,8 +173,10 @@ def test_a_stale_action_is_refused_and_the_draft_survives(
 
     lea.get_by_role("button", name="Répondre").click()  # the page is up to date now
     expect(lea.get_by_role("status").filter(has_text="C'est fait.")).to_be_visible()
+    ready(lea)
     expect(reply).to_have_value("")  # sent: the draft is gone
     lea.reload()
+    ready(lea)
     expect(reply).to_have_value("")
 
 
@@ -183,7 +193,9 @@ def test_keyboard_next_take_and_reply_from_the_inbox(
     lea.keyboard.press("t")
     expect(lea.get_by_role("status").filter(has_text="C'est fait.")).to_be_visible()
     expect(lea.locator(f"tr[data-ref='{second}']")).to_contain_text("lea")
+    ready(lea)
     lea.keyboard.press("j")
+    expect(lea.get_by_role("link", name=first)).to_be_focused()
     lea.keyboard.press("r")
     expect(lea.get_by_role("heading", level=1)).to_contain_text(first)
     expect(lea.get_by_role("textbox", name="Répondre")).to_be_focused()

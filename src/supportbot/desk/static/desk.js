@@ -162,4 +162,5 @@
       if (take) { take.requestSubmit(); event.preventDefault(); }
     }
   });
+  document.body.setAttribute("data-ready", "true");  // the shortcuts listen from now on
 })();
