@@ -3,6 +3,7 @@ a reconnect resumes after the last event id, a ticket's stream says who is there
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -15,7 +16,7 @@ from starlette.routing import Mount
 from conftest import Chat, handoff
 from supportbot.config import Settings
 from supportbot.desk.accounts import Accounts
-from supportbot.desk.live import Presence, latest_event_id
+from supportbot.desk.live import Feed, Presence, latest_event_id, rung
 from supportbot.desk.live_pages import presence_data
 from supportbot.desk.web import desk_app
 from supportbot.engine import Engine
@@ -152,3 +153,15 @@ def test_presence_forgets_the_tickets_nobody_looks_at() -> None:
     now[0] += Presence.VIEWING_SECONDS + 1
     presence.saw("SAV-new", "max")
     assert presence._seen.keys() == {"SAV-new"}
+
+
+def test_the_watcher_wakes_the_open_streams_once_it_started(engine: Engine) -> None:
+    """An event written between a stream's first read and the watcher's first look is
+    not lost: the streams read again once the watcher knows where it starts."""
+    feed = Feed(engine.sessions)
+
+    async def first_stream() -> bool:
+        async with feed.streaming():
+            return await rung(feed.bell(), 5.0)
+
+    assert asyncio.run(first_stream())

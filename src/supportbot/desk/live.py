@@ -165,6 +165,9 @@ class Feed:
 
     async def _watch(self) -> None:
         top = await run_in_threadpool(latest_event_id, self.sessions)
+        # An event written between a new stream's first read and this one would never
+        # count as new: the streams open now read once more.
+        self.ring()
         while self._streams > 0:
             await asyncio.sleep(WATCH_SECONDS)
             try:
