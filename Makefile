@@ -44,6 +44,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/blind.py
 	$(BIN)/python benchmarks/load.py --quick
 	$(BIN)/python benchmarks/web.py --quick
+	$(BIN)/python benchmarks/desk.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

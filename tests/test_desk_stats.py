@@ -8,13 +8,20 @@ import io
 import re
 from collections.abc import Callable
 from datetime import UTC, datetime
+from pathlib import Path
 
+from starlette.applications import Starlette
+from starlette.routing import Mount
 from starlette.testclient import TestClient
 
 from conftest import Chat, Clock
 from supportbot.config import Settings
+from supportbot.desk.accounts import Accounts
+from supportbot.desk.web import desk_app
 from supportbot.engine import Engine
-from test_desk_web import client, sign_in  # noqa: F401  (the desk's fixtures)
+from supportbot.faq_tools import check_drafts
+from supportbot.store import UnansweredQuestion
+from test_desk_web import PASSWORD, client, hidden_fields, sign_in  # noqa: F401
 from test_stats_periods import NOVEMBER, command_stats, seed
 
 PERIOD = "since=2026-11-01&until=2026-12-01&by=day"
@@ -75,3 +82,41 @@ def test_the_stats_and_their_downloads_need_a_signed_in_agent(
 ) -> None:
     assert client.get("/desk/stats", follow_redirects=False).status_code == 303
     assert client.get("/desk/stats/series.csv").status_code == 403
+
+
+def test_faq_gaps_show_on_the_stats_page_and_an_admin_writes_a_group_s_draft(
+    engine: Engine, settings: Settings, tmp_path: Path
+) -> None:
+    content_dir = tmp_path / "content"  # drafts are written here, never in the repository
+    own = settings.model_copy(update={"content_dir": content_dir})
+    accounts = Accounts(engine.sessions, engine.tickets.clock)
+    accounts.add("boss", PASSWORD, admin=True)
+    accounts.add("lea", PASSWORD)
+    with engine.sessions.begin() as db:
+        for text in ("peut-on payer en bitcoin ?", "paiement en bitcoin possible ?"):
+            db.add(UnansweredQuestion(text=text, language="fr", at=engine.clock()))
+    desk = TestClient(Starlette(routes=[Mount("/desk", desk_app(engine, own))]))
+
+    sign_in(desk, "lea")
+    page = desk.get("/desk/stats").text
+    assert "peut-on payer en bitcoin ?" in page and "Réservé aux administrateurs" in page
+    assert 'action="/desk/stats/gaps/draft"' not in page
+    csrf = re.search(r'name="csrf" value="([^"]+)"', page)
+    assert csrf is not None
+    form = {"csrf": csrf.group(1), "group": "1", "first": "peut-on payer en bitcoin ?"}
+    assert desk.post("/desk/stats/gaps/draft", data=form).status_code == 403
+    assert not list((content_dir / "faq" / "drafts").glob("*.yaml"))
+
+    sign_in(desk, "boss")
+    page = desk.get("/desk/stats").text
+    fields = hidden_fields(page, "/desk/stats/gaps/draft")
+    assert fields["group"] == "1"
+    moved = desk.post("/desk/stats/gaps/draft", data={**fields, "first": "autre chose"})
+    assert moved.status_code == 409 and "Les groupes ont changé" in moved.text
+    done = desk.post("/desk/stats/gaps/draft", data=fields)
+    assert done.status_code == 200 and "Brouillon écrit : faq/drafts/" in done.text
+    drafts = list((content_dir / "faq" / "drafts").glob("*.yaml"))
+    assert len(drafts) == 1 and "bitcoin" in drafts[0].read_text("utf-8")
+    again = desk.post("/desk/stats/gaps/draft", data=fields)  # the same group twice
+    assert again.status_code == 400 and "already exists" in again.text
+    assert check_drafts(content_dir, engine.content) == []  # valid, as `faq draft` writes it

@@ -9,19 +9,22 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from datetime import datetime
 from functools import partial
 from typing import Any
+from urllib.parse import urlencode
 
 import typer
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import PlainTextResponse, Response
+from starlette.responses import PlainTextResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from supportbot.desk.accounts import Agent
 from supportbot.desk.charts import Chart, bar_chart
-from supportbot.desk.guard import Gate
+from supportbot.desk.gaps import DraftRefused, GapsChanged
+from supportbot.desk.guard import Gate, base, form_of
 from supportbot.desk.texts import say
 from supportbot.desk.web import Site, language
 from supportbot.faq_cli import iso_moment
@@ -165,23 +168,66 @@ async def _figures_asked(request: Request, site: Site) -> Any:
     return await run_in_threadpool(figures, site, _moment(since, site), _moment(until, site), by)
 
 
-async def stats_page(request: Request, agent: Agent, site: Site) -> Response:
+async def stats_page(
+    request: Request, agent: Agent, site: Site, status: int = 200, gap_error: str = ""
+) -> Response:
     since, until, by = _period(request)
     data = await _figures_asked(request, site)
+    groups = await run_in_threadpool(
+        site.gaps.groups_shown, site.desk.sessions, _moment(since, site)
+    )
     lang = language(request)
-    query = request.url.query
+    drafted = request.query_params.get("drafted", "")
     return site.render(
         request,
         "stats.html",
         agent,
+        status,
         data=data,
         charts=charts(data, lang),
         tables=tables(data, lang),
         since=since,
         until=until,
         by=by.value,
-        query=query,
+        query=_period_query(since, until, by),
+        groups=groups,
+        drafted=drafted if DRAFTED.fullmatch(drafted) else "",
+        gap_error=gap_error,
     )
+
+
+DRAFTED = re.compile(r"faq/drafts/[a-z0-9][a-z0-9-]*\.yaml")
+
+
+def _period_query(since: str, until: str, by: Period) -> str:
+    return urlencode({"since": since, "until": until, "by": by.value})
+
+
+async def draft_gap(request: Request, agent: Agent, site: Site) -> Response:
+    """An admin's button: the draft FAQ entry of one group (`supportbot faq draft N`)."""
+    fields = await form_of(request, agent)
+    if fields is None:
+        return site.bad_form(request, agent)
+    if not agent.admin:
+        return site.render(request, "refused.html", agent, 403, message="admin_only")
+    since, number, first = (
+        fields.get("since", "")[:40],
+        fields.get("group", ""),
+        fields.get("first", ""),
+    )
+    if not number.isdigit():
+        return site.bad_form(request, agent)
+    try:
+        path = await run_in_threadpool(
+            site.gaps.draft, site.desk.sessions, _moment(since, site), int(number), first
+        )
+    except GapsChanged:
+        return await stats_page(request, agent, site, 409, say(language(request), "gaps_changed"))
+    except DraftRefused as err:
+        return await stats_page(request, agent, site, 400, str(err))
+    drafted = path.relative_to(site.gaps.root).as_posix()
+    query = urlencode({"since": since, "drafted": drafted})
+    return RedirectResponse(f"{base(request)}/stats?{query}#gaps", 303)
 
 
 async def stats_csv(request: Request, agent: Agent, site: Site) -> Response:
@@ -204,5 +250,6 @@ async def stats_csv(request: Request, agent: Agent, site: Site) -> Response:
 def stats_routes(site: Site, gate: Gate) -> list[Route]:
     return [
         Route("/stats", gate.page(partial(stats_page, site=site))),
+        Route("/stats/gaps/draft", gate.private(partial(draft_gap, site=site)), methods=["POST"]),
         Route("/stats/{table}.csv", gate.private(partial(stats_csv, site=site))),
     ]

@@ -54,11 +54,24 @@ TEXTS: dict[str, tuple[str, str]] = {
     "overdue": ("En retard", "Overdue"),
     "customer_last": ("Le client a écrit en dernier", "The customer wrote last"),
     "shortcuts": (
-        "Clavier : j / k demande suivante / précédente, Entrée pour l'ouvrir ; sur une demande, "
-        "r pour répondre, t pour la prendre.",
-        "Keyboard: j / k next / previous ticket, Enter to open it; on a ticket, r to reply, "
-        "t to take it.",
+        "Clavier : j / k demande suivante / précédente, Entrée pour l'ouvrir, r pour y répondre, "
+        "t pour la prendre ; sur une demande, r pour répondre, t pour la prendre.",
+        "Keyboard: j / k next / previous ticket, Enter to open it, r to reply to it, t to take "
+        "it; on a ticket, r to reply, t to take it.",
     ),
+    "take_ticket": ("Prendre {ref}", "Take {ref}"),
+    "take_column": ("Action", "Action"),
+    "live_label": ("Nouveautés", "What's new"),
+    "news_created": ("Nouvelle demande {ref} : {subject}", "New ticket {ref}: {subject}"),
+    "news_customer_message": (
+        "Nouveau message du client sur {ref} : {subject}",
+        "New message from the customer on {ref}: {subject}",
+    ),
+    "news_merged": (
+        "Nouvelle demande ajoutée à {ref} : {subject}",
+        "New request added to {ref}: {subject}",
+    ),
+    "fresh": ("nouveau", "new"),
     # -- ticket
     "category": ("Catégorie", "Category"),
     "priority": ("Priorité", "Priority"),
@@ -109,6 +122,16 @@ TEXTS: dict[str, tuple[str, str]] = {
     "event_job": ("Tâche automatique", "Automatic job"),
     "created_at": ("Ouverte le", "Opened on"),
     "channel": ("Canal", "Channel"),
+    "presence_viewing": ("{name} consulte cette demande", "{name} is viewing this ticket"),
+    "presence_writing": ("{name} est en train d'écrire", "{name} is writing"),
+    "changed_live": (
+        "Cette demande a changé depuis l'ouverture de la page (voir ci-dessous) : une action "
+        "envoyée maintenant serait refusée. Rechargez la page avant d'agir ; vos brouillons "
+        "sont gardés.",
+        "This ticket changed since the page was opened (see below): an action sent now would "
+        "be refused. Reload the page before acting; your drafts are kept.",
+    ),
+    "reload": ("Recharger la page", "Reload the page"),
     "version_note": (
         "Page ouverte à la version {version} de la demande.",
         "Page opened at version {version} of the ticket.",
@@ -149,6 +172,47 @@ TEXTS: dict[str, tuple[str, str]] = {
     "example": ("Exemple", "Example"),
     "start": ("Début", "Start"),
     "none_yet": ("Rien sur cette période.", "Nothing in this period."),
+    "gap_groups": (
+        "Questions à ajouter à la FAQ (groupes de `supportbot faq gaps`)",
+        "Questions to add to the FAQ (groups of `supportbot faq gaps`)",
+    ),
+    "gap_groups_since": (
+        "Questions sans réponse et réponses jugées inutiles (👎) depuis le {since}, "
+        "regroupées par ressemblance.",
+        "Unanswered questions and answers found unhelpful (👎) since {since}, grouped by likeness.",
+    ),
+    "gap_groups_all": (
+        "Questions sans réponse et réponses jugées inutiles (👎), regroupées par ressemblance.",
+        "Unanswered questions and answers found unhelpful (👎), grouped by likeness.",
+    ),
+    "group": ("Groupe", "Group"),
+    "questions": ("Questions", "Questions"),
+    "unanswered": ("Sans réponse", "Unanswered"),
+    "thumbs_down": ("👎", "👎"),
+    "examples": ("Exemples", "Examples"),
+    "nearest": ("Entrée la plus proche", "Nearest entry"),
+    "draft": ("Brouillon", "Draft"),
+    "write_draft": ("Écrire le brouillon", "Write the draft"),
+    "write_draft_of": (
+        "Écrire le brouillon du groupe {number}",
+        "Write the draft of group {number}",
+    ),
+    "admin_only": (
+        "Réservé aux administrateurs (supportbot agents add NOM --admin).",
+        "For administrators only (supportbot agents add NAME --admin).",
+    ),
+    "drafted": (
+        "Brouillon écrit : {path}. Il n'est jamais servi : relisez-le, écrivez la réponse, "
+        "puis déplacez l'entrée dans un fichier faq/<thème>.yaml.",
+        "Draft written: {path}. It is never served: review it, write the answer, then move "
+        "the entry into a faq/<theme>.yaml file.",
+    ),
+    "gaps_changed": (
+        "Les groupes ont changé depuis l'affichage de la page (nouvelles questions) : rien "
+        "n'a été écrit. Vérifiez le groupe ci-dessous et recommencez.",
+        "The groups changed since the page was shown (new questions): nothing was written. "
+        "Check the group below and try again.",
+    ),
 }
 
 

@@ -7,7 +7,6 @@ saw: an action on a ticket that changed since is refused, the typed text kept.
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -24,7 +23,7 @@ from supportbot.agent_console import AGENT_ERRORS, fill_template, is_overdue, se
 from supportbot.agents import TicketChanged, TicketView
 from supportbot.desk.accounts import Agent
 from supportbot.desk.guard import Gate, base, form_of
-from supportbot.desk.web import Site
+from supportbot.desk.web import Site, new_key
 from supportbot.tickets import CUSTOMER, SYSTEM, EventKind, TicketNotFound
 
 # Shown in the page, never a download: the formats a browser displays without running
@@ -64,10 +63,6 @@ def event_class(kind: str, author: str) -> str:
     ):
         return "agent"
     return "internal"
-
-
-def new_key() -> str:
-    return "desk-" + secrets.token_urlsafe(18)
 
 
 async def ticket_page(
@@ -152,7 +147,8 @@ async def act(request: Request, agent: Agent, site: Site) -> Response:
         (reference, agent.name) if name == "take" else (reference, agent.name, body)
     )
     run = partial(_action(site, name), *args, key=form.key, version=form.version)
-    return await _apply(request, agent, site, run, {name: body})
+    back_to_inbox = form.fields.get("back") == "inbox"  # the inbox's take (key "t")
+    return await _apply(request, agent, site, run, {name: body}, back_to_inbox)
 
 
 async def _apply(
@@ -161,6 +157,7 @@ async def _apply(
     site: Site,
     run: Callable[[], TicketView],
     draft: dict[str, str],
+    back_to_inbox: bool = False,
 ) -> Response:
     try:
         view = await run_in_threadpool(run)
@@ -171,6 +168,8 @@ async def _apply(
             return site.render(request, "refused.html", agent, 404, message="not_found")
         return await ticket_page(request, agent, site, 400, error=str(err), draft=draft)
     done = "2" if view.repeated else "1"
+    if back_to_inbox:
+        return RedirectResponse(f"{base(request)}/?done={done}", 303)
     return RedirectResponse(f"{base(request)}/tickets/{view.reference}?done={done}", 303)
 
 

@@ -28,6 +28,7 @@ from supportbot.agents import AgentDesk
 from supportbot.app import build_desk
 from supportbot.config import Settings
 from supportbot.desk.accounts import Accounts, Agent
+from supportbot.desk.gaps import FaqGaps
 from supportbot.desk.guard import (
     HEADERS,
     LANG_COOKIE,
@@ -41,6 +42,7 @@ from supportbot.desk.guard import (
     set_cookie,
 )
 from supportbot.desk.inbox import STATUS_CHOICES, InboxFilter, inbox
+from supportbot.desk.live import Feed, latest_event_id
 from supportbot.desk.texts import say
 from supportbot.replies import ReplyBook, load_replies
 from supportbot.security_headers import SecurityHeaders
@@ -50,6 +52,11 @@ if TYPE_CHECKING:
 
 HERE = Path(str(resources.files("supportbot.desk")))
 TEMPLATES = Jinja2Templates(directory=str(HERE / "templates"))
+
+
+def new_key() -> str:
+    """An idempotence key for a form, made when its page is rendered."""
+    return "desk-" + secrets.token_urlsafe(18)
 
 
 def language(request: Request) -> str:
@@ -65,6 +72,8 @@ class Site:
     book: ReplyBook
     settings: Settings
     flows: dict[str, tuple[str, str]]  # flow id -> (French title, English title)
+    feed: Feed  # wakes the live streams of the open pages
+    gaps: FaqGaps  # the FAQ gaps on the stats page, and their drafts
 
     def render(
         self,
@@ -159,6 +168,8 @@ async def inbox_page(request: Request, agent: Agent, site: Site) -> Response:
         flow=params.get("flow", "") if params.get("flow", "") in site.flows else "",
         query=params.get("q", "")[:200],
     )
+    # The stream's cursor is read before the rows: nothing written between is missed.
+    cursor = await run_in_threadpool(latest_event_id, site.desk.sessions)
     rows = await run_in_threadpool(inbox, site.desk, agent.name, wanted)
     return site.render(
         request,
@@ -168,6 +179,9 @@ async def inbox_page(request: Request, agent: Agent, site: Site) -> Response:
         wanted=wanted,
         statuses=STATUS_CHOICES,
         flows=sorted(site.flows),
+        cursor=cursor,
+        keys={row.view.reference: new_key() for row in rows},
+        notice={"1": "done", "2": "repeated"}.get(params.get("done", ""), ""),
     )
 
 
@@ -181,6 +195,7 @@ def desk_app(
     book: ReplyBook | None = None,
 ) -> Starlette:
     """The desk over the engine's store and ticket service; mount it at ``/desk``."""
+    from supportbot.desk.live_pages import live_routes
     from supportbot.desk.stats_pages import stats_routes
     from supportbot.desk.ticket_pages import ticket_routes
 
@@ -191,6 +206,8 @@ def desk_app(
         book=book or load_replies(settings.content_dir / "replies"),
         settings=settings,
         flows={f.id: (f.title.fr, f.title.en) for f in engine.content.flows.values()},
+        feed=Feed(desk.sessions),
+        gaps=FaqGaps(engine.content, settings.content_dir),
     )
     gate = Gate(site.accounts)
 
@@ -206,6 +223,7 @@ def desk_app(
         Route("/signin", do_signin, methods=["POST"]),
         Route("/signout", gate.private(partial(signout, site=site)), methods=["POST"]),
         Route("/lang/{lang}", switch_language),
+        *live_routes(site, gate),  # before the tickets' /tickets/{ref}/{action}
         *ticket_routes(site, gate),
         *stats_routes(site, gate),
         Mount("/static", StaticFiles(directory=str(HERE / "static")), name="static"),

@@ -1,0 +1,192 @@
+"""The desk's live updates: a stream of server-sent events for an open inbox or ticket page.
+
+The cursor is the id of the tickets' audit trail (``ticket_events.id``, which only
+grows): every event goes out with its id as the SSE event id, so a browser that
+reconnects resumes after the last one it saw (``Last-Event-ID``), as the web chat's
+widget does on the outbox's ids. One watcher per process reads the highest id four
+times a second while a stream is open, whatever the number of streams, and wakes them;
+each stream then reads the events above its own cursor (by primary key: cheap on SQLite
+and PostgreSQL alike, no LISTEN/NOTIFY needed). A row committed late under a lower id
+(PostgreSQL) is missed by the stream, not by the page: the inbox reloads its whole list
+at the next event, and a ticket's version check still refuses a stale action.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import time
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
+from starlette.concurrency import run_in_threadpool
+
+from supportbot.agents import event_text
+from supportbot.store import Ticket, TicketEvent
+
+WATCH_SECONDS = 0.25  # how often the process looks for new ticket events (while streamed)
+HEARTBEAT_SECONDS = 15.0  # an idle stream says it lives and checks its session again
+PRESENCE_TICK = 5.0  # a ticket's stream looks again at who is there (presence expires)
+PAGE = 100
+# What a customer did: the inbox says so with a notice.
+NEWS = frozenset({"created", "customer_message", "merged"})
+
+
+@dataclass(frozen=True)
+class FeedEvent:
+    """One event of a ticket's audit trail, as the desk's pages show it live."""
+
+    id: int
+    reference: str
+    subject: str
+    kind: str
+    author: str
+    text: str
+    at: datetime
+
+
+def latest_event_id(sessions: sessionmaker[Session]) -> int:
+    """The cursor of a page rendered now: the highest ticket event id."""
+    with sessions() as db:
+        return int(db.scalar(select(func.max(TicketEvent.id))) or 0)
+
+
+def ticket_id_of(sessions: sessionmaker[Session], reference: str) -> int | None:
+    with sessions() as db:
+        return db.scalar(select(Ticket.id).where(Ticket.reference == reference.upper()))
+
+
+def events_after(
+    sessions: sessionmaker[Session], cursor: int, ticket_id: int | None = None, limit: int = PAGE
+) -> list[FeedEvent]:
+    """The events above ``cursor`` (of one ticket, or all), oldest first."""
+    query = (
+        select(TicketEvent, Ticket.reference, Ticket.subject)
+        .join(Ticket, TicketEvent.ticket_id == Ticket.id)
+        .where(TicketEvent.id > cursor)
+        .order_by(TicketEvent.id)
+        .limit(limit)
+    )
+    if ticket_id is not None:
+        query = query.where(TicketEvent.ticket_id == ticket_id)
+    with sessions() as db:
+        return [
+            FeedEvent(e.id, ref, subject, e.kind, e.author, event_text(e), e.at)
+            for e, ref, subject in db.execute(query).all()
+        ]
+
+
+class Presence:
+    """Who has a ticket open, and who is writing on it: "Lea is viewing / writing".
+
+    Kept in memory, per process, not in the store: it lives for seconds (a page says
+    it is still there every 10 s, an entry lapses after 30 s, "writing" after 10 s),
+    losing it on a restart costs nothing, and writing it to the store would add a
+    write every few seconds per open page to SQLite's single writer. The cost: with
+    several workers behind a load balancer, agents served by different workers do not
+    see each other (the version check still refuses an action on a changed ticket).
+    """
+
+    VIEWING_SECONDS = 30.0
+    WRITING_SECONDS = 10.0
+    SWEEP_ABOVE = 200  # tickets with someone on them, before the lapsed ones are dropped
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self.clock = clock
+        # reference -> agent -> (last seen, last typed)
+        self._seen: dict[str, dict[str, tuple[float, float]]] = {}
+
+    def saw(self, reference: str, agent: str, writing: bool = False) -> None:
+        now = self.clock()
+        if len(self._seen) > self.SWEEP_ABOVE:  # tickets nobody looks at any more
+            for lapsed in list(self._seen):
+                self.of(lapsed)
+        agents = self._seen.setdefault(reference, {})
+        typed = now if writing else agents.get(agent, (0.0, 0.0))[1]
+        agents[agent] = (now, typed)
+
+    def left(self, reference: str, agent: str) -> None:
+        self._seen.get(reference, {}).pop(agent, None)
+
+    def of(self, reference: str) -> tuple[tuple[str, str], ...]:
+        """(agent, "viewing" | "writing") of whoever is on the ticket, by name."""
+        now = self.clock()
+        agents = self._seen.get(reference, {})
+        for name in [n for n, (seen, _) in agents.items() if now - seen > self.VIEWING_SECONDS]:
+            del agents[name]
+        if not agents:
+            self._seen.pop(reference, None)
+        return tuple(
+            (name, "writing" if now - typed <= self.WRITING_SECONDS else "viewing")
+            for name, (_, typed) in sorted(agents.items())
+        )
+
+
+@dataclass
+class Feed:
+    """Wakes the desk's open streams when a ticket event was written or presence changed."""
+
+    sessions: sessionmaker[Session]
+    presence: Presence = field(default_factory=Presence)
+    _bell: asyncio.Event | None = None
+    _watcher: asyncio.Task[None] | None = None
+    _streams: int = 0
+    _loop: asyncio.AbstractEventLoop | None = None  # the one the bell and watcher live in
+
+    def bell(self) -> asyncio.Event:
+        """Taken *before* a stream reads, waited on after: no ring between is lost."""
+        if self._bell is None:
+            self._bell = asyncio.Event()
+        return self._bell
+
+    def ring(self) -> None:
+        bell, self._bell = self._bell, None
+        if bell is not None:
+            bell.set()
+
+    @contextlib.asynccontextmanager
+    async def streaming(self) -> AsyncIterator[None]:
+        """While a stream is open: the watcher runs (started with the first stream)."""
+        loop = asyncio.get_running_loop()
+        if loop is not self._loop:  # served by another event loop than before (tests)
+            self._loop, self._bell, self._watcher, self._streams = loop, None, None, 0
+        self._streams += 1
+        if self._watcher is None or self._watcher.done():
+            self._watcher = asyncio.create_task(self._watch())
+        try:
+            yield
+        finally:
+            self._streams -= 1
+
+    async def _watch(self) -> None:
+        top = await run_in_threadpool(latest_event_id, self.sessions)
+        # An event written between a new stream's first read and this one would never
+        # count as new: the streams open now read once more.
+        self.ring()
+        while self._streams > 0:
+            await asyncio.sleep(WATCH_SECONDS)
+            try:
+                newest = await run_in_threadpool(latest_event_id, self.sessions)
+            except Exception:  # the store busy or away: the streams' own reads still run
+                continue
+            if newest != top:
+                top = newest
+                self.ring()
+
+
+async def rung(bell: asyncio.Event, seconds: float) -> bool:
+    try:
+        await asyncio.wait_for(bell.wait(), seconds)
+    except TimeoutError:
+        return False
+    return True
+
+
+def sse(event: str, data: dict[str, Any], ident: int | None = None) -> str:
+    head = f"id: {ident}\n" if ident is not None else ""
+    return f"{head}event: {event}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n"

@@ -1,0 +1,155 @@
+"""`/desk/events` (the live stream of the inbox and of a ticket page) and
+`/desk/tickets/REF/presence` (a ticket page saying its agent is there, or writing).
+
+See `supportbot.desk.live` for the cursor and the presence's design.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from functools import partial
+from typing import Any
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, Response, StreamingResponse
+from starlette.routing import Route
+
+from supportbot.desk.accounts import Agent
+from supportbot.desk.guard import Gate, form_of
+from supportbot.desk.live import (
+    HEARTBEAT_SECONDS,
+    NEWS,
+    PAGE,
+    PRESENCE_TICK,
+    FeedEvent,
+    events_after,
+    rung,
+    sse,
+    ticket_id_of,
+)
+from supportbot.desk.texts import say
+from supportbot.desk.ticket_pages import event_class
+from supportbot.desk.web import Site, language
+from supportbot.tickets import REFERENCE
+
+
+@dataclass(frozen=True)
+class StreamAsked:
+    cursor: int
+    reference: str  # "" for the inbox: every ticket
+    ticket_id: int | None
+    lang: str
+
+
+def event_data(site: Site, event: FeedEvent, lang: str) -> dict[str, Any]:
+    """What a page shows of an event: the conversation's line, and the inbox's notice."""
+    news = ""
+    if event.kind in NEWS:
+        news = say(lang, f"news_{event.kind}", ref=event.reference, subject=event.subject[:80])
+    return {
+        "ref": event.reference,
+        "kind": event.kind,
+        "class": event_class(event.kind, event.author),
+        "label": say(lang, f"event_{event.kind}", author=event.author or "?"),
+        "text": event.text,
+        "at": event.at.isoformat(),
+        "time": event.at.astimezone(site.desk.tickets.calendar.tz).strftime("%d/%m %H:%M"),
+        "notice": news,
+    }
+
+
+def presence_data(there: tuple[tuple[str, str], ...], lang: str) -> dict[str, Any]:
+    return {
+        "agents": [{"name": name, "state": state} for name, state in there],
+        "text": " · ".join(say(lang, f"presence_{state}", name=name) for name, state in there),
+    }
+
+
+def _cursor(request: Request) -> int | None:
+    raw = request.headers.get("last-event-id") or request.query_params.get("after") or "0"
+    return int(raw) if raw.isdigit() and len(raw) <= 18 else None
+
+
+async def stream(request: Request, agent: Agent, site: Site, gate: Gate) -> Response:
+    """Server-sent events: each ticket event with its id as event id, resumable."""
+    cursor = _cursor(request)
+    if cursor is None:
+        return PlainTextResponse("bad cursor", 400)
+    reference = request.query_params.get("ticket", "").upper()
+    ticket_id = None
+    if reference:
+        ticket_id = await run_in_threadpool(ticket_id_of, site.desk.sessions, reference)
+        if ticket_id is None:
+            return PlainTextResponse("not found", 404)
+    asked = StreamAsked(cursor, reference, ticket_id, language(request))
+    return StreamingResponse(
+        _events(request, agent, site, gate, asked),
+        media_type="text/event-stream",
+        headers={"X-Accel-Buffering": "no"},
+    )
+
+
+async def _events(
+    request: Request, agent: Agent, site: Site, gate: Gate, asked: StreamAsked
+) -> AsyncIterator[str]:
+    feed, cursor = site.feed, asked.cursor
+    shown: tuple[tuple[str, str], ...] | None = None
+    checked = time.monotonic()
+    async with feed.streaming():
+        yield "retry: 2000\n\n"
+        while not await request.is_disconnected():
+            bell = feed.bell()
+            batch = await run_in_threadpool(
+                events_after, site.desk.sessions, cursor, asked.ticket_id
+            )
+            for event in batch:
+                cursor = event.id
+                yield sse("ticket", event_data(site, event, asked.lang), event.id)
+            if asked.reference:
+                there = tuple(p for p in feed.presence.of(asked.reference) if p[0] != agent.name)
+                if there != shown:
+                    shown = there
+                    yield sse("presence", presence_data(there, asked.lang))
+            if len(batch) == PAGE:
+                continue  # more than a page waited: read on
+            wait = PRESENCE_TICK if asked.reference else HEARTBEAT_SECONDS
+            if await rung(bell, wait) or time.monotonic() - checked < HEARTBEAT_SECONDS:
+                continue
+            checked = time.monotonic()
+            if await gate.agent(request) is None:
+                return  # signed out (or the password changed) since the stream opened
+            yield ": still here\n\n"  # keeps proxies from closing an idle stream
+
+
+async def presence(request: Request, agent: Agent, site: Site) -> Response:
+    """A ticket page says its agent is there ("viewing"), typing ("writing"), or left."""
+    fields = await form_of(request, agent)
+    reference = request.path_params["ref"].upper()
+    state = (fields or {}).get("state", "")
+    if fields is None or not REFERENCE.fullmatch(reference) or state not in PRESENCE_STATES:
+        return PlainTextResponse("refused", 403 if fields is None else 400)
+    before = site.feed.presence.of(reference)
+    if state == "gone":
+        site.feed.presence.left(reference, agent.name)
+    else:
+        site.feed.presence.saw(reference, agent.name, writing=state == "writing")
+    if site.feed.presence.of(reference) != before:
+        site.feed.ring()
+    return Response(status_code=204)
+
+
+PRESENCE_STATES = ("viewing", "writing", "gone")
+
+
+def live_routes(site: Site, gate: Gate) -> list[Route]:
+    return [
+        Route("/events", gate.private(partial(stream, site=site, gate=gate))),
+        Route(
+            "/tickets/{ref}/presence",
+            gate.private(partial(presence, site=site)),
+            methods=["POST"],
+        ),
+    ]

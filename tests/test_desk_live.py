@@ -1,0 +1,167 @@
+"""The desk's live stream over a real server: a customer's news reaches an open inbox,
+a reconnect resumes after the last event id, a ticket's stream says who is there."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import httpx
+import pytest
+from starlette.applications import Starlette
+from starlette.routing import Mount
+
+from conftest import Chat, handoff
+from supportbot.config import Settings
+from supportbot.desk.accounts import Accounts
+from supportbot.desk.live import Feed, Presence, latest_event_id, rung
+from supportbot.desk.live_pages import presence_data
+from supportbot.desk.web import desk_app
+from supportbot.engine import Engine
+from test_desk_web import PASSWORD, hidden_fields
+from web_server import serving
+
+
+@pytest.fixture
+def desk(engine: Engine, settings: Settings) -> Iterator[str]:
+    accounts = Accounts(engine.sessions, engine.tickets.clock)
+    accounts.add("lea", PASSWORD)
+    accounts.add("max", PASSWORD)
+    with serving(Starlette(routes=[Mount("/desk", desk_app(engine, settings))])) as base:
+        yield base
+
+
+def signed_in(base: str, name: str) -> httpx.Client:
+    client = httpx.Client(base_url=base, timeout=httpx.Timeout(10.0))
+    fields = hidden_fields(client.get("/desk/signin").text, "/desk/signin")
+    answer = client.post("/desk/signin", data={**fields, "name": name, "password": PASSWORD})
+    assert answer.status_code == 303
+    return client
+
+
+@contextmanager
+def stream(client: httpx.Client, path: str, **headers: str) -> Iterator[Iterator[dict[str, str]]]:
+    """The stream's events, each as its fields (id, event, data)."""
+    with client.stream("GET", path, headers=headers) as answer:
+        assert answer.status_code == 200
+        assert answer.headers["content-type"].startswith("text/event-stream")
+
+        def events() -> Iterator[dict[str, str]]:
+            fields: dict[str, str] = {}
+            for line in answer.iter_lines():
+                if not line:
+                    if "event" in fields:
+                        yield fields
+                    fields = {}
+                    continue
+                name, _, value = line.partition(": ")
+                if name in ("id", "event", "data"):
+                    fields[name] = value
+
+        yield events()
+
+
+def test_a_customer_message_reaches_an_open_inbox_and_a_reconnect_resumes(
+    desk: str, engine: Engine, chat: Chat
+) -> None:
+    ref = handoff(chat, "Ma commande 123456789 n'est jamais arrivée")
+    lea = signed_in(desk, "lea")
+    cursor = latest_event_id(engine.sessions)
+    assert f"/desk/events?after={cursor}" in lea.get("/desk/").text
+    with stream(lea, f"/desk/events?after={cursor}") as events:
+        chat.say("Vous avez des nouvelles ?")
+        got = next(events)
+    assert got["event"] == "ticket" and int(got["id"]) > cursor
+    data = json.loads(got["data"])
+    assert data["ref"] == ref and data["kind"] == "customer_message"
+    assert data["notice"].startswith(f"Nouveau message du client sur {ref} : ")
+    assert data["text"] == "Vous avez des nouvelles ?"
+
+    chat.say("Toujours rien reçu")
+    with stream(lea, f"/desk/events?after={cursor}", **{"Last-Event-ID": got["id"]}) as events:
+        resumed = next(events)  # after the last id seen, not after the page's cursor
+    assert json.loads(resumed["data"])["text"] == "Toujours rien reçu"
+    assert int(resumed["id"]) > int(got["id"])
+
+
+def test_a_ticket_stream_says_who_else_is_viewing_or_writing(
+    desk: str, engine: Engine, chat: Chat
+) -> None:
+    ref = handoff(chat, "Je n'arrive pas à changer l'adresse de livraison")
+    lea, max_ = signed_in(desk, "lea"), signed_in(desk, "max")
+    page = max_.get(f"/desk/tickets/{ref}").text
+    csrf = hidden_fields(page, f"/desk/tickets/{ref}/reply")["csrf"]
+    with stream(lea, f"/desk/events?ticket={ref}&after=999999999") as events:
+        assert json.loads(next(events)["data"])["agents"] == []  # nobody else yet
+        said = max_.post(f"/desk/tickets/{ref}/presence", data={"csrf": csrf, "state": "viewing"})
+        assert said.status_code == 204
+        seen = json.loads(next(events)["data"])
+        assert seen == {
+            "agents": [{"name": "max", "state": "viewing"}],
+            "text": "max consulte cette demande",
+        }
+        max_.post(f"/desk/tickets/{ref}/presence", data={"csrf": csrf, "state": "writing"})
+        assert json.loads(next(events)["data"])["text"] == "max est en train d'écrire"
+        max_.post(f"/desk/tickets/{ref}/presence", data={"csrf": csrf, "state": "gone"})
+        assert json.loads(next(events)["data"])["agents"] == []
+    forged = max_.post(f"/desk/tickets/{ref}/presence", data={"csrf": "x", "state": "viewing"})
+    assert forged.status_code == 403
+
+
+def test_the_stream_and_presence_need_a_signed_in_agent(desk: str, chat: Chat) -> None:
+    ref = handoff(chat, "Je n'arrive pas à changer l'adresse de livraison")
+    anonymous = httpx.Client(base_url=desk)
+    assert anonymous.get("/desk/events").status_code == 403
+    assert anonymous.post(f"/desk/tickets/{ref}/presence", data={"state": "x"}).status_code == 403
+
+
+def test_presence_lapses_and_writing_turns_back_to_viewing() -> None:
+    now = [100.0]
+    presence = Presence(clock=lambda: now[0])
+    presence.saw("SAV-1", "lea", writing=True)
+    presence.saw("SAV-1", "max")
+    assert presence.of("SAV-1") == (("lea", "writing"), ("max", "viewing"))
+    now[0] += Presence.WRITING_SECONDS + 1
+    presence.saw("SAV-1", "max")
+    assert presence.of("SAV-1") == (("lea", "viewing"), ("max", "viewing"))
+    now[0] += Presence.VIEWING_SECONDS - 5
+    assert presence.of("SAV-1") == (("max", "viewing"),)  # lea's page stopped saying so
+    presence.left("SAV-1", "max")
+    assert presence.of("SAV-1") == ()
+
+
+def test_the_live_notices_and_presence_follow_the_desk_s_language(
+    desk: str, engine: Engine, chat: Chat
+) -> None:
+    ref = handoff(chat, "Je n'arrive pas à changer l'adresse de livraison")
+    lea = signed_in(desk, "lea")
+    lea.cookies.set("supportbot_desk_lang", "en")
+    with stream(lea, f"/desk/events?ticket={ref}&after=0") as events:
+        created = json.loads(next(events)["data"])
+        assert created["notice"].startswith(f"New ticket {ref}: ")
+        assert created["label"] == "Request"
+    assert presence_data((("max", "writing"),), "en")["text"] == "max is writing"
+
+
+def test_presence_forgets_the_tickets_nobody_looks_at() -> None:
+    now = [0.0]
+    presence = Presence(clock=lambda: now[0])
+    for n in range(Presence.SWEEP_ABOVE + 1):
+        presence.saw(f"SAV-{n}", "lea")
+    now[0] += Presence.VIEWING_SECONDS + 1
+    presence.saw("SAV-new", "max")
+    assert presence._seen.keys() == {"SAV-new"}
+
+
+def test_the_watcher_wakes_the_open_streams_once_it_started(engine: Engine) -> None:
+    """An event written between a stream's first read and the watcher's first look is
+    not lost: the streams read again once the watcher knows where it starts."""
+    feed = Feed(engine.sessions)
+
+    async def first_stream() -> bool:
+        async with feed.streaming():
+            return await rung(feed.bell(), 5.0)
+
+    assert asyncio.run(first_stream())
