@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import sys
+
+import pytest
 from starlette.testclient import TestClient
 
 from supportbot.config import Settings
 from supportbot.desk.accounts import Accounts
 from supportbot.engine import Engine
-from supportbot.server import build_server
+from supportbot.server import Parts, build_server, uvicorn_parts
 
 
 def test_the_chat_page_and_the_desk_are_served_together(engine: Engine, settings: Settings) -> None:
@@ -38,3 +41,12 @@ def test_the_first_start_creates_one_agent_whose_password_signs_in(
             follow_redirects=True,
         )
         assert signed.status_code == 200 and "/desk/signin" not in str(signed.url)
+
+
+def test_uvicorn_runs_on_uvloop_and_httptools_where_they_load(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    assert uvicorn_parts() == Parts("uvloop", "httptools")  # installed with uvicorn[standard]
+    monkeypatch.setitem(sys.modules, "uvloop", None)  # as where they would be missing
+    monkeypatch.setitem(sys.modules, "httptools", None)
+    assert uvicorn_parts() == Parts("asyncio", "h11")
