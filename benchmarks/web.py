@@ -38,6 +38,7 @@ from supportbot.app import build_engine
 from supportbot.config import Settings
 from supportbot.content import load_content
 from supportbot.messages import Inbound
+from supportbot.server import uvicorn_parts
 
 ROOT = Path(__file__).resolve().parents[1]
 TARGET_SHARE = 0.5  # web throughput / bare engine throughput
@@ -299,7 +300,9 @@ def main() -> int:
     share = web["rate"] / bare
     rate, p50, p99 = web["rate"], web["p50"], web["p99"]
     half50, half99, kb = web["half_p50"], web["half_p99"], web["stream_kb"]
-    print(f"web chat, {streams} open streams, SQLite, one server process")
+    parts = uvicorn_parts()  # what `supportbot serve` picks, in this same environment
+    print(f"web chat, {streams} open streams, SQLite, one server process", end="")
+    print(f" (uvicorn on {parts.loop} and {parts.http})")
     print(f"  bare engine (keyed events)  {bare:8.1f} msg/s", end="")
     print(f"  (before the web run {bare_before:.0f}, after {bare_after:.0f})")
     print(f"  web path, 50 senders        {rate:8.1f} msg/s  ({share:.0%} of bare;", end="")

@@ -418,7 +418,7 @@ def serve(
 
     from supportbot.desk.accounts import Accounts
     from supportbot.desk.accounts_cli import first_run_notice
-    from supportbot.server import build_server
+    from supportbot.server import build_server, uvicorn_parts
 
     settings = _settings()
     engine = build_engine(settings, content=_content_or_exit(settings))
@@ -429,7 +429,18 @@ def serve(
     desk = f"http://{host}:{port}/desk/"
     notice = first_run_notice(Accounts(engine.sessions, engine.clock), desk)
     typer.echo(notice or f"agent desk:                        {desk}")
-    uvicorn.run(server, host=host, port=port, log_level="warning")
+    parts = uvicorn_parts()
+    typer.echo(f"served by uvicorn on {parts.loop} and {parts.http}")
+    # No websockets served: ws="none" keeps uvicorn from loading a library for them.
+    uvicorn.run(
+        server,
+        host=host,
+        port=port,
+        log_level="warning",
+        loop=parts.loop,
+        http=parts.http,
+        ws="none",
+    )
 
 
 @app.command()

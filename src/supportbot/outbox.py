@@ -34,7 +34,18 @@ from datetime import datetime, timedelta
 from enum import Enum
 from typing import Any, Generic, TypedDict, TypeVar, cast
 
-from sqlalchemy import Table, bindparam, event, exists, func, insert, select, update
+from sqlalchemy import (
+    Connection,
+    Engine,
+    Table,
+    bindparam,
+    event,
+    exists,
+    func,
+    insert,
+    select,
+    update,
+)
 from sqlalchemy.orm import Session, sessionmaker
 
 from supportbot.messages import Action, Button, ForgetAgentThreads, NotifyAgents, Reply
@@ -262,34 +273,39 @@ class Outbox:
     def outgoing(self, channel: str, chat_id: str, after: int = 0) -> list[Outgoing]:
         """The chat's messages with an id above ``after``, oldest first, delivered or not
         (at most ``PAGE``): what a channel that pulls by cursor reads."""
-        with self.sessions() as db:
-            rows = db.scalars(
-                select(OutboxMessage)
-                .where(
-                    OutboxMessage.channel == channel,
-                    OutboxMessage.chat_id == chat_id,
-                    OutboxMessage.id > after,
-                )
-                .order_by(OutboxMessage.id)
-                .limit(PAGE)
-            )
-            return [Outgoing(row.id, _reply(row), row.created_at) for row in rows]
+        with self._bind().connect() as db:
+            return read_outgoing(db, channel, chat_id, after)
+
+    def news(self, channel: str, after: int) -> News:
+        """The channel's messages above ``after``, every chat's, oldest first (at most
+        ``PAGE``): what a process with many open chats reads in one go."""
+        with self._bind().connect() as db:
+            return read_news(db, channel, after)
 
     def acknowledge(self, channel: str, chat_id: str, up_to: int) -> int:
         """The chat's messages up to ``up_to`` were shown: marked delivered (their claims
         given back); how many were newly marked."""
-        with self.sessions.begin() as db:
-            result = db.execute(
-                update(OutboxMessage)
-                .where(
-                    OutboxMessage.channel == channel,
-                    OutboxMessage.chat_id == chat_id,
-                    OutboxMessage.id <= up_to,
-                    OutboxMessage.delivered_at.is_(None),
+        return self.acknowledge_all(channel, [(chat_id, up_to)])[0]
+
+    def acknowledge_all(self, channel: str, shown: Sequence[tuple[str, int]]) -> list[int]:
+        """``acknowledge`` for several chats (chat, up to) in one transaction: how many
+        each marked."""
+        now = self.clock()
+        with self._bind().begin() as db:
+            return [
+                int(
+                    db.execute(
+                        _ACKNOWLEDGE,
+                        {"of_channel": channel, "chat": chat, "up_to": up_to, "now": now},
+                    ).rowcount
                 )
-                .values(delivered_at=self.clock(), claimed_until=None, claimed_by=None)
-            )
-            return int(getattr(result, "rowcount", 0) or 0)
+                for chat, up_to in shown
+            ]
+
+    def _bind(self) -> Engine:
+        """The store's engine: the statements built once below run on plain connections
+        (an ORM session costs more than these queries)."""
+        return cast(Engine, self.sessions.kw["bind"])
 
     def newer(self, channel: str, after: int) -> tuple[int, set[str]]:
         """The channel's highest message id (at least ``after``), and the chats with
@@ -323,8 +339,71 @@ class Outgoing:
     at: datetime
 
 
-def _reply(row: OutboxMessage) -> Reply:
+def _reply(row: Any) -> Reply:
     return Reply(row.text, tuple(Button(b["label"], b["payload"]) for b in row.buttons))
+
+
+@dataclass(frozen=True, slots=True)
+class News:
+    """A channel's messages above a cursor, each with its chat, oldest first, and the
+    outbox's highest id (every channel's: lower than a cursor, the outbox shrank)."""
+
+    messages: list[tuple[str, Outgoing]]
+    top: int
+
+
+# Built once: a statement composed for each call costs more than running it.
+_MESSAGE = (
+    OutboxMessage.id,
+    OutboxMessage.chat_id,
+    OutboxMessage.text,
+    OutboxMessage.buttons,
+    OutboxMessage.created_at,
+)
+_OUTGOING = (
+    select(*_MESSAGE)
+    .where(
+        OutboxMessage.channel == bindparam("channel"),
+        OutboxMessage.chat_id == bindparam("chat"),
+        OutboxMessage.id > bindparam("after"),
+    )
+    .order_by(OutboxMessage.id)
+    .limit(PAGE)
+)
+_NEWS = (
+    select(*_MESSAGE)
+    .where(OutboxMessage.channel == bindparam("channel"), OutboxMessage.id > bindparam("after"))
+    .order_by(OutboxMessage.id)
+    .limit(PAGE)
+)
+_TOP = select(func.max(OutboxMessage.id))
+_ACKNOWLEDGE = (
+    update(OutboxMessage)
+    .where(
+        OutboxMessage.channel == bindparam("of_channel"),
+        OutboxMessage.chat_id == bindparam("chat"),
+        OutboxMessage.id <= bindparam("up_to"),
+        OutboxMessage.delivered_at.is_(None),
+    )
+    .values(delivered_at=bindparam("now"), claimed_until=None, claimed_by=None)
+)
+
+
+def read_outgoing(db: Connection, channel: str, chat_id: str, after: int) -> list[Outgoing]:
+    """``Outbox.outgoing`` on a connection the caller holds (with its other reads)."""
+    rows = db.execute(_OUTGOING, {"channel": channel, "chat": chat_id, "after": after})
+    return [_outgoing(row) for row in rows]
+
+
+def read_news(db: Connection, channel: str, after: int) -> News:
+    """``Outbox.news`` on a connection the caller holds."""
+    top = db.scalar(_TOP) or 0
+    rows = db.execute(_NEWS, {"channel": channel, "after": after})
+    return News([(row.chat_id, _outgoing(row)) for row in rows], top)
+
+
+def _outgoing(row: Any) -> Outgoing:
+    return Outgoing(row.id, _reply(row), row.created_at)
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,15 +16,27 @@ from datetime import datetime
 from functools import partial
 from typing import Protocol
 
-from sqlalchemy import select, update
+from sqlalchemy import Connection, bindparam, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from supportbot.engine import Engine
 from supportbot.messages import Action, Inbound, Reply
-from supportbot.outbox import PAGE, Notice, Outbox, Outgoing, Round, Sent
+from supportbot.outbox import PAGE, News, Notice, Outbox, Outgoing, Round, Sent, read_outgoing
 from supportbot.store import Conversation, Customer
 
-__all__ = ["PAGE", "ChatCore", "EngineCore", "Outgoing"]
+__all__ = ["PAGE", "ChatCore", "EngineCore", "News", "Outgoing", "Taken"]
+
+
+@dataclass(frozen=True, slots=True)
+class Taken:
+    """What a keyed event did: the actions the turn returned rather than queued, the
+    chat's messages above the cursor given (the turn's replies among them) and the
+    language the chat is held in now; ``said`` is None when the chat's conversation is
+    gone (the event erased the customer's data: ids may start again lower)."""
+
+    actions: list[Action]
+    said: list[Outgoing] | None
+    language: str | None
 
 
 class ChatCore(Protocol):
@@ -38,8 +50,23 @@ class ChatCore(Protocol):
         """The chat's messages with an id above ``after``, oldest first (delivered or not)."""
         ...
 
+    def take_in(self, inbound: Inbound, after: int) -> Taken:
+        """``handle`` a keyed event, then read what the chat holds above ``after`` and its
+        language, in one trip to the store: what a channel showing the replies at once
+        (the web) needs after each message."""
+        ...
+
     def acknowledge(self, channel: str, chat_id: str, up_to: int) -> int:
         """The chat's messages up to ``up_to`` were shown; how many were newly marked."""
+        ...
+
+    def acknowledge_all(self, channel: str, shown: list[tuple[str, int]]) -> list[int]:
+        """``acknowledge`` for several chats (chat, up to) at once; how many each marked."""
+        ...
+
+    def news(self, channel: str, after: int) -> News:
+        """The channel's messages above ``after``, every chat's, oldest first (a page at
+        most), and the outbox's highest id: what a process with many open chats reads."""
         ...
 
     def newer(self, channel: str, after: int) -> tuple[int, set[str]]:
@@ -124,8 +151,23 @@ class EngineCore:
     def outgoing(self, channel: str, chat_id: str, after: int = 0) -> list[Outgoing]:
         return self.outbox.outgoing(channel, chat_id, after)
 
+    def take_in(self, inbound: Inbound, after: int) -> Taken:
+        actions = self.handler(inbound)
+        with self.sessions.kw["bind"].connect() as db:
+            found = _chat_language(db, inbound.channel, inbound.chat_id)
+            if found is None:
+                return Taken(actions, None, None)
+            said = read_outgoing(db, inbound.channel, inbound.chat_id, after)
+        return Taken(actions, said, found[0])
+
     def acknowledge(self, channel: str, chat_id: str, up_to: int) -> int:
         return self.outbox.acknowledge(channel, chat_id, up_to)
+
+    def acknowledge_all(self, channel: str, shown: list[tuple[str, int]]) -> list[int]:
+        return self.outbox.acknowledge_all(channel, shown)
+
+    def news(self, channel: str, after: int) -> News:
+        return self.outbox.news(channel, after)
 
     def newer(self, channel: str, after: int) -> tuple[int, set[str]]:
         return self.outbox.newer(channel, after)
@@ -156,16 +198,27 @@ class EngineCore:
         return await outbox.deliver_async(partial(outbox.claim_notice, chat), show)
 
     def language(self, channel: str, chat_id: str) -> str | None:
-        with self.sessions() as db:
-            found = db.execute(
-                select(Conversation.state, Customer.language)
-                .join(Customer, Conversation.customer_id == Customer.id)
-                .where(Conversation.channel == channel, Conversation.chat_id == chat_id)
-            ).first()
-        if found is None:
-            return None
-        state, language = found
-        return str((state or {}).get("lang") or language or "") or None
+        with self.sessions.kw["bind"].connect() as db:
+            found = _chat_language(db, channel, chat_id)
+        return None if found is None else found[0]
+
+
+# Built once: a statement composed for each call costs more than running it.
+_LANGUAGE = (
+    select(Conversation.state, Customer.language)
+    .join(Customer, Conversation.customer_id == Customer.id)
+    .where(Conversation.channel == bindparam("channel"), Conversation.chat_id == bindparam("chat"))
+)
+
+
+def _chat_language(db: Connection, channel: str, chat_id: str) -> tuple[str | None] | None:
+    """The language the chat is held in (the one chosen, else the customer's), in a
+    tuple; None when the chat has no conversation."""
+    found = db.execute(_LANGUAGE, {"channel": channel, "chat": chat_id}).first()
+    if found is None:
+        return None
+    state, language = found
+    return (str((state or {}).get("lang") or language or "") or None,)
 
 
 def set_reachable(

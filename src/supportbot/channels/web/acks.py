@@ -2,10 +2,10 @@
 it showed, about once per answer, and one transaction for every acknowledgement that
 came meanwhile costs far less than one transaction each (the store has one writer).
 
-It writes what ``ChatCore.acknowledge`` writes (the chat's messages up to an id marked
-delivered, claims cleared), with a statement built once, many chats per transaction;
-each request still gets its own count. No waiting is added: an acknowledgement alone
-is written at once, those that come while it is written go in the next transaction.
+The writing is the core's (``ChatCore.acknowledge_all``: each chat's messages up to an
+id marked delivered, many chats in one transaction); this only gathers the requests,
+each still getting its own count. No waiting is added: an acknowledgement alone is
+written at once, those that come while it is written go in the next transaction.
 """
 
 from __future__ import annotations
@@ -13,38 +13,6 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import datetime
-
-from sqlalchemy import Engine, bindparam, update
-
-from supportbot.store import OutboxMessage
-from supportbot.visitors import WEB_CHANNEL
-
-_ACKNOWLEDGE = (
-    update(OutboxMessage)
-    .where(
-        OutboxMessage.channel == WEB_CHANNEL,
-        OutboxMessage.chat_id == bindparam("chat"),
-        OutboxMessage.id <= bindparam("up_to"),
-        OutboxMessage.delivered_at.is_(None),
-    )
-    .values(delivered_at=bindparam("now"), claimed_until=None, claimed_by=None)
-)
-
-
-@dataclass
-class AcknowledgementWriter:
-    engine: Engine
-    clock: Callable[[], datetime]
-
-    def write(self, acks: list[tuple[str, int]]) -> list[int]:
-        """Mark each chat's messages up to its id delivered; how many each marked."""
-        now = self.clock()
-        with self.engine.begin() as db:
-            return [
-                int(db.execute(_ACKNOWLEDGE, {"chat": chat, "up_to": up_to, "now": now}).rowcount)
-                for chat, up_to in acks
-            ]
 
 
 @dataclass

@@ -24,6 +24,7 @@ import uuid
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -31,11 +32,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 
 from supportbot.channels.contract import PAGE, ChatCore, Outgoing
-from supportbot.channels.web.acks import Acknowledgements, AcknowledgementWriter
-from supportbot.channels.web.feed import Feed
+from supportbot.channels.web.acks import Acknowledgements
+from supportbot.channels.web.feed import Feed, News
 from supportbot.channels.web.guard import Origins, RateLimit
 from supportbot.channels.web.identity import Visitor, Visitors, Written
-from supportbot.channels.web.reads import WebReads
 from supportbot.channels.web.signed import identified_chat
 from supportbot.filetypes import sniff_mime
 from supportbot.masking import mask_card_numbers
@@ -161,19 +161,24 @@ class WebApi:
     late_commits: bool = False
     # Tokens recently found in the store: a visitor's requests need not read it each time.
     _known: dict[str, tuple[Visitor, float]] = field(default_factory=dict)
-    reads: WebReads = field(init=False)
     feed: Feed = field(init=False)
     acks: Acknowledgements = field(init=False)
 
     def __post_init__(self) -> None:
-        self.reads = WebReads.of(self.visitors.sessions)
-        writer = AcknowledgementWriter(self.reads.engine, self.visitors.clock)
-        self.acks = Acknowledgements(lambda acks: self.store(writer.write, acks))
-        self.feed = Feed(lambda after, lines: self.store(self.reads.news, after, lines), _merged)
+        write = partial(self.core.acknowledge_all, WEB_CHANNEL)
+        self.acks = Acknowledgements(lambda acks: self.store(write, acks))
+        self.feed = Feed(lambda after, lines: self.store(self._news, after, lines), _merged)
 
     async def store(self, work: Callable[..., T], *args: Any) -> T:
         """Run store work on the store's threads, off the event loop."""
         return await asyncio.get_running_loop().run_in_executor(self.executor, work, *args)
+
+    def _news(self, after: int, lines_after: int) -> News:
+        """What the watcher reads: the web's messages and the visitors' lines above its
+        cursors (a page of each at most)."""
+        said = self.core.news(WEB_CHANNEL, after)
+        lines, line_top = self.visitors.lines_after(lines_after, PAGE)
+        return News(said.messages, lines, said.top, line_top)
 
     def _file_mb(self) -> str:
         """The file limit as customers read it: "20" (Mo), "0,5"."""
@@ -281,13 +286,12 @@ class WebApi:
         and what the chat's streams are to be told."""
         chat_id = inbound.chat_id
         written = self.visitors.write(chat_id, client_id, text)
-        actions = self.core.handle(inbound)
         if written is None:  # sent again: the line was kept by the first sending
             written = self.visitors.kept(chat_id, client_id)
-        line, after = (written[0], written[1].after_id) if written else (None, 0)
-        left = self.reads.after_turn(chat_id, line, after)
-        kept = written if left.said is not None else None
-        return Turn(actions, left.said or [], kept, left.language)
+        # The chat's messages above the line's place: what its streams may lack.
+        taken = self.core.take_in(inbound, written[1].after_id if written else 0)
+        kept = written if taken.said is not None else None  # else the data was erased
+        return Turn(taken.actions, taken.said or [], kept, taken.language)
 
     def _tell_streams(self, chat_id: str, turn: Turn) -> None:
         if turn.line is None:  # erased: ids may be handed out again below the streams' cursors

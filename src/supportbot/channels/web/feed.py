@@ -23,7 +23,6 @@ from typing import Any
 
 from supportbot.channels.contract import PAGE, Outgoing
 from supportbot.channels.web.identity import Written
-from supportbot.channels.web.reads import News
 
 WATCH_SECONDS = 0.25  # how often the process looks for what other processes queued
 BACKLOG = 2 * PAGE  # events held for a stream that does not read: past that, it reads itself
@@ -32,6 +31,17 @@ Event = dict[str, Any]
 # Events handed to a stream, with the id above which they hold every message of the
 # chat (None: above what the stream already has, the watcher's reads).
 Handed = tuple[int | None, list[Event]]
+
+
+@dataclass(frozen=True, slots=True)
+class News:
+    """What was queued for the web channel above the watcher's two cursors: the bot's
+    messages and the visitors' lines, each with its chat, oldest first."""
+
+    messages: list[tuple[str, Outgoing]]
+    lines: list[tuple[int, str, Written]]  # (transcript id, chat, line)
+    top: int  # the outbox's highest id, every channel included
+    line_top: int  # the transcript's highest id
 
 
 @dataclass(eq=False)

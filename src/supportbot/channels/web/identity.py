@@ -29,6 +29,20 @@ _WRITE = (
     )
     .returning(VisitorMessage.id, VisitorMessage.after_id)
 )
+_LINE_TOP = select(func.max(VisitorMessage.id))
+_LINES_AFTER = (
+    select(
+        VisitorMessage.id,
+        VisitorMessage.chat_id,
+        VisitorMessage.client_id,
+        VisitorMessage.text,
+        VisitorMessage.after_id,
+        VisitorMessage.at,
+    )
+    .where(VisitorMessage.id > bindparam("after"))
+    .order_by(VisitorMessage.id)
+    .limit(bindparam("page"))
+)
 
 
 def token_hash(token: str) -> str:
@@ -114,6 +128,18 @@ class Visitors:
             if row is None:
                 return None
             return row.id, Written(row.client_id, row.text, row.after_id, row.at)
+
+    def lines_after(self, after: int, page: int) -> tuple[list[tuple[int, str, Written]], int]:
+        """Every chat's lines above the transcript id ``after``, oldest first (``page`` at
+        most), each as (id, chat, line); and the transcript's highest id."""
+        with self.sessions.kw["bind"].connect() as db:
+            top = db.scalar(_LINE_TOP) or 0
+            rows = db.execute(_LINES_AFTER, {"after": after, "page": page})
+            lines = [
+                (row.id, row.chat_id, Written(row.client_id, row.text, row.after_id, row.at))
+                for row in rows
+            ]
+        return lines, top
 
     def written(self, chat_id: str, since: int = 0) -> list[Written]:
         """The visitor's lines, those written after the bot's message ``since`` or later."""
