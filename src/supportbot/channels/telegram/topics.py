@@ -37,11 +37,11 @@ from telegram.error import BadRequest, Forbidden, TelegramError
 from telegram.ext import ContextTypes
 
 from supportbot.agents import TicketView
-from supportbot.channels import telegram_store as store
 from supportbot.channels.agent_contract import AgentCore, TicketContact
-from supportbot.channels.telegram_order import KeyedLocks
-from supportbot.channels.telegram_outbound import CustomerSender, split_text
-from supportbot.channels.telegram_texts import say
+from supportbot.channels.telegram import store
+from supportbot.channels.telegram.order import KeyedLocks
+from supportbot.channels.telegram.outbound import CustomerSender, split_text
+from supportbot.channels.telegram.texts import say
 from supportbot.flows import say_moment
 from supportbot.messages import NotifyAgents
 from supportbot.texts import text

@@ -44,21 +44,21 @@ from telegram.request import BaseRequest
 from supportbot import logs
 from supportbot.agents import AgentDesk
 from supportbot.app import build_desk, build_engine
-from supportbot.channels import telegram_store as store
 from supportbot.channels.agent_contract import DeskCore
 from supportbot.channels.contract import ChatCore, EngineCore
-from supportbot.channels.telegram_customers import CustomerChats
-from supportbot.channels.telegram_media import MediaFetcher
-from supportbot.channels.telegram_notices import NoticeSender
-from supportbot.channels.telegram_order import ChatOrderedProcessor, KeptQueue
-from supportbot.channels.telegram_outbound import CustomerSender
-from supportbot.channels.telegram_templates import (
+from supportbot.channels.telegram import store
+from supportbot.channels.telegram.customers import CustomerChats
+from supportbot.channels.telegram.media import MediaFetcher
+from supportbot.channels.telegram.notices import NoticeSender
+from supportbot.channels.telegram.order import ChatOrderedProcessor, KeptQueue
+from supportbot.channels.telegram.outbound import CustomerSender
+from supportbot.channels.telegram.templates import (
     BUTTON_PATTERN,
     TEMPLATE_COMMANDS,
     TemplatePicker,
 )
-from supportbot.channels.telegram_texts import COMMAND_KEYS, say
-from supportbot.channels.telegram_topics import (
+from supportbot.channels.telegram.texts import COMMAND_KEYS, say
+from supportbot.channels.telegram.topics import (
     AGENT_COMMANDS,
     BUTTON_PREFIX,
     AgentRoom,

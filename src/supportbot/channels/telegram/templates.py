@@ -22,10 +22,10 @@ from telegram import Bot, CallbackQuery, InlineKeyboardButton, InlineKeyboardMar
 from telegram.error import BadRequest
 from telegram.ext import ContextTypes
 
-from supportbot.channels import telegram_store as store
-from supportbot.channels.telegram_outbound import TEXT_LIMIT
-from supportbot.channels.telegram_texts import say
-from supportbot.channels.telegram_topics import BUTTON_PREFIX, AgentRoom, agent_name
+from supportbot.channels.telegram import store
+from supportbot.channels.telegram.outbound import TEXT_LIMIT
+from supportbot.channels.telegram.texts import say
+from supportbot.channels.telegram.topics import BUTTON_PREFIX, AgentRoom, agent_name
 from supportbot.replies import ReplyBook, UnknownTemplate
 from supportbot.tickets import TicketNotFound
 
