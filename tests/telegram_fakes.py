@@ -22,7 +22,7 @@ from telegram.request import BaseRequest, RequestData
 
 from supportbot.agents import AgentDesk
 from supportbot.app import build_desk
-from supportbot.channels.telegram import TelegramApp, build_application
+from supportbot.channels.telegram.app import TelegramApp, build_application
 from supportbot.config import Settings
 from supportbot.engine import Engine
 from supportbot.replies import ReplyBook

@@ -9,7 +9,7 @@ from alembic.migration import MigrationContext
 from sqlalchemy import inspect
 
 # Tables of the metadata beyond the store's: Telegram's, the desk's, the web visitors'.
-import supportbot.channels.telegram_store
+import supportbot.channels.telegram.store
 import supportbot.desk.accounts
 import supportbot.visitors  # noqa: F401
 from conftest import database_url

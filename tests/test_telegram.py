@@ -21,15 +21,15 @@ from sqlalchemy import delete, event, func, select
 from sqlalchemy.exc import OperationalError
 from telegram import Update
 
-from supportbot.channels import telegram_store as tg_store
-from supportbot.channels.telegram import (
+from supportbot.channels.telegram import store as tg_store
+from supportbot.channels.telegram.app import (
     InvalidTelegramToken,
     build_application,
     run,
     validate_token,
 )
-from supportbot.channels.telegram_order import ChatOrderedProcessor
-from supportbot.channels.telegram_outbound import split_text
+from supportbot.channels.telegram.order import ChatOrderedProcessor
+from supportbot.channels.telegram.outbound import split_text
 from supportbot.config import Settings
 from supportbot.engine import Engine
 from supportbot.messages import NotifyAgents

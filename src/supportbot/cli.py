@@ -392,8 +392,8 @@ def run(
     listen: Annotated[str, typer.Option(help="Webhook listen address.")] = "0.0.0.0",
 ) -> None:
     """Serve customers and agents on Telegram (polling, or a webhook with --webhook-url)."""
-    from supportbot.channels.telegram import InvalidTelegramToken, TelegramStartError
-    from supportbot.channels.telegram import run as run_telegram
+    from supportbot.channels.telegram.app import InvalidTelegramToken, TelegramStartError
+    from supportbot.channels.telegram.app import run as run_telegram
 
     settings = _settings()
     _content_or_exit(settings)

@@ -6,7 +6,7 @@ from alembic import context
 from sqlalchemy import Connection, create_engine
 
 # Tables of the metadata beyond the store's: Telegram's, the desk's, the web visitors'.
-import supportbot.channels.telegram_store
+import supportbot.channels.telegram.store
 import supportbot.desk.accounts
 import supportbot.visitors  # noqa: F401
 from supportbot.store import Base

@@ -5,10 +5,10 @@ with the card, the action buttons and the customer's files. Later ones are
 posted in it; a closed topic is reopened and a deleted one opened again with a
 rebuilt card, so nothing is lost. What an agent writes in the topic is copied
 to the customer (copied, so the agent's account stays hidden) and recorded on
-the ticket; slash commands and buttons go through the agent desk, and the
-notifications they cause are delivered to the customer at once. Other parts of
-the channel add topic commands and card buttons (reply templates), and an
-erased customer's topics are deleted here.
+the ticket; slash commands and buttons go through the agent contract (the
+desk's actions), and the notifications they cause are delivered to the customer
+at once. Other parts of the channel add topic commands and card buttons (reply
+templates), and an erased customer's topics are deleted here.
 Only the configured agent chat is listened to.
 """
 
@@ -36,12 +36,12 @@ from telegram.constants import ForumTopicLimit
 from telegram.error import BadRequest, Forbidden, TelegramError
 from telegram.ext import ContextTypes
 
-from supportbot.agents import AgentDesk, TicketView
-from supportbot.channels import telegram_store as store
-from supportbot.channels.telegram_order import KeyedLocks
-from supportbot.channels.telegram_outbound import CustomerSender, split_text
-from supportbot.channels.telegram_texts import say
-from supportbot.engine import Engine
+from supportbot.agents import TicketView
+from supportbot.channels.agent_contract import AgentCore, TicketContact
+from supportbot.channels.telegram import store
+from supportbot.channels.telegram.order import KeyedLocks
+from supportbot.channels.telegram.outbound import CustomerSender, split_text
+from supportbot.channels.telegram.texts import say
 from supportbot.flows import say_moment
 from supportbot.messages import NotifyAgents
 from supportbot.texts import text
@@ -114,8 +114,7 @@ def describe(message: Message) -> str:
 
 @dataclass
 class AgentRoom:
-    engine: Engine
-    desk: AgentDesk
+    core: AgentCore
     sender: CustomerSender
     chat_id: int
     lang: str = "fr"
@@ -165,8 +164,8 @@ class AgentRoom:
 
     async def rename(self, bot: Bot, ref: str) -> None:
         """Keep the topic's name in step with the ticket's status."""
-        view = await asyncio.to_thread(self.desk.show, ref)
-        contact = await asyncio.to_thread(store.ticket_contact, self.engine.sessions, ref)
+        view = await asyncio.to_thread(self.core.show, ref)
+        contact = await asyncio.to_thread(self.core.contact, ref)
         if contact is None or contact.thread_id is None:
             return
         name = self.topic_name(view)
@@ -199,7 +198,7 @@ class AgentRoom:
         return name[: int(ForumTopicLimit.MAX_NAME_LENGTH)]
 
     async def _ensure_topic(self, bot: Bot, ref: str, card: str | None) -> tuple[int, bool]:
-        contact = await asyncio.to_thread(store.ticket_contact, self.engine.sessions, ref)
+        contact = await asyncio.to_thread(self.core.contact, ref)
         if contact is None:
             raise TicketNotFound(f"no ticket with reference {ref!r}")
         if contact.thread_id is not None:
@@ -207,13 +206,11 @@ class AgentRoom:
         return await self._open_topic(bot, ref, card, replacing=None), True
 
     async def _open_topic(self, bot: Bot, ref: str, card: str | None, replacing: int | None) -> int:
-        view = await asyncio.to_thread(self.desk.show, ref)
+        view = await asyncio.to_thread(self.core.show, ref)
         name = self.topic_name(view)
         topic = await bot.create_forum_topic(self.chat_id, name)
         ours = topic.message_thread_id
-        thread = await asyncio.to_thread(
-            store.set_topic, self.engine.sessions, ref, ours, replacing
-        )
+        thread = await asyncio.to_thread(self.core.claim_thread, ref, ours, replacing)
         if thread != ours:
             # Another worker opened the topic first: keep theirs.
             try:
@@ -283,7 +280,7 @@ class AgentRoom:
             log.warning("customer files not copied to topic %s: %s", thread, err)
 
     async def _send_files(self, bot: Bot, thread: int, ref: str) -> None:
-        files = await asyncio.to_thread(store.ticket_files, self.engine.sessions, ref)
+        files = await asyncio.to_thread(self.core.files, ref)
         media = [(kind, file_id) for kind, file_id, _ in files if kind in ("image", "video")]
         documents = [file_id for kind, file_id, _ in files if kind not in ("image", "video")]
         try:
@@ -321,13 +318,13 @@ class AgentRoom:
         return InlineKeyboardMarkup(rows)
 
     def _footer(self, view: TicketView) -> str:
-        tz = self.engine.tickets.calendar.tz
+        tz = self.core.timezone()
         due = say_moment(view.due_at.astimezone(tz), self.lang) if view.due_at else "-"
         status = text(self.lang, f"status_{view.status}")
         return say(self.lang, "card_footer", status=status, due=due)
 
     def _rebuilt_card(self, view: TicketView) -> str:
-        tz = self.engine.tickets.calendar.tz
+        tz = self.core.timezone()
         lines = [
             say(self.lang, "card_rebuilt"),
             f"{view.reference} · {view.subject} · {view.priority}",
@@ -434,19 +431,19 @@ class AgentRoom:
     def _desk_action(
         self, ref: str, command: str, agent: str, body: str, key: str | None = None
     ) -> Callable[[], TicketView] | None:
-        desk = self.desk
+        core = self.core
         actions: dict[str, Callable[[], TicketView]] = {
-            "take": lambda: desk.take(ref, agent, key=key),
-            "ask": lambda: desk.ask(ref, agent, body, key=key),
-            "propose": lambda: desk.propose(ref, agent, body, key=key),
-            "close": lambda: desk.close(ref, agent, body, key=key),
-            "note": lambda: desk.note(ref, agent, body, key=key),
+            "take": lambda: core.take(ref, agent, key=key),
+            "ask": lambda: core.ask(ref, agent, body, key=key),
+            "propose": lambda: core.propose(ref, agent, body, key=key),
+            "close": lambda: core.close(ref, agent, body, key=key),
+            "note": lambda: core.note(ref, agent, body, key=key),
         }
         return actions.get(command)
 
     async def reach_customer(self, bot: Bot, ref: str) -> Reach:
         """Deliver what the ticket service queued for this ticket's customer."""
-        contact = await asyncio.to_thread(store.ticket_contact, self.engine.sessions, ref)
+        contact = await asyncio.to_thread(self.core.contact, ref)
         if contact is None or contact.customer_channel != store.CHANNEL:
             return Reach.SENT  # another channel delivers its own customers
         if contact.customer_unreachable:
@@ -460,14 +457,12 @@ class AgentRoom:
         elif reach is Reach.WAITING:
             await self.post(bot, ref, say(self.lang, "customer_waiting"))
 
-    async def _relay(
-        self, bot: Bot, contact: store.TicketContact, message: Message, agent: str
-    ) -> None:
+    async def _relay(self, bot: Bot, contact: TicketContact, message: Message, agent: str) -> None:
         ref, body = contact.reference, describe(message)
-        sessions, tickets = self.engine.sessions, self.engine.tickets
+        customers = self.sender.core  # the customer side's contract: their reachability
         if contact.customer_channel != store.CHANNEL:
             try:
-                await asyncio.to_thread(self.desk.reply, ref, agent, body)
+                await asyncio.to_thread(self.core.reply, ref, agent, body)
             except CustomerErased as err:
                 await self.post(bot, ref, say(self.lang, "action_refused", reason=str(err)))
             return
@@ -477,19 +472,16 @@ class AgentRoom:
                 await bot.copy_message(int(customer), self.chat_id, message.message_id)
             except Forbidden:
                 log.info("ticket %s: customer blocked the bot, reply kept", ref)
-                await asyncio.to_thread(store.set_reachable, sessions, customer, False)
-                await asyncio.to_thread(
-                    store.record_agent_reply, sessions, tickets, ref, agent, body, None
-                )
+                await asyncio.to_thread(customers.set_reachable, store.CHANNEL, customer, False)
+                await asyncio.to_thread(self.core.reply, ref, agent, body)
                 await self.post(bot, ref, say(self.lang, "customer_blocked"))
                 return
-        await asyncio.to_thread(
-            store.record_agent_reply, sessions, tickets, ref, agent, body, self.engine.clock()
-        )
+        # Copied already: recorded as delivered, so the outbox does not send it again.
+        await asyncio.to_thread(self.core.reply, ref, agent, body, True)
         if contact.customer_unreachable:
-            await asyncio.to_thread(store.set_reachable, sessions, customer, True)
+            await asyncio.to_thread(customers.set_reachable, store.CHANNEL, customer, True)
 
-    async def _ticket_of(self, thread: int | None) -> store.TicketContact | None:
+    async def _ticket_of(self, thread: int | None) -> TicketContact | None:
         if thread is None:
             return None
-        return await asyncio.to_thread(store.ticket_for_thread, self.engine.sessions, thread)
+        return await asyncio.to_thread(self.core.contact_in_thread, thread)

@@ -1,9 +1,10 @@
 """What the Telegram channel keeps in the store: seen updates, album parts, long payloads.
 
-Also the few reads and writes the adapter needs on shared rows (a ticket's
-forum topic, a customer's reachability); every ticket rule stays in the ticket
-service. Plain synchronous functions over a sessionmaker: the adapter runs them
-in a worker thread.
+What the channel reads and writes on shared rows goes through the contracts
+(``contract.ChatCore`` for customers, ``agent_contract.AgentCore`` for tickets and
+their topics); the two reachability reads here delegate to the one implementation.
+Plain synchronous functions over a sessionmaker: the adapter runs them in a worker
+thread.
 """
 
 from __future__ import annotations
@@ -20,16 +21,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 from supportbot.channels import contract
 from supportbot.messages import IncomingFile
 from supportbot.outbox import Outbox, holder_gone
-from supportbot.store import (
-    Attachment,
-    Base,
-    InboundEvent,
-    JSONType,
-    Ticket,
-    UTCDateTime,
-    utcnow,
-)
-from supportbot.tickets import TicketService
+from supportbot.store import Base, InboundEvent, JSONType, UTCDateTime, utcnow
 
 CHANNEL = "telegram"
 CALLBACK_DATA_BYTES = 64
@@ -394,73 +386,7 @@ def payload_of(sessions: Sessions, data: str) -> str | None:
         return row.payload if row else None
 
 
-# -- tickets' topics and customers --------------------------------------------------
-
-
-@dataclass(frozen=True)
-class TicketContact:
-    """Who a ticket's messages go to, and where it lives on the agent side."""
-
-    reference: str
-    thread_id: int | None
-    customer_channel: str
-    customer_chat: str
-    customer_unreachable: bool
-    language: str = "fr"
-
-
-def _contact(ticket: Ticket) -> TicketContact:
-    return TicketContact(
-        reference=ticket.reference,
-        thread_id=ticket.agent_thread_id,
-        customer_channel=ticket.customer.channel,
-        customer_chat=ticket.customer.external_id,
-        customer_unreachable=ticket.customer.unreachable,
-        language=ticket.language,
-    )
-
-
-def ticket_contact(sessions: Sessions, reference: str) -> TicketContact | None:
-    with sessions() as db:
-        ticket = db.scalar(select(Ticket).where(Ticket.reference == reference))
-        return _contact(ticket) if ticket else None
-
-
-def ticket_for_thread(sessions: Sessions, thread_id: int) -> TicketContact | None:
-    with sessions() as db:
-        ticket = db.scalar(
-            select(Ticket).where(Ticket.agent_thread_id == thread_id).order_by(Ticket.id.desc())
-        )
-        return _contact(ticket) if ticket else None
-
-
-def set_topic(sessions: Sessions, reference: str, thread_id: int, replacing: int | None) -> int:
-    """Record a new topic unless another worker already did; returns the topic in force."""
-    with sessions.begin() as db:
-        current = (
-            Ticket.agent_thread_id.is_(None)
-            if replacing is None
-            else Ticket.agent_thread_id == replacing
-        )
-        db.execute(
-            update(Ticket)
-            .where(Ticket.reference == reference, current)
-            .values(agent_thread_id=thread_id)
-        )
-        winner = db.scalar(select(Ticket.agent_thread_id).where(Ticket.reference == reference))
-    return int(winner) if winner is not None else thread_id
-
-
-def ticket_files(sessions: Sessions, reference: str) -> list[tuple[str, str, str]]:
-    """(kind, Telegram file id, name) of a ticket's attachments that Telegram holds."""
-    with sessions() as db:
-        rows = db.execute(
-            select(Attachment.kind, Attachment.file_id, Attachment.name)
-            .join(Ticket, Attachment.ticket_id == Ticket.id)
-            .where(Ticket.reference == reference, Attachment.file_id.is_not(None))
-            .order_by(Attachment.id)
-        ).all()
-    return [(kind, str(file_id), name) for kind, file_id, name in rows]
+# -- customers ------------------------------------------------------------------
 
 
 def set_reachable(sessions: Sessions, external_id: str, reachable: bool) -> bool:
@@ -471,18 +397,3 @@ def set_reachable(sessions: Sessions, external_id: str, reachable: bool) -> bool
 def chats_with_pending_outbox(sessions: Sessions) -> list[str]:
     """Telegram chats that have undelivered messages and a reachable customer."""
     return Outbox(sessions, utcnow).waiting_chats(CHANNEL)
-
-
-def record_agent_reply(
-    sessions: Sessions,
-    tickets: TicketService,
-    reference: str,
-    author: str,
-    body: str,
-    delivered_at: datetime | None,
-) -> None:
-    """An agent's message through the ticket service; when the channel already delivered it
-    (copied from the topic), its outbox copy is marked delivered in the same transaction."""
-    with sessions.begin() as db:
-        ticket = tickets.get(db, reference)
-        tickets.reply(db, ticket, author, body, delivered=delivered_at is not None)

@@ -18,9 +18,9 @@ from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.constants import MessageLimit
 from telegram.error import BadRequest, Forbidden, NetworkError
 
-from supportbot.channels import telegram_store as store
 from supportbot.channels.contract import ChatCore
-from supportbot.channels.telegram_order import KeyedLocks
+from supportbot.channels.telegram import store
+from supportbot.channels.telegram.order import KeyedLocks
 from supportbot.messages import Button, Reply
 from supportbot.outbox import Sent
 

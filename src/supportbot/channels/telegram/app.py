@@ -44,20 +44,21 @@ from telegram.request import BaseRequest
 from supportbot import logs
 from supportbot.agents import AgentDesk
 from supportbot.app import build_desk, build_engine
-from supportbot.channels import telegram_store as store
+from supportbot.channels.agent_contract import DeskCore
 from supportbot.channels.contract import ChatCore, EngineCore
-from supportbot.channels.telegram_customers import CustomerChats
-from supportbot.channels.telegram_media import MediaFetcher
-from supportbot.channels.telegram_notices import NoticeSender
-from supportbot.channels.telegram_order import ChatOrderedProcessor, KeptQueue
-from supportbot.channels.telegram_outbound import CustomerSender
-from supportbot.channels.telegram_templates import (
+from supportbot.channels.telegram import store
+from supportbot.channels.telegram.customers import CustomerChats
+from supportbot.channels.telegram.media import MediaFetcher
+from supportbot.channels.telegram.notices import NoticeSender
+from supportbot.channels.telegram.order import ChatOrderedProcessor, KeptQueue
+from supportbot.channels.telegram.outbound import CustomerSender
+from supportbot.channels.telegram.templates import (
     BUTTON_PATTERN,
     TEMPLATE_COMMANDS,
     TemplatePicker,
 )
-from supportbot.channels.telegram_texts import COMMAND_KEYS, say
-from supportbot.channels.telegram_topics import (
+from supportbot.channels.telegram.texts import COMMAND_KEYS, say
+from supportbot.channels.telegram.topics import (
     AGENT_COMMANDS,
     BUTTON_PREFIX,
     AgentRoom,
@@ -340,15 +341,15 @@ def build_application(
         builder = builder.get_updates_request(get_updates_request)
     app = builder.build()
 
-    # The customer side speaks to the core through the channel contract; the agent side
-    # (topics, templates) still works on the engine and its ticket service.
+    # Each side speaks to the core through its contract: customers through ChatCore,
+    # the agents' topics and templates through AgentCore; the channel's own tables
+    # (kept updates, albums, long callback data) are in the same store.
     core = EngineCore.of(engine)
     sender = CustomerSender(core, engine.sessions)
     room = None
     if settings.agent_chat_id is not None:
         room = AgentRoom(
-            engine,
-            desk,
+            DeskCore(desk),
             sender,
             settings.agent_chat_id,
             settings.default_language,
@@ -370,7 +371,7 @@ def build_application(
     if room is not None:
         if book is None:
             book = load_replies(settings.content_dir / "replies")
-        picker = TemplatePicker(room, book)
+        picker = TemplatePicker(room, book, engine.sessions)
         picker.install()
         in_topics = filters.Chat(room.chat_id) & filters.IS_TOPIC_MESSAGE
         app.add_handler(CallbackQueryHandler(picker.on_button, pattern=BUTTON_PATTERN))

@@ -22,11 +22,10 @@ from telegram import Bot, CallbackQuery, InlineKeyboardButton, InlineKeyboardMar
 from telegram.error import BadRequest
 from telegram.ext import ContextTypes
 
-from supportbot.agent_console import fill_template, send_template
-from supportbot.channels import telegram_store as store
-from supportbot.channels.telegram_outbound import TEXT_LIMIT
-from supportbot.channels.telegram_texts import say
-from supportbot.channels.telegram_topics import BUTTON_PREFIX, AgentRoom, agent_name
+from supportbot.channels.telegram import store
+from supportbot.channels.telegram.outbound import TEXT_LIMIT
+from supportbot.channels.telegram.texts import say
+from supportbot.channels.telegram.topics import BUTTON_PREFIX, AgentRoom, agent_name
 from supportbot.replies import ReplyBook, UnknownTemplate
 from supportbot.tickets import TicketNotFound
 
@@ -51,6 +50,7 @@ class TemplatePicker:
 
     room: AgentRoom
     book: ReplyBook
+    sessions: store.Sessions  # the channel's own tables (long callback data)
     # Previews already sent or cancelled, by (chat, message): a second press does nothing.
     settled: set[tuple[int, int]] = field(default_factory=set)
 
@@ -127,13 +127,13 @@ class TemplatePicker:
         """The filled text in the topic, under "Envoyer" and "Annuler"; nothing sent yet."""
         try:
             filled = await asyncio.to_thread(
-                fill_template, self.room.desk, self.book, ref, name, agent
+                self.room.core.fill_template, self.book, ref, name, agent
             )
         except UnknownTemplate:
             await self.show_list(bot, ref, say(self.lang, "template_unknown", name=name))
             return
         template = self.book.get(name)
-        contact = await asyncio.to_thread(store.ticket_contact, self.room.engine.sessions, ref)
+        contact = await asyncio.to_thread(self.room.core.contact, ref)
         language = say(self.lang, f"lang_{'en' if contact and contact.language == 'en' else 'fr'}")
         header = say(
             self.lang, "template_preview", title=template.title.get(self.lang), language=language
@@ -151,7 +151,7 @@ class TemplatePicker:
         """Fill again (signed by who pressed), record and deliver, then mark the preview sent."""
         try:
             filled = await asyncio.to_thread(
-                fill_template, self.room.desk, self.book, ref, name, agent
+                self.room.core.fill_template, self.book, ref, name, agent
             )
         except (UnknownTemplate, TicketNotFound) as err:
             await query.answer(say(self.lang, "action_refused", reason=str(err)), show_alert=True)
@@ -162,7 +162,7 @@ class TemplatePicker:
         await query.answer()
         try:
             template = self.book.get(name)
-            await asyncio.to_thread(send_template, self.room.desk, template, ref, agent, filled)
+            await asyncio.to_thread(self.room.core.send_template, template, ref, agent, filled)
         except BaseException:
             self._unsettle(query)
             raise
@@ -186,9 +186,7 @@ class TemplatePicker:
         """A button whose callback data names the action, through a digest when over 64 bytes."""
         payload = f"{BUTTON_PREFIX}{kind}:{ref}" + (f":{name}" if name else "")
         if len(payload.encode()) > store.CALLBACK_DATA_BYTES:
-            digest = await asyncio.to_thread(
-                store.callback_data, self.room.engine.sessions, payload
-            )
+            digest = await asyncio.to_thread(store.callback_data, self.sessions, payload)
             payload = BUTTON_PREFIX + digest
         return InlineKeyboardButton(label, callback_data=payload)
 
@@ -196,7 +194,7 @@ class TemplatePicker:
         if not data.startswith(_DIGESTED):
             return data
         digest = data.removeprefix(BUTTON_PREFIX)
-        return await asyncio.to_thread(store.payload_of, self.room.engine.sessions, digest)
+        return await asyncio.to_thread(store.payload_of, self.sessions, digest)
 
     def _settle(self, query: CallbackQuery) -> bool:
         """Claim the preview under this button; False when it was already sent or cancelled."""

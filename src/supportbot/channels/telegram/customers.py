@@ -20,12 +20,12 @@ from telegram.constants import ChatAction, ChatType
 from telegram.error import TelegramError
 from telegram.ext import ContextTypes, JobQueue
 
-from supportbot.channels import telegram_store as store
 from supportbot.channels.contract import ChatCore
-from supportbot.channels.telegram_media import MediaFetcher
-from supportbot.channels.telegram_notices import NoticeSender
-from supportbot.channels.telegram_order import KeyedLocks
-from supportbot.channels.telegram_outbound import CustomerSender
+from supportbot.channels.telegram import store
+from supportbot.channels.telegram.media import MediaFetcher
+from supportbot.channels.telegram.notices import NoticeSender
+from supportbot.channels.telegram.order import KeyedLocks
+from supportbot.channels.telegram.outbound import CustomerSender
 from supportbot.messages import (
     Document,
     Inbound,

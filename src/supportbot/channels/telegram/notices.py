@@ -16,8 +16,8 @@ from telegram import Bot
 from telegram.error import BadRequest, TelegramError
 
 from supportbot.channels.contract import ChatCore
-from supportbot.channels.telegram_order import KeyedLocks
-from supportbot.channels.telegram_topics import AgentRoom
+from supportbot.channels.telegram.order import KeyedLocks
+from supportbot.channels.telegram.topics import AgentRoom
 from supportbot.messages import ForgetAgentThreads
 from supportbot.outbox import Notice, Sent, notices_committed
 from supportbot.patience import patiently
