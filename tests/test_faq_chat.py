@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from conftest import Chat
+from supportbot.messages import IncomingFile
 
 
 def test_invoice_question_with_typos_gets_the_invoice_answer(chat: Chat) -> None:
@@ -149,3 +152,12 @@ def test_wanting_an_invoice_typed_loosely_never_starts_a_return(chat: Chat) -> N
     said = chat.say("jveux la factur de ma commande")
     assert "numéro de commande" not in said  # no request started behind their back
     assert "faq:invoice" in chat.buttons or "Mon compte > Commandes" in said
+
+
+def test_a_refused_file_is_never_said_to_be_kept(chat: Chat, tmp_path: Path) -> None:
+    fake = tmp_path / "fake.jpg"
+    fake.write_bytes(b"MZ\x90\x00 not an image at all" * 20)
+    # the channel judged the bytes: a program, whatever its name says
+    judged = IncomingFile(name="fake.jpg", mime="application/x-msdownload", size=400)
+    said = chat.say(files=(judged,))
+    assert "fake.jpg" in said and "gardé" not in said

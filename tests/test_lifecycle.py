@@ -113,6 +113,19 @@ def test_words_about_a_proposed_solution_go_back_to_the_agent(
     assert desk.show(ref).status == "received"  # no auto-close: the customer answered
 
 
+def test_a_question_about_a_proposed_solution_is_the_answer_the_agent_waits_for(
+    chat: Chat, engine: Engine, desk: AgentDesk
+) -> None:
+    ref = human_ticket(chat)
+    desk.propose(ref, "Sam", "Le vendeur vous envoie une lampe de remplacement.")
+    outbox(engine)
+    said = chat.say("hmm c'est possible d'avoir un remboursement plutôt ?")
+    assert ref in said and "Délai" not in said  # passed on, not answered by the FAQ
+    view = desk.show(ref)
+    assert view.status == "received"
+    assert any("remboursement plutôt" in str(event) for event in view.events)
+
+
 def test_customer_accepts_or_rejects_a_solution(
     chat: Chat, engine: Engine, desk: AgentDesk
 ) -> None:

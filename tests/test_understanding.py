@@ -497,3 +497,10 @@ def test_a_value_given_ahead_and_then_corrected_keeps_the_correction(chat: Chat)
     summary = chat.say("effacer mon compte et mon historique de commandes")
     assert "Récapitulatif" in summary
     assert "jeanne.roux@orange.fr" in summary and "jeanne.roux@free.fr" not in summary
+
+
+def test_not_knowing_at_an_optional_question_is_nothing_to_give(chat: Chat) -> None:
+    chat.say("ma commande 123456780 est arrivée cassée")
+    chat.say("commandée le 20/11")
+    said = chat.say("jsp, le vendeur m'a jamais envoyé de numero")
+    assert "ne semble pas valide" not in said and "Décrivez le problème" in said

@@ -57,6 +57,10 @@ from supportbot.understanding import Interpretation, Understanding
 MAX_TEXT = 4000
 HUMAN_FLOW = "human-agent"  # the catalog's flow that hands a conversation to a person
 ORDER_FLOW = "order-problem"  # the catalog's flow for anything wrong with an order
+# Statuses in which the agent waits for what the customer says next.
+_AWAITS_THE_CUSTOMER = frozenset(
+    {TicketStatus.INFO_REQUESTED.value, TicketStatus.SOLUTION_PROPOSED.value}
+)
 # Buttons of the menu and of answers, pressed while a request is under way.
 _OUTSIDE_A_FLOW = frozenset(
     {Kind.FAQ, Kind.FLOW, Kind.THEME, Kind.MENU, Kind.REQUESTS, Kind.NOMATCH}
@@ -442,7 +446,11 @@ class _Turn:
         if relayed is not None:
             return relayed
         if inbound.files:
+            before = len(self.state.get("early_files", []))
             kept = self._keep_early_files()
+            refused = kept and len(self.state.get("early_files", [])) == before
+            if not message and refused:  # said why, and nothing was kept
+                return [*kept, Reply(self.t("menu"), self._menu_buttons())]
             if not message:
                 return [*kept, Reply(self.t("attach_kept_no_request"), self._menu_buttons())]
             return [*kept, *self._free_text(message)]  # the caption says what it is about
@@ -461,8 +469,8 @@ class _Turn:
         if meaning.whole or meaning.acts & _TO_THE_AGENT:
             return None  # "vous êtes là ?", "any news?": for the agent, whatever matches
         ticket = self.cases.talking_on(self.inbound.text)
-        if ticket is None or ticket.status == TicketStatus.INFO_REQUESTED.value:
-            return None
+        if ticket is None or ticket.status in _AWAITS_THE_CUSTOMER:
+            return None  # asked for information, or offered a solution: their answer
         result = self.engine.matcher.resolve(self.inbound.text.strip()[:MAX_TEXT])
         best = result.best
         if best is None or result.ambiguous or not best.label.startswith("faq:"):

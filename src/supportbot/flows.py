@@ -539,6 +539,8 @@ class FlowRunner:
         a negation about this very question with no value ("j'ai jamais eu de suivi")."""
         if step.type is FieldType.YESNO or self._value_for(step, meaning) is not None:
             return False
+        if Act.SKIP in meaning.opening and not meaning.has_values:
+            return True  # "jsp, le vendeur m'a jamais envoyé de numéro"
         named = _KIND_OF.get(step.type) in meaning.fields_named
         if meaning.fields_named and not named:
             return False  # "pas de suivi" said at the photos question is about the tracking
