@@ -23,7 +23,7 @@ from conftest import ROOT
 from supportbot.agent_console import AgentConsole
 from supportbot.app import build_desk
 from supportbot.channels.contract import EngineCore
-from supportbot.channels.terminal import TerminalChat
+from supportbot.channels.terminal.chat import TerminalChat
 from supportbot.engine import Engine
 from supportbot.replies import load_replies
 from supportbot.texts import text

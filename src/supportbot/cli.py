@@ -60,7 +60,7 @@ def chat(
 ) -> None:
     """Talk to the bot in the terminal (type /quit to leave)."""
     from supportbot.channels.contract import EngineCore
-    from supportbot.channels.terminal import TerminalChat, prompt
+    from supportbot.channels.terminal.chat import TerminalChat, prompt
 
     settings = _settings()
     content = _content_or_exit(settings)
