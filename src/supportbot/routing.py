@@ -108,16 +108,22 @@ class Router:
             label = self.cases.more_specific(found.best.label, text)
             if label == found.best.label:
                 return found
-            return self._chosen(label, found)
+            return self._chosen(label, found, self._case_floor(found))
         top = found.candidates[:2] if found.ambiguous else found.candidates[:1]
         faq = next((m for m in top if m.label.startswith("faq:")), None)
         flow = self._case_to_handle(text, faq, found.candidates)
-        return found if flow is None else self._chosen(flow, found)
+        return found if flow is None else self._chosen(flow, found, self._case_floor(found))
 
-    def _chosen(self, label: str, found: Resolution) -> Resolution:
-        score = next((m.score for m in found.candidates if m.label == label), 0.0)
+    def _case_floor(self, found: Resolution) -> float:
+        """A case's request is as sure as what was found, up to the threshold."""
         best = found.best.score if found.best is not None else 0.0
-        chosen = Match(label, max(score, min(best, self.matcher.params.threshold)))
+        return min(best, self.matcher.params.threshold)
+
+    @staticmethod
+    def _chosen(label: str, found: Resolution, floor: float) -> Resolution:
+        """``label`` as the one answer, scored at least ``floor``, the rest after it."""
+        score = next((m.score for m in found.candidates if m.label == label), 0.0)
+        chosen = Match(label, max(score, floor))
         others = tuple(m for m in found.candidates if m.label != label)
         return Resolution(chosen, (chosen, *others)[: max(len(found.candidates), 1)])
 
@@ -175,10 +181,7 @@ class Router:
         anything not about an order."""
         if OTHER_REQUEST not in self.matcher.labels or not reports_trouble(text, self.lexicon):
             return found
-        score = next((m.score for m in found.candidates if m.label == OTHER_REQUEST), 0.0)
-        chosen = Match(OTHER_REQUEST, max(score, self.matcher.params.threshold))
-        others = tuple(m for m in found.candidates if m.label != OTHER_REQUEST)
-        return Resolution(chosen, (chosen, *others)[: len(found.candidates) or 1])
+        return self._chosen(OTHER_REQUEST, found, self.matcher.params.threshold)
 
     def _request_in(self, text: str, limit: int) -> Resolution | None:
         """A message that mentions something the support does not cover ("... addresses,
@@ -209,16 +212,25 @@ class Router:
         parts = [c for c in _parts(text) if len(c.split()) >= MIN_CLAUSE_WORDS]
         if len(parts) < 2:
             return None
-        wanted = [
-            r
-            for c in parts
-            if intent_of(c, self.lexicon) == "act"
-            for r in [self._resolve(c, limit)]
-            if r.best is not None and not r.ambiguous and r.best.label.startswith("flow:")
+        stated = [
+            (c, self._resolve(c, limit)) for c in parts if intent_of(c, self.lexicon) == "act"
         ]
-        if len({r.best.label for r in wanted if r.best is not None}) != 1:
+        return self._one_stated(stated, flows_only=True)
+
+    @staticmethod
+    def _one_stated(
+        stated: list[tuple[str, Resolution]], *, flows_only: bool = False
+    ) -> Resolution | None:
+        """Among sentences that state a request, the clearest, when they all name one."""
+        clear = [
+            r
+            for _, r in stated
+            if r.best is not None and not r.ambiguous
+            if not flows_only or r.best.label.startswith("flow:")
+        ]
+        if len({r.best.label for r in clear if r.best is not None}) != 1:
             return None
-        return max(wanted, key=lambda r: r.best.score if r.best else 0.0)
+        return max(clear, key=lambda r: r.best.score if r.best else 0.0)
 
     def _by_clause(self, text: str, limit: int) -> Resolution | None:
         """A long message tells its story in several sentences, one of which says what
@@ -233,13 +245,14 @@ class Router:
             return None
         # the sentence that says what they want ("I need help with a disagreement with a
         # seller") over those that tell what happened ("I first wrote to the seller...")
-        wanted = [
-            r
+        stated = [
+            (c, r)
             for c, r in zip(clauses, found, strict=True)
-            if r in clear and intent_of(c, self.lexicon) == "act"
+            if intent_of(c, self.lexicon) == "act"
         ]
-        if len({r.best.label for r in wanted if r.best is not None}) == 1:
-            return max(wanted, key=lambda r: r.best.score if r.best else 0.0)
+        wanted = self._one_stated(stated)
+        if wanted is not None:
+            return wanted
         best = max(clear, key=lambda r: r.best.score if r.best else 0.0)
         labels = {r.best.label for r in clear if r.best is not None}
         if len(labels) > 1 and best.best is not None:
