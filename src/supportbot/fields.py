@@ -48,18 +48,22 @@ def _choice_names(choices: tuple[Choice, ...]) -> dict[str, str]:
     return names
 
 
+def _idea_owners(choices: tuple[Choice, ...]) -> dict[str, str]:
+    """Each word of the choices' ideas -> the choice it names."""
+    return {word: choice.value for choice in choices for word in choice.idea_words}
+
+
 def _spelt_names(choices: tuple[Choice, ...]) -> dict[str, str]:
     """Every name of every choice, the words of its ideas included: what a misspelt word
     is compared with."""
-    names = {word: choice.value for choice in choices for word in choice.idea_words}
-    return names | _choice_names(choices)
+    return _idea_owners(choices) | _choice_names(choices)
 
 
 def _idea_hits(words: list[str], choices: tuple[Choice, ...]) -> list[tuple[str, int]]:
     """Choices named by a word of their ideas, said as it is or as one of its forms
     ("tordus": tordu), with the word's position; never by a near spelling (one wrong
     letter makes another word: "swapped" is not "snapped")."""
-    owners = {word: choice.value for choice in choices for word in choice.idea_words}
+    owners = _idea_owners(choices)
     if not owners:
         return []
     found: list[tuple[str, int]] = []
@@ -76,20 +80,23 @@ def _without_ne(norm: str) -> str:
     """French negation written the way it is spoken: "ne correspond pas" is typed
     "correspond pas", so the particle never decides a match. An elided word is joined to
     the next one, as it is typed without its apostrophe ("changé davis": changé d'avis)."""
-    words = [w for w in norm.split() if w not in ("ne", "n")]
-    return _join_elided(words)
+    return " ".join(word for _, word in _spoken_words(norm.split()))
 
 
-def _join_elided(words: list[str]) -> str:
-    out: list[str] = []
+def _spoken_words(words: list[str]) -> list[tuple[int, str]]:
+    """The words without the particle "ne", each elided word joined to the next, with
+    the position each starts at."""
+    kept: list[tuple[int, str]] = []
     glue = False
-    for word in words:
+    for i, word in enumerate(words):
+        if word in ("ne", "n"):
+            continue
         if glue:
-            out[-1] += word
+            kept[-1] = (kept[-1][0], kept[-1][1] + word)
         else:
-            out.append(word)
+            kept.append((i, word))
         glue = word in _ELIDED
-    return " ".join(out)
+    return kept
 
 
 def _named(norm: str, names: dict[str, str]) -> set[str]:
@@ -113,16 +120,7 @@ def choices_named(words: list[str], choices: tuple[Choice, ...]) -> list[tuple[s
     """Each choice the words name, with the position where its name starts (so that a
     caller can tell "je veux pas les supprimer" from "je veux les supprimer")."""
     names = _choice_names(choices)
-    kept: list[tuple[int, str]] = []
-    glue = False
-    for i, w in enumerate(words):
-        if w in ("ne", "n"):
-            continue
-        if glue:  # joined to the elided word before it, as names are (_without_ne)
-            kept[-1] = (kept[-1][0], kept[-1][1] + w)
-        else:
-            kept.append((i, w))
-        glue = w in _ELIDED
+    kept = _spoken_words(words)  # read as names are (_without_ne)
     tokens = [w for _, w in kept]
     found: list[tuple[str, int]] = []
     found.extend((value, kept[i][0]) for value, i in _idea_hits(tokens, choices))
@@ -397,27 +395,29 @@ class DateParser:
 
     def _month_part(self, answer: str, local_now: datetime) -> datetime | None:
         """The 1st, the 15th or the last day of the month said with a part of it."""
-        words = normalise(answer).split()
-        for phrase, part in self.month_parts:
-            if tuple(words[: len(phrase)]) != phrase:
-                continue
-            rest = " ".join(words[len(phrase) :])
-            # a day's number said with it ("début octobre, le 2"), not "last month"'s own day
-            exact = self._read(rest, local_now) if re.search(r"\d", rest) else None
-            if exact is not None:
-                return exact  # "début octobre, le 2": the day said wins
-            month = self._month_of(rest, local_now) if rest else None
-            if month is None:
-                return None
-            last = monthrange(month.year, month.month)[1]
-            day = {"start": 1, "middle": 15}.get(part, last)
-            return month.replace(day=day, hour=12, minute=0, second=0, microsecond=0)
-        return None
+        opening = self._part_opening(answer)
+        if opening is None:
+            return None
+        part, rest = opening
+        # a day's number said with it ("début octobre, le 2"), not "last month"'s own day
+        exact = self._read(rest, local_now) if re.search(r"\d", rest) else None
+        if exact is not None:
+            return exact  # "début octobre, le 2": the day said wins
+        month = self._month_of(rest, local_now) if rest else None
+        if month is None:
+            return None
+        last = monthrange(month.year, month.month)[1]
+        day = {"start": 1, "middle": 15}.get(part, last)
+        return month.replace(day=day, hour=12, minute=0, second=0, microsecond=0)
 
-    def _in_parts(self, said: str) -> bool:
-        """The words open with a part of a month ("early October")."""
+    def _part_opening(self, said: str) -> tuple[str, str] | None:
+        """The part of a month the words open with ("early October": start) and the words
+        after it, or None."""
         words = tuple(normalise(said).split())
-        return any(words[: len(phrase)] == phrase for phrase, _ in self.month_parts)
+        for phrase, part in self.month_parts:  # the longest first
+            if words[: len(phrase)] == phrase:
+                return part, " ".join(words[len(phrase) :])
+        return None
 
     def _month_of(self, said: str, local_now: datetime) -> datetime | None:
         """The month a few words name ("octobre", "last month", "mois dernier"), in the past
@@ -549,7 +549,10 @@ class DateParser:
                 continue
             start, end, moment = best
             said = " ".join(words[start:end])
-            if not _DATE_WORDS.search(strip_accents(said.lower())) and not self._in_parts(said):
+            if (
+                not _DATE_WORDS.search(strip_accents(said.lower()))
+                and self._part_opening(said) is None
+            ):
                 i += 1  # a bare number ("4 sur 5") is not a date
                 continue
             if start > 0 and normalise(words[start - 1]) in lasting:
