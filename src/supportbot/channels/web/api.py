@@ -367,6 +367,7 @@ class WebApi:
         """What the feed hands the chat, each id once and in order; the chat read from the
         store at the start and whenever the feed cannot vouch for what came."""
         yield "retry: 2000\n\n"
+        shown: set[str] = set()  # the visitor's own lines sent on this stream (no event id)
         with self.feed.subscribed(chat_id) as inbox:
             while not await request.is_disconnected():
                 handed, stale = inbox.take()
@@ -374,14 +375,14 @@ class WebApi:
                     if after is not None and after > cursor:
                         stale = True  # it holds the chat above ``after`` only: a gap below
                         break
-                    frames, cursor = _frames(events, cursor)
+                    frames, cursor = _frames(events, cursor, shown)
                     if frames:
                         yield "".join(frames)
                 if stale:
                     batch, written = await self.store(self._since, chat_id, cursor)
                     if len(batch) == PAGE:
                         inbox.mark_stale()  # more than a page waited: read on
-                    frames, cursor = _frames(_merged(batch, written), cursor)
+                    frames, cursor = _frames(_merged(batch, written), cursor, shown)
                     if frames:
                         yield "".join(frames)
                 if not await rung(inbox.bell, HEARTBEAT_SECONDS):
@@ -411,14 +412,18 @@ class WebApi:
         )
 
 
-def _frames(events: list[dict[str, Any]], cursor: int) -> tuple[list[str], int]:
+def _frames(events: list[dict[str, Any]], cursor: int, shown: set[str]) -> tuple[list[str], int]:
     """The server-sent events of ``events`` not sent yet, and the new cursor. The visitor's
-    own lines carry no event id (the cursor counts the bot's messages only)."""
+    own lines carry no event id (the cursor counts the bot's messages only): each is sent
+    once per stream by its client id (``shown``), though a read of the store that starts
+    at the cursor may find it again."""
     frames = []
     for event in events:
         data = json.dumps(event, ensure_ascii=False)
         if event["from"] == "me":
-            frames.append(f"event: message\ndata: {data}\n\n")
+            if event["client_id"] not in shown:
+                shown.add(event["client_id"])
+                frames.append(f"event: message\ndata: {data}\n\n")
         elif event["id"] > cursor:
             cursor = event["id"]
             frames.append(f"id: {cursor}\nevent: message\ndata: {data}\n\n")
