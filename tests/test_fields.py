@@ -11,6 +11,7 @@ from supportbot.content import Content
 from supportbot.fields import (
     DateParser,
     FieldError,
+    choice_named_in,
     parse_choice,
     parse_email,
     parse_order_number,
@@ -280,3 +281,13 @@ def test_an_elided_word_typed_without_its_apostrophe_still_names_the_choice(
     [reason] = [s for s in content.flows["return-refund"].steps if s.choices]
     assert parse_choice("jai changé davis, jai mal mesuré", reason.choices) == "changed_mind"
     assert parse_choice("changé d avis", reason.choices) == "changed_mind"
+
+
+def test_an_english_apostrophe_is_not_an_elision(content: Content) -> None:
+    """ "it's defective" is "it is defective": the word after the apostrophe is a word of
+    its own, not glued to the "s" as a French elision typed without apostrophe is."""
+    [reason] = [s for s in content.flows["return-refund"].steps if s.choices]
+    assert parse_choice("it's defective", reason.choices) == "defect"
+    assert parse_choice("that's broken", reason.choices) == "defect"
+    assert choice_named_in("it's defective, one foot is shorter", reason.choices) == "defect"
+    assert parse_choice("jai changé davis", reason.choices) == "changed_mind"

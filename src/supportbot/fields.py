@@ -44,7 +44,8 @@ def _choice_names(choices: tuple[Choice, ...]) -> dict[str, str]:
             choice.label.en,
             *choice.aliases,
         ):
-            names[_without_ne(normalise(name))] = choice.value
+            for reading in _readings(normalise(name)):
+                names[reading] = choice.value
     return names
 
 
@@ -76,16 +77,21 @@ def _idea_hits(words: list[str], choices: tuple[Choice, ...]) -> list[tuple[str,
 _ELIDED = frozenset("cdjlmst") | {"qu"}
 
 
-def _without_ne(norm: str) -> str:
-    """French negation written the way it is spoken: "ne correspond pas" is typed
-    "correspond pas", so the particle never decides a match. An elided word is joined to
-    the next one, as it is typed without its apostrophe ("changé davis": changé d'avis)."""
-    return " ".join(word for _, word in _spoken_words(norm.split()))
+def _readings(norm: str) -> tuple[str, ...]:
+    """The words as they are spoken, read twice. French negation is typed the way it is
+    spoken: "ne correspond pas" is typed "correspond pas", so the particle never decides a
+    match. An elided word is joined to the next one, as typed without its apostrophe
+    ("changé davis": changé d'avis), and kept apart, as typed with it ("it's defective",
+    "that's broken": the apostrophe of English is not an elision)."""
+    words = norm.split()
+    return tuple(
+        dict.fromkeys(" ".join(w for _, w in _spoken_words(words, join)) for join in (True, False))
+    )
 
 
-def _spoken_words(words: list[str]) -> list[tuple[int, str]]:
-    """The words without the particle "ne", each elided word joined to the next, with
-    the position each starts at."""
+def _spoken_words(words: list[str], join: bool = True) -> list[tuple[int, str]]:
+    """The words without the particle "ne", each elided word joined to the next (when
+    ``join``), with the position each starts at."""
     kept: list[tuple[int, str]] = []
     glue = False
     for i, word in enumerate(words):
@@ -95,14 +101,18 @@ def _spoken_words(words: list[str]) -> list[tuple[int, str]]:
             kept[-1] = (kept[-1][0], kept[-1][1] + word)
         else:
             kept.append((i, word))
-        glue = word in _ELIDED
+        glue = join and word in _ELIDED
     return kept
 
 
 def _named(norm: str, names: dict[str, str]) -> set[str]:
     """The choices whose name is said within the sentence ("c'est la mauvaise taille")."""
-    norm = _without_ne(norm)
-    return {value for name, value in names.items() if f" {name} " in f" {norm} "}
+    return {
+        value
+        for reading in _readings(norm)
+        for name, value in names.items()
+        if f" {name} " in f" {reading} "
+    }
 
 
 def choice_named_in(sentence: str, choices: tuple[Choice, ...], *, near: bool = True) -> str | None:
@@ -110,30 +120,41 @@ def choice_named_in(sentence: str, choices: tuple[Choice, ...], *, near: bool = 
     jamais reçu mon colis": late; "I want my data deleted": erasure, a word form of
     "delete"); None if none or several."""
     names = _choice_names(choices)
-    norm = _without_ne(normalise(sentence))
-    said = _named(norm, names) | {value for value, _ in _idea_hits(norm.split(), choices)}
-    said = said or (_near_words(norm, _spelt_names(choices)) if near else set())
+    norm = normalise(sentence)
+    said = _named(norm, names) | _ideas_said(norm, choices)
+    said = said or (_misspelt(norm, choices) if near else set())
     return said.pop() if len(said) == 1 else None
+
+
+def _ideas_said(norm: str, choices: tuple[Choice, ...]) -> set[str]:
+    """Choices named by a word of their ideas, in either reading of the sentence."""
+    return {v for reading in _readings(norm) for v, _ in _idea_hits(reading.split(), choices)}
+
+
+def _misspelt(norm: str, choices: tuple[Choice, ...]) -> set[str]:
+    """Choices a misspelt word of either reading of the sentence names (_near_words)."""
+    return _near_words(" ".join(_readings(norm)), _spelt_names(choices))
 
 
 def choices_named(words: list[str], choices: tuple[Choice, ...]) -> list[tuple[str, int]]:
     """Each choice the words name, with the position where its name starts (so that a
     caller can tell "je veux pas les supprimer" from "je veux les supprimer")."""
     names = _choice_names(choices)
-    kept = _spoken_words(words)  # read as names are (_without_ne)
-    tokens = [w for _, w in kept]
-    found: list[tuple[str, int]] = []
-    found.extend((value, kept[i][0]) for value, i in _idea_hits(tokens, choices))
-    for name, value in names.items():
-        parts = name.split()
-        for i in range(len(tokens) - len(parts) + 1):
-            if tokens[i : i + len(parts)] == parts:
-                found.append((value, kept[i][0]))
     spelt = _spelt_names(choices)
-    for position, word in kept:
-        for value in _near_words(word, spelt):
-            found.append((value, position))
-    return found
+    found: dict[tuple[str, int], None] = {}
+    for join in (True, False):  # read as names are (_readings)
+        kept = _spoken_words(words, join)
+        tokens = [w for _, w in kept]
+        found.update(((value, kept[i][0]), None) for value, i in _idea_hits(tokens, choices))
+        for name, value in names.items():
+            parts = name.split()
+            for i in range(len(tokens) - len(parts) + 1):
+                if tokens[i : i + len(parts)] == parts:
+                    found[(value, kept[i][0])] = None
+        for position, word in kept:
+            for value in _near_words(word, spelt):
+                found[(value, position)] = None
+    return list(found)
 
 
 def _near_words(norm: str, names: dict[str, str]) -> set[str]:
@@ -164,23 +185,25 @@ def _is_a_word(word: str) -> bool:
 
 
 def parse_choice(answer: str, choices: tuple[Choice, ...]) -> str:
-    norm = _without_ne(normalise(answer))
+    norm = normalise(answer)
     if norm.isdigit() and 1 <= int(norm) <= len(choices):
         return choices[int(norm) - 1].value
     names = _choice_names(choices)
-    if norm in names:
-        return names[norm]
-    said = _named(norm, names) | {value for value, _ in _idea_hits(norm.split(), choices)}
+    whole = next((names[r] for r in _readings(norm) if r in names), None)
+    if whole is not None:
+        return whole
+    said = _named(norm, names) | _ideas_said(norm, choices)
     if len(said) == 1:
         return said.pop()
     if said:
         raise FieldError("bad_choice")  # two at once: the customer picks one
     # a name with a typo ("defectuex"): the whole answer must be close, not a part of it
-    found = process.extractOne(norm, list(names), scorer=fuzz.ratio, score_cutoff=85)
-    if found and len(norm) >= 4:
+    spoken = _readings(norm)[0]
+    found = process.extractOne(spoken, list(names), scorer=fuzz.ratio, score_cutoff=85)
+    if found and len(spoken) >= 4:
         return names[found[0]]
     # one word of the sentence close to a one-word name: "elle est cassee" (casse)
-    near = _near_words(norm, _spelt_names(choices))
+    near = _misspelt(norm, choices)
     if len(near) == 1:
         return near.pop()
     raise FieldError("bad_choice")
