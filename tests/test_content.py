@@ -225,3 +225,13 @@ def test_choice_ideas_name_the_choice_and_unknown_ideas_are_refused(tree: Path) 
     [problem] = problems(tree)
     assert "order-problem.yaml" in problem and "problem_kind.choices.damaged.ideas" in problem
     assert "'squashed' is not an idea" in problem
+
+
+def test_only_a_free_text_question_takes_the_story(tree: Path) -> None:
+    edit(
+        tree / "flows" / "order-problem.yaml",
+        "type: order_number\n",
+        "type: order_number\n    from_story: true\n",
+    )
+    [problem] = [p for p in problems(tree) if "from_story" in p]
+    assert "order-problem" in problem and "free-text" in problem

@@ -36,6 +36,17 @@ CASES = """
   expect:
     ticket: none
     replies_contain: [["14 jours", "14 days"]]
+- id: story-told-again
+  turns:
+    - say: "bonjour, ma commande 123456789 est arrivée cassée"
+  when_asked:
+    date: "12/11"
+    files: photo
+    confirm: "oui"
+  expect:
+    ticket:
+      flow: order-problem
+      fields: {order_number: "123456789", kind: damaged}
 - id: wrong-expectation
   turns:
     - say: "c'est quoi le délai de rétractation"
@@ -58,11 +69,13 @@ def test_scripts_are_judged_on_the_ticket_and_the_replies(
     verdicts = {r.case.id: r.failures for r in report.results}
     assert verdicts["damaged"] == [], "\n".join(report.results[0].transcript)
     assert verdicts["withdrawal"] == []
+    # asked to describe with nothing scripted for it, the customer tells the story again
+    assert verdicts["story-told-again"] == []
     assert verdicts["wrong-expectation"] == [
         "no reply contains 'CM2C'",
         "expected one ticket, got 0",
     ]
-    assert report.passed == 2
+    assert report.passed == 3
 
 
 def test_halves_alternate_and_cover_the_set() -> None:
@@ -87,5 +100,5 @@ def test_the_command_reports_completed_conversations(folder: Path, env: dict[str
         check=False,
     )
     assert done.returncode == 0, done.stderr
-    assert "completed correctly: 2/3" in done.stdout
+    assert "completed correctly: 3/4" in done.stdout
     assert "wrong-expectation" in done.stdout

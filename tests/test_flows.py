@@ -608,3 +608,37 @@ def test_retour_typed_in_a_request_is_not_going_back(chat: Chat) -> None:
     labels = [b.label for r in chat.last if isinstance(r, Reply) for b in r.buttons]
     assert "Question précédente" in labels  # the back button says what it does
     assert "Quel est votre numéro de commande" in chat.say("question précédente")
+
+
+def test_a_request_told_as_a_story_is_offered_as_its_description(chat: Chat) -> None:
+    """The first message told what happened: the description question shows it, to keep
+    with one button or to replace by typing; a short request is asked as usual."""
+    chat.language = "en"
+    asked = chat.say(
+        "Under the GDPR I request access to all personal data you hold about me. "
+        "Account email: tom.h@protonmail.com"
+    )
+    assert "You already wrote it" in asked and "all personal data you hold" in asked
+    assert "keep" in chat.buttons
+    summary = chat.press("keep")
+    assert "Request details: Under the GDPR I request access" in summary
+
+    other = Chat(chat.engine, "short", "en")
+    asked = other.say("I want to return my order 987654320, I got it 3 days ago")
+    other.press("choice:changed_mind")
+    assert "You already wrote it" not in other.say("skip")
+
+
+def test_a_description_typed_over_the_story_replaces_it(chat: Chat, photo: IncomingFile) -> None:
+    told = chat.say(
+        "bonjour, ma commande 554433220 est arrivée hier avec le vase fendu sur toute la "
+        "hauteur et le carton écrasé"
+    )
+    assert "Vous me l'avez déjà écrit" not in told  # the order date comes first
+    chat.say("le 20/11")
+    shown = chat.say("pas de suivi")
+    assert "Vous me l'avez déjà écrit" in shown and "vase fendu" in shown
+    chat.say("le vase est fendu du haut en bas")
+    chat.say(files=(photo,))
+    chat.say("terminé")
+    assert "Description : le vase est fendu du haut en bas" in chat.say("passer")

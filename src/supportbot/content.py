@@ -14,7 +14,14 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
 
 from supportbot.lexicon import SHIPPED_LEXICON, Lexicon, LexiconError, load_lexicon
 from supportbot.normalise import normalise
@@ -149,6 +156,16 @@ class Step(_Strict):
     # For a date question, the moment it asks about (a name of the lexicon's date_cues:
     # order, receipt, contact, incident), so a sentence with two dates answers it right.
     date_of: str | None = None
+    # For a free-text question (a description), the message that started the request
+    # answers it when it tells a story (see flows.STORY_WORDS): asked again, never.
+    from_story: bool = False
+
+    @field_validator("from_story")
+    @classmethod
+    def _story_is_text(cls, from_story: bool, info: ValidationInfo) -> bool:
+        if from_story and info.data.get("type") is not FieldType.TEXT:
+            raise ValueError("only a free-text question (type: text) can take the story")
+        return from_story
 
 
 class TicketSpec(_Strict):

@@ -217,6 +217,10 @@ class _Session:
             if answer is None and self._optional_now():
                 # a question the script's writer never saw, and the customer may skip
                 answer = _SKIP[self.case.lang]
+            if answer is None and kind == "text":
+                # asked to describe what the script never described again: the customer
+                # tells their story once more, as they first told it
+                answer = next((t.say for t in self.case.turns if t.say), None)
             if answer is None:
                 self.result.failures.append(f"the bot still asks for {kind}; no answer given")
                 return

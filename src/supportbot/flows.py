@@ -40,6 +40,17 @@ from supportbot.texts import text
 from supportbot.understanding import Interpretation
 
 CONFIRM = "__confirm__"
+# A message that started a request tells its story from this many words on, numbers and
+# addresses aside ("I want to return my order 987654320, I got it 3 days ago" does not;
+# "la lampe est arrivée avec le pied fendu et l'abat-jour écrasé, le carton était ouvert"
+# does): it answers the description (Step.from_story).
+STORY_WORDS = 12
+
+
+def _tells_a_story(said: str) -> bool:
+    words = [w for w in said.split() if "@" not in w and not any(c.isdigit() for c in w)]
+    return len(words) >= STORY_WORDS
+
 
 _EN_MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
 
@@ -172,6 +183,8 @@ class FlowRunner:
         }
         if said:  # kept folded and masked: it is only ever matched against choice names
             state["said"] = normalise(mask_personal_data(said[:500]))
+            if _tells_a_story(said):  # and as told, for the description
+                state["story"] = mask_card_numbers(" ".join(said.split()))[0]
             if (order_named := self.order_named_in(said[:500])) is not None:
                 state["said_order"] = order_named  # and the order it names, if one
         if order:
@@ -262,6 +275,9 @@ class FlowRunner:
                 value = self._pick_date(step, given.get("dates", []), asked=False)
             elif step.type.value in given:
                 value = given[step.type.value]
+            elif step.from_story and (told := self._story(step, state.get("story"))):
+                state["answers"][step.id] = told  # shown with the question, to keep
+                break
             if value is None:
                 break
             state["answers"][step.id] = value
@@ -275,6 +291,16 @@ class FlowRunner:
             nxt = self._next_step(flow, state, step.id)
             state["step"] = nxt.id if nxt else CONFIRM
         return notes
+
+    @staticmethod
+    def _story(step: Step, story: str | None) -> str | None:
+        """The message that started the request, as the answer to its description."""
+        if not story:
+            return None
+        try:
+            return parse_text(story, step.min_length, step.max_length)
+        except FieldError:
+            return None
 
     def prompt(self, flow: Flow, state: dict[str, Any], lang: str) -> Reply:
         """The current question (or the summary), with its buttons."""
@@ -296,7 +322,8 @@ class FlowRunner:
                 buttons.append(Button(text(lang, "btn_done"), make(Kind.DONE)))
         if step.id in state["answers"] and step.type is not FieldType.ATTACHMENTS:
             shown = self.display(step, state, lang)  # back on an answered question
-            body += "\n" + text(lang, "current_answer", value=shown)
+            told = step.from_story and state["answers"][step.id] == state.get("story")
+            body += "\n" + text(lang, "story_answer" if told else "current_answer", value=shown)
             buttons.append(Button(text(lang, "btn_keep"), make(Kind.KEEP)))
         if self._is_optional(step, state):
             body += "\n" + text(lang, "optional_hint")

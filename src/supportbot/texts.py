@@ -219,6 +219,11 @@ TEXTS: dict[str, tuple[str, str]] = {
         "Réponse actuelle : {value}. Tapez la nouvelle, ou gardez-la.",
         "Current answer: {value}. Type the new one, or keep it.",
     ),
+    "story_answer": (
+        "Vous me l'avez déjà écrit : « {value} ». Gardez ce texte, ou tapez une description "
+        "plus complète.",
+        'You already wrote it: "{value}". Keep this text, or type a fuller description.',
+    ),
     "btn_keep": ("Garder", "Keep"),
     "switch_offer": (
         "Vous voulez plutôt faire une autre demande, « {title} » ? La demande en cours "
