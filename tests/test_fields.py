@@ -291,3 +291,13 @@ def test_an_english_apostrophe_is_not_an_elision(content: Content) -> None:
     assert parse_choice("that's broken", reason.choices) == "defect"
     assert choice_named_in("it's defective, one foot is shorter", reason.choices) == "defect"
     assert parse_choice("jai changé davis", reason.choices) == "changed_mind"
+
+
+def test_a_date_is_not_read_past_its_last_date_word() -> None:
+    """dateparser reads "le 3 un set" as the 3rd of January: a span ending with a word
+    that opens dates ("un", "last") or carries none is no date; "le 3" is."""
+    now = datetime(2026, 12, 7, 10, 0, tzinfo=ZoneInfo("Europe/Paris"))
+    [day] = PARSER.find("Reçu le 3 un set de dés tout ternes", now)
+    assert day.moment.date().isoformat() == "2026-12-03"
+    [month] = PARSER.find("reçu il y a un mois", now)
+    assert month.moment.date().isoformat() == "2026-11-07"

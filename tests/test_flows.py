@@ -249,9 +249,30 @@ def test_seller_silent_long_enough_creates_ticket(chat: Chat, engine: Engine, ph
     chat.say("16/11/2026 10:00")
     chat.say(files=(photo,))
     chat.say("terminé")
-    chat.press("confirm")
+    acknowledged = chat.press("confirm")
+    assert "sous 48 h ouvrées, avant le" in acknowledged  # the page's promise, said
     [ticket] = tickets(engine)
     assert ticket.category == "seller"
+
+
+def test_one_day_said_twice_at_a_date_and_time_question_is_that_day(chat: Chat) -> None:
+    # Tuesday 24/11/2026: "lundi dernier" and "le 23 novembre" are one day
+    chat.press("flow:seller-unresponsive")
+    chat.say("123456789")
+    answer = chat.say("lundi dernier, le 23 novembre vers 18h")
+    assert "mercredi 25 novembre 2026 à 18:00" in answer
+
+
+def test_files_sent_early_answer_their_question(chat: Chat, photo: IncomingFile) -> None:
+    """A photo sent before its question is there when it comes: said, and "skip" or
+    "nothing else" moves on, as "done" does."""
+    chat.say("ma commande 123456789 est arrivée cassée")
+    assert "je garde ce fichier" in chat.say(files=(photo,)).lower()
+    chat.say("le 20/11")
+    chat.say("passer")
+    asked = chat.say("le vase est fendu en deux")
+    assert "J'ai déjà 1 fichier(s) de votre part" in asked
+    assert "E-mail" in chat.say("passer") or "e-mail" in chat.last[-1].text
 
 
 def test_account_security_advice_first_and_high_priority(chat: Chat, engine: Engine) -> None:
@@ -271,7 +292,8 @@ def test_gdpr_request_is_due_in_one_month(chat: Chat, engine: Engine, clock: Clo
     chat.say("supprimer mes données")
     chat.say("alice@example.com")
     chat.say("Je souhaite la suppression de toutes mes données personnelles.")
-    chat.press("confirm")
+    acknowledged = chat.press("confirm")
+    assert "sous un mois (délai légal du RGPD)" in acknowledged
     [ticket] = tickets(engine)
     assert ticket.fields["request_kind"] == "erasure"
     assert ticket.due_at is not None

@@ -170,3 +170,19 @@ def test_asking_support_to_act_on_a_numbered_order_is_a_request(matcher: Router)
     )
     assert label(matcher, said) == "flow:seller-unresponsive"
     assert intent_of("comment je le relance ?") == "ask"
+
+
+def test_the_facts_of_a_case_with_a_question_after_them_are_a_case(matcher: Router) -> None:
+    """The sentence that gives the order's number states a problem; the question after it
+    ("pouvez-vous faire quelque chose ?") does not make the whole a question about how
+    deliveries work. A question beside a delivered order stays that question."""
+    for late in (
+        "Bonjour, ma commande 58213476 du 20 novembre n'est toujours pas là. Le suivi n'a "
+        "pas bougé depuis 5 jours. Vous pouvez faire quelque chose ?",
+        "Order 41235567 has not arrived yet. The tracking has not moved for a week. Can you "
+        "do something?",
+    ):
+        found = matcher.match(late)
+        assert found is not None and found.label == "flow:order-problem", late
+    invoice = matcher.match("Ma commande 123456789 est arrivée. Comment télécharger la facture ?")
+    assert invoice is not None and invoice.label == "faq:invoice"

@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, ScalarSelect, and_, func, or_, select
 from sqlalchemy.orm import Session
 
-from supportbot.content import AttachmentKind, Flow
+from supportbot.content import AttachmentKind, DueRule, Flow
 from supportbot.flows import FlowRunner, say_moment
 from supportbot.lexicon import Act
 from supportbot.masking import mask_card_numbers
@@ -152,9 +152,14 @@ class CustomerCases:
                 merged_into.append(Reply(self.t("handoff_started", ref=ticket.reference)))
             return merged_into
         due = ticket.due_at.astimezone(self.tickets.calendar.tz) if ticket.due_at else None
-        due_words = say_moment(due, self.lang) if due else "-"
+        rule = flow.ticket.due if flow.ticket else DueRule.BUSINESS_HOURS
+        promise = self.t(
+            f"promise_{rule.value}",
+            hours=f"{self.tickets.sla_hours:g}",
+            due=say_moment(due, self.lang) if due else "-",
+        )
         actions: list[Action] = [
-            Reply(self.t("ticket_created", ref=ticket.reference, due=due_words))
+            Reply(self.t("ticket_created", ref=ticket.reference, promise=promise))
         ]
         if flow.done:
             actions.append(Reply(flow.done.get(self.lang)))

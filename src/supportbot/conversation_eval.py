@@ -200,6 +200,8 @@ class _Session:
             self._agent(turn.agent, turn.text or "")
             return
         files = (self._file(turn.attach),) if turn.attach else ()
+        if files:  # asked for files later, the customer has sent theirs: "done"
+            self.used["files"] = self.used.get("files", 0) + 1
         texts = self._send(turn.say or "", files)
         label = (turn.say or "") + (f" [{turn.attach}]" if turn.attach else "")
         self._note(label, texts)
@@ -219,8 +221,9 @@ class _Session:
                 answer = _SKIP[self.case.lang]
             if answer is None and kind == "text":
                 # asked to describe what the script never described again: the customer
-                # tells their story once more, as they first told it
-                answer = next((t.say for t in self.case.turns if t.say), None)
+                # tells their story once more, its numbers aside (given already)
+                first = next((t.say for t in self.case.turns if t.say), "")
+                answer = " ".join(w for w in first.split() if not any(c.isdigit() for c in w))
             if answer is None:
                 self.result.failures.append(f"the bot still asks for {kind}; no answer given")
                 return

@@ -360,6 +360,43 @@ _LONG_NUMBER = re.compile(
     r"\d{5,}|[a-z]\d|\d(?!(?:st|nd|rd|th|er|eme|ème)\b)[a-z]{2}", re.IGNORECASE
 )
 _NOT_BEFORE = {"pas", "not", "non", "no", "plutot", "instead"}
+# Words a date may end with besides those that carry one (_DATE_CUE): "lundi dernier",
+# "hier soir". A span ending with another word ("le 3 un set") is read past its date.
+_DATE_ENDS = frozenset(
+    [
+        "dernier",
+        "derniere",
+        "passe",
+        "passee",
+        "prochain",
+        "soir",
+        "matin",
+        "midi",
+        "minuit",
+        "apres-midi",
+        "night",
+        "morning",
+        "evening",
+        "afternoon",
+        "noon",
+        "midnight",
+        "am",
+        "pm",
+        "h",
+    ]
+)
+
+
+# Words that open a date but never end one ("il y a un mois", "last week"): dateparser
+# reads "le 3 un" as the 3rd of January.
+_DATE_OPENERS = frozenset(["un", "une", "il", "y", "ya", "ce", "cette", "avant", "last", "the"])
+
+
+def _ends_a_date(span: str) -> bool:
+    last = strip_accents(span.split()[-1].lower()).strip(".,;:!?()")
+    if last in _DATE_OPENERS:
+        return False
+    return bool(_DATE_CUE.search(last)) or last in _DATE_ENDS
 
 
 @dataclass(frozen=True)
@@ -560,7 +597,7 @@ class DateParser:
                     if best and end - start <= best[1] - best[0]:
                         break
                     span = " ".join(words[start:end]).strip(" ,;:!?()")
-                    if _LONG_NUMBER.search(span) or not span:
+                    if _LONG_NUMBER.search(span) or not span or not _ends_a_date(span):
                         continue
                     try:
                         moment = self.parse(span, now, with_time=with_time)

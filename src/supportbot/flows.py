@@ -13,7 +13,7 @@ import re
 import shutil
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -62,6 +62,7 @@ def shown_date(day: date, lang: str) -> str:
     return f"{day:%d/%m/%Y}"
 
 
+_TIME_SAID = re.compile(r"\d\s*(?:h|:)|\b(?:midi|minuit|noon|midnight)\b|\d\s*(?:am|pm)\b", re.I)
 _DATE_DIGITS = re.compile(r"\b\d{1,4}[./-]\d{1,2}(?:[./-]\d{2,4})?\b")
 _ORDER_MENTION = re.compile(r"\b(commande|cmd|cde|order|num[eé]ro)\b|\bn°|\bno[.:]\s*\d|#\s*\d")
 WEEKDAYS = {
@@ -101,7 +102,13 @@ MONTHS = {
 
 
 def say_moment(moment: datetime, lang: str) -> str:
-    """'mardi 1 décembre à 17:00' / 'Tuesday 1 December at 17:00'."""
+    """'mardi 1 décembre à 17:00' / 'Tuesday 1 December at 17:00'; the midnight that
+    ends a day is that day's: 'mardi 1 décembre à minuit', not 'mercredi 2 à 00:00'."""
+    if (moment.hour, moment.minute) == (0, 0):
+        eve = moment - timedelta(days=1)
+        return say_moment(eve.replace(hour=23, minute=0), lang).rsplit(" ", 1)[0] + (
+            " midnight" if lang == "en" else " minuit"
+        )
     day = WEEKDAYS[lang][moment.weekday()]
     month = MONTHS[lang][moment.month - 1]
     joiner = "at" if lang == "en" else "à"
@@ -319,6 +326,7 @@ class FlowRunner:
         elif step.type is FieldType.ATTACHMENTS:
             count = len(state["files"].get(step.id, []))
             if count >= max(step.min_count, 1):
+                body += "\n" + text(lang, "attach_already", count=count)  # sent earlier
                 buttons.append(Button(text(lang, "btn_done"), make(Kind.DONE)))
         if step.id in state["answers"] and step.type is not FieldType.ATTACHMENTS:
             shown = self.display(step, state, lang)  # back on an answered question
@@ -399,7 +407,11 @@ class FlowRunner:
         optional = self._is_optional(step, state)
         if optional and meaning is not None and self._nothing_to_give(step, meaning):
             word = "skip"  # "pas de suivi", "j'ai jamais eu de numéro de suivi", "non"
-        if word == "skip" or (meaning is not None and meaning.only(Act.SKIP)):
+        skipping = word == "skip" or (meaning is not None and meaning.only(Act.SKIP))
+        nothing = skipping or (meaning is not None and meaning.only(Act.NOTHING))
+        if nothing and self._enough_files(step, state):
+            word, skipping = "done", False  # the files sent earlier are all: "rien d'autre"
+        if skipping:
             if not optional:
                 return FlowOutcome(
                     [Reply(text(lang, "cannot_skip")), self.prompt(flow, state, lang)],
@@ -550,6 +562,9 @@ class FlowRunner:
                 dates = [d for d in dates if moment(d) == step.date_of] or dates
             if not asked:
                 dates = [d for d in dates if moment(d) in (step.date_of, None)]
+        if key == "at" and len({d["day"] for d in dates}) == 1:
+            # one day said twice ("lundi dernier, le 30 novembre"): its time, if one was said
+            dates = [d for d in dates if d.get("timed")] or dates[:1]
         return _one([d[key] for d in dates])
 
     def _said_for(self, step: Step, meaning: Interpretation) -> bool:
@@ -767,6 +782,13 @@ class FlowRunner:
         state.setdefault("corrected", []).append(previous)  # never prefilled again
         return [self.prompt(flow, state, lang)]
 
+    def _enough_files(self, step: Step, state: dict[str, Any]) -> bool:
+        """A question for files that already holds what it needs (files sent earlier)."""
+        if step.type is not FieldType.ATTACHMENTS:
+            return False
+        needed = 0 if self._is_optional(step, state) else max(step.min_count, 1)
+        return len(state["files"].get(step.id, [])) >= max(needed, 1)
+
     def _parse(self, step: Step, raw: str) -> Any:
         kind = step.type
         if kind is FieldType.TEXT:
@@ -962,6 +984,7 @@ def _dates_given(meaning: Interpretation) -> list[dict[str, Any]]:
         {
             "day": d.moment.date().isoformat(),
             "at": d.moment.isoformat(timespec="minutes"),
+            "timed": _TIME_SAID.search(d.words) is not None,  # "hier à 18h", "12/11 14:30"
             "before": list(d.before),
         }
         for d in meaning.dates

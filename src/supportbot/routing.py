@@ -134,10 +134,20 @@ class Router:
         number or names a kind of problem: the one the answer offers, or the best request
         among the close candidates."""
         cases = self.cases
-        intent = intent_of(text, self.lexicon)
-        if cases is None or intent == "ask":
+        if cases is None:
             return None
-        numbered = order_named_in(text, cases.order_pattern) is not None
+        intent = intent_of(text, self.lexicon)
+        # the facts of a case may come with a question ("order 28831907 still says
+        # confirmation. Nothing has shipped. Is anyone working on it?"): the sentence that
+        # gives the order's number is what counts, not the question after it
+        numbered = any(
+            order_named_in(part, cases.order_pattern) is not None
+            and intent_of(part, self.lexicon) != "ask"
+            for part in _CLAUSES.split(text)
+            if part.strip()
+        )
+        if intent == "ask" and not numbered:
+            return None
         # without a number, a kind of problem makes a case only in a request ("je voudrais
         # déposer une réclamation, l'objet est fendu"), not in a topic ("retard de livraison")
         complains = intent == "act"
@@ -150,6 +160,8 @@ class Router:
         offered = self.links.get(faq.label) if faq is not None else None
         if offered is not None and is_case(offered):
             return offered
+        if intent == "ask":
+            return None  # a question beside the facts: only the request its answer offers
         floor = self.matcher.params.threshold / 2
         for match in candidates:  # the best request, or the one a close answer offers
             if match.score < floor:

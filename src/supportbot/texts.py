@@ -188,11 +188,19 @@ TEXTS: dict[str, tuple[str, str]] = {
     "files_count": ("{count} fichier(s)", "{count} file(s)"),
     "ticket_created": (
         "Votre demande est enregistrée sous la référence {ref}. Un accusé de réception vous "
-        "est envoyé ; une réponse utile est visée avant le {due}. Étapes : reçue, demande "
-        "d'informations, solution proposée, clôture ; chacune vous sera notifiée.",
-        "Your request is registered as {ref}. This is your acknowledgement; a useful answer "
-        "is aimed for before {due}. Steps: received, information requested, solution "
-        "proposed, closed; you will be notified of each.",
+        "est envoyé ; {promise}. Étapes : reçue, demande d'informations, solution proposée, "
+        "clôture ; chacune vous sera notifiée.",
+        "Your request is registered as {ref}. This is your acknowledgement; {promise}. "
+        "Steps: received, information requested, solution proposed, closed; you will be "
+        "notified of each.",
+    ),
+    "promise_business_hours": (
+        "une réponse utile est visée sous {hours} h ouvrées, avant le {due}",
+        "a useful answer is aimed for within {hours} business hours, before {due}",
+    ),
+    "promise_gdpr_month": (
+        "une réponse vous est due sous un mois (délai légal du RGPD), avant le {due}",
+        "an answer is due within one month (the GDPR's legal deadline), before {due}",
     ),
     "ticket_merged": (
         "Vous avez déjà une demande ouverte pour la commande {order} ({ref}) : j'y ai ajouté "
@@ -381,6 +389,10 @@ TEXTS: dict[str, tuple[str, str]] = {
     "attach_too_big": (
         "Le fichier « {name} » est trop lourd ({size} Mo) : 20 Mo au plus par fichier.",
         'The file "{name}" is too large ({size} MB): 20 MB at most per file.',
+    ),
+    "attach_already": (
+        "J'ai déjà {count} fichier(s) de votre part : envoyez-en d'autres, ou « terminé ».",
+        'I already have {count} file(s) from you: send more, or "done".',
     ),
     "attach_received": (
         "Fichier reçu ({count}/{max}). Envoyez-en d'autres, ou « terminé ».",
