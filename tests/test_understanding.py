@@ -351,6 +351,17 @@ def test_a_bare_yes_takes_up_the_request_offered(chat: Chat) -> None:
     assert "123456789" in chat.say("yes please")  # its first question: the order number
 
 
+def test_an_ok_that_opens_a_plan_of_their_own_takes_nothing_up(chat: Chat) -> None:
+    """After an answer that offers a request, "ok allons-y" takes it up; "ok je vais
+    attendre encore un peu alors" is their own plan: acknowledged, nothing started."""
+    chat.say("comment contacter un vendeur qui ne répond pas ?")
+    assert "123456789" in chat.say("ok allons-y")
+    other = Chat(chat.engine, "patient")
+    other.say("comment contacter un vendeur qui ne répond pas ?")
+    reply = other.say("ok je vais lui laisser un peu de temps alors")
+    assert "Très bien" in reply and "123456789" not in reply
+
+
 @pytest.mark.parametrize(
     "leave", ["nvm", "no forget it, it came today", "i dont need this anymore"]
 )

@@ -55,6 +55,8 @@ from supportbot.tickets import TicketService, TicketStatus
 from supportbot.understanding import Interpretation, Understanding
 
 MAX_TEXT = 4000
+# An "ok" followed by more than this many words is the opening of their own sentence.
+OK_WORDS = 4
 HUMAN_FLOW = "human-agent"  # the catalog's flow that hands a conversation to a person
 ORDER_FLOW = "order-problem"  # the catalog's flow for anything wrong with an order
 # Statuses in which the agent waits for what the customer says next.
@@ -90,6 +92,7 @@ _CONTROL = re.compile(
 # Emoji say thanks too; they fold to nothing, so they are told apart here.
 _THANKS_EMOJI = ("🙏", "👍", "👌")
 _POLITE = frozenset({Act.THANKS, Act.ACKNOWLEDGE, Act.CONFIRM})
+_POLITE_OPENINGS = frozenset({Act.THANKS, Act.ACKNOWLEDGE})
 _HELLO = frozenset({Act.GREETING, Act.PRESENCE})
 # A question typed while an agent handles a request is answered from the FAQ only when
 # the matcher is this sure (twice the FAQ threshold): otherwise it goes to the agent.
@@ -112,6 +115,14 @@ def _is_gratitude(meaning: Interpretation | None, message: str) -> bool:
     if message.strip() in _THANKS_EMOJI[:2]:
         return True
     return meaning is not None and Act.THANKS in meaning.whole and meaning.whole <= _POLITE
+
+
+def _own_plan(meaning: Interpretation | None) -> bool:
+    """ "ok I'll give them a couple of days then": an acknowledgement opening a sentence
+    of their own, with nothing to look up in it (no value, no negation)."""
+    if meaning is None or not meaning.opening & _POLITE_OPENINGS:
+        return False
+    return not meaning.has_values and not meaning.negated
 
 
 def _is_thanks(meaning: Interpretation | None, message: str) -> bool:
@@ -754,6 +765,8 @@ class _Turn:
         self.state["last_question"] = mask_personal_data(message[:500])
         if (result.best is None or result.ambiguous) and previous:
             result = self._in_context(message, previous, result)
+        if result.best is None and "?" not in message and _own_plan(meaning):
+            return [*replies, Reply(self.t("noted"))]
         if result.best is None:
             if folded:
                 self.db.add(
@@ -840,7 +853,15 @@ class _Turn:
         # ("par où passer pour faire une réclamation ?") takes nothing up
         asks = meaning.intent == "ask"
         thanks = meaning.has(Act.THANKS)  # "ok merci c'est clair": a thank-you, not a yes
-        says_yes = (Act.CONFIRM in meaning.opening and not thanks) or (
+        # "ok I'll give them a couple of days then": an "ok" that opens a sentence of
+        # their own acknowledges the answer; "ok", "ok allons-y", "oui ..." take it up
+        noted = (
+            Act.ACKNOWLEDGE in meaning.opening
+            and meaning.words > OK_WORDS
+            and not meaning.only(Act.CONFIRM)
+            and not meaning.has(Act.WANT)
+        )
+        says_yes = (Act.CONFIRM in meaning.opening and not thanks and not noted) or (
             meaning.has(Act.FILE) and not asks
         )
         flow = self.engine.content.flows.get(offered.get("flow", ""))

@@ -562,6 +562,9 @@ class FlowRunner:
                 dates = [d for d in dates if moment(d) == step.date_of] or dates
             if not asked:
                 dates = [d for d in dates if moment(d) in (step.date_of, None)]
+        if len({d["day"] for d in dates}) > 1:
+            # "lundi dernier, le 30 novembre" said a week later: the calendar date is meant
+            dates = [d for d in dates if d.get("dated")] or dates
         if key == "at" and len({d["day"] for d in dates}) == 1:
             # one day said twice ("lundi dernier, le 30 novembre"): its time, if one was said
             dates = [d for d in dates if d.get("timed")] or dates[:1]
@@ -985,6 +988,7 @@ def _dates_given(meaning: Interpretation) -> list[dict[str, Any]]:
             "day": d.moment.date().isoformat(),
             "at": d.moment.isoformat(timespec="minutes"),
             "timed": _TIME_SAID.search(d.words) is not None,  # "hier à 18h", "12/11 14:30"
+            "dated": any(c.isdigit() for c in d.words),  # "le 30 novembre", not "lundi dernier"
             "before": list(d.before),
         }
         for d in meaning.dates

@@ -55,6 +55,10 @@ TEXTS: dict[str, tuple[str, str]] = {
         "Avec plaisir ! Je reste là si vous avez une autre question.",
         "You are welcome! I am here if you have another question.",
     ),
+    "noted": (
+        "Très bien. Je reste là si vous avez une autre question.",
+        "All right. I am here if you have another question.",
+    ),
     "order_named_offer": (
         "Je ne suis pas sûr d'avoir compris votre demande sur la commande {order}, et je "
         "préfère ne pas répondre au hasard. S'il y a un problème avec cette commande, je peux "
