@@ -186,3 +186,12 @@ def test_the_facts_of_a_case_with_a_question_after_them_are_a_case(matcher: Rout
         assert found is not None and found.label == "flow:order-problem", late
     invoice = matcher.match("Ma commande 123456789 est arrivée. Comment télécharger la facture ?")
     assert invoice is not None and invoice.label == "faq:invoice"
+
+
+def test_an_order_number_never_goes_to_the_request_for_what_is_not_an_order(
+    matcher: Router,
+) -> None:
+    """Close to the answer for requests not about an order, a message that gives an
+    order's number is that order's problem, not "Autre demande"."""
+    found = matcher.match("My order 73345120 never came, I ordered it on November 25.")
+    assert found is not None and found.label == "flow:order-problem"

@@ -112,7 +112,11 @@ class Router:
         top = found.candidates[:2] if found.ambiguous else found.candidates[:1]
         faq = next((m for m in top if m.label.startswith("faq:")), None)
         flow = self._case_to_handle(text, faq, found.candidates)
-        return found if flow is None else self._chosen(flow, found, self._case_floor(found))
+        if flow is None:
+            return found
+        # the catch-all a close answer offers, for an order's number: the order's request
+        flow = self.cases.more_specific(flow, text)
+        return self._chosen(flow, found, self._case_floor(found))
 
     def _case_floor(self, found: Resolution) -> float:
         """A case's request is as sure as what was found, up to the threshold."""
