@@ -495,9 +495,12 @@ def test_a_question_while_the_agent_waits_for_an_answer_goes_to_the_agent(
 ) -> None:
     ref = _filed(chat, engine)
     build_desk(engine).ask(ref, "lea", "Le colis est-il encore en transit ?")
-    chat.say("c'est quoi le délai de rétractation déjà ?")
+    said = chat.say("c'est quoi le délai de rétractation déjà ?")
+    assert "14 jours" in said and ref in said  # answered by the pages, and passed on
     [ticket] = tickets(engine)
-    assert ticket.status == "received"  # their words answer the agent, who gets them
+    # a question is not the information asked for: the request still waits for it
+    assert ticket.status == "info_requested"
+    assert any("rétractation" in str(event) for event in build_desk(engine).show(ref).events)
 
 
 def test_a_value_given_ahead_and_then_corrected_keeps_the_correction(chat: Chat) -> None:

@@ -217,13 +217,19 @@ class CustomerCases:
         return str(ref) if ref is not None else None
 
     def relay(
-        self, inbound: Inbound, meaning: Interpretation | None, reopen: bool = True
+        self,
+        inbound: Inbound,
+        meaning: Interpretation | None,
+        reopen: bool = True,
+        answers: bool = True,
     ) -> list[Action] | None:
         """A message for the agent of a ticket goes onto it; None when no ticket is addressed.
 
         Without ``reopen`` (a bare "merci") nothing is addressed: thanks never reopen a
         request, answer a question or break the silence the auto-close waits for. A
         short yes ("oui ça me va") to a proposed solution accepts it, as its button does.
+        Without ``answers`` (a question of theirs, answered by the help pages) the agent
+        reads it, and the request still waits for what was asked.
         """
         ticket = self._addressed_ticket(inbound.text)
         if ticket is None:
@@ -263,7 +269,7 @@ class CustomerCases:
         # An answer to a question, or words about a proposed solution ("non, ça ne marche
         # pas"): back to the agent, and no auto-close for silence. Thanks leave it as is.
         answered = (TicketStatus.INFO_REQUESTED.value, TicketStatus.SOLUTION_PROPOSED.value)
-        if ticket.status in answered:
+        if ticket.status in answered and answers:
             self.tickets.change_status(self.db, ticket, TicketStatus.RECEIVED, CUSTOMER)
         ref = ticket.reference
         relayed = body if not names or body == names else f"{body}\n📎 {names}"

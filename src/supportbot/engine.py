@@ -472,16 +472,17 @@ class _Turn:
     def _question_for_the_pages(self) -> list[Action] | None:
         """A general question the help pages answer clearly ("how long does a refund
         take?"), typed while an agent handles a request: answered at once rather than
-        passed on, unless the agent is waiting for their answer or it is about where the
-        request stands."""
+        passed on, unless it is about where the request stands. While the agent waits for
+        information, it is also passed on, and the request still waits: a question is not
+        the information asked for (a question about a solution offered is their answer)."""
         meaning = self.meaning
         if meaning is None or meaning.intent != "ask" or self.inbound.files:
             return None
         if meaning.whole or meaning.acts & _TO_THE_AGENT:
             return None  # "vous êtes là ?", "any news?": for the agent, whatever matches
         ticket = self.cases.talking_on(self.inbound.text)
-        if ticket is None or ticket.status in _AWAITS_THE_CUSTOMER:
-            return None  # asked for information, or offered a solution: their answer
+        if ticket is None or ticket.status == TicketStatus.SOLUTION_PROPOSED.value:
+            return None  # a question about the solution offered is their answer to it
         result = self.engine.matcher.resolve(self.inbound.text.strip()[:MAX_TEXT])
         best = result.best
         if best is None or result.ambiguous or not best.label.startswith("faq:"):
@@ -489,6 +490,9 @@ class _Turn:
         if best.score < ASIDE_SCORE:
             return None
         entry = self.engine.content.faq[best.label.removeprefix("faq:")]
+        if ticket.status in _AWAITS_THE_CUSTOMER:  # asked for information
+            passed = self.cases.relay(self.inbound, meaning, answers=False) or []
+            return [self._answer(entry), *passed]
         still = Reply(self.t("agent_still_there", ref=ticket.reference))
         return [self._answer(entry), still]
 
