@@ -301,3 +301,13 @@ def test_a_date_is_not_read_past_its_last_date_word() -> None:
     assert day.moment.date().isoformat() == "2026-12-03"
     [month] = PARSER.find("reçu il y a un mois", now)
     assert month.moment.date().isoformat() == "2026-11-07"
+
+
+def test_a_word_of_one_choice_label_names_it(content: Content) -> None:
+    """ "pas comme sur l'annonce": the word "annonce" is on one button only (Non conforme à
+    l'annonce); everyday words ("colis", "rien") and words of several labels name none."""
+    [reason] = [s for s in content.flows["return-refund"].steps if s.choices]
+    assert parse_choice("pas comme sur l'annonce", reason.choices) == "not_as_described"
+    for vague in ("le colis est arrivé vide", "rien à voir avec la photo"):
+        with pytest.raises(FieldError):
+            parse_choice(vague, reason.choices)

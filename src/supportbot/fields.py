@@ -206,7 +206,38 @@ def parse_choice(answer: str, choices: tuple[Choice, ...]) -> str:
     near = _misspelt(norm, choices)
     if len(near) == 1:
         return near.pop()
+    # a word of only one choice's label: "pas comme sur l'annonce" (Non conforme à
+    # l'annonce)
+    shared = {owner for form in _forms(answer) if (owner := _distinctive(choices).get(form))}
+    if len(shared) == 1:
+        return shared.pop()
     raise FieldError("bad_choice")
+
+
+# A word of fewer letters than this ("pas", "sur", "la") tells no choice from another.
+DISTINCTIVE_LETTERS = 4
+
+
+def _forms(text: str, lemmas: bool = True) -> set[str]:
+    """The words of ``text`` long enough to tell choices apart, and their lemmas."""
+    return {
+        form
+        for token in analyse(text)
+        for form in (token if lemmas else token[:1])
+        if len(form) >= DISTINCTIVE_LETTERS
+    }
+
+
+def _distinctive(choices: tuple[Choice, ...]) -> dict[str, str]:
+    """The words (and lemmas) of one choice's label only, with that choice (the labels
+    are what the customer reads on the buttons; aliases hold everyday words, "colis",
+    "rien", that tell nothing apart)."""
+    owners: dict[str, set[str]] = {}
+    for choice in choices:
+        for name in (choice.label.fr, choice.label.en):
+            for form in _forms(name, lemmas=False):  # "à" is no "avoir"
+                owners.setdefault(form, set()).add(choice.value)
+    return {form: next(iter(values)) for form, values in owners.items() if len(values) == 1}
 
 
 # -- text, e-mail, order and tracking numbers -------------------------------
