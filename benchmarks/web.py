@@ -6,13 +6,16 @@ sends, waits for the answer on its stream, and acknowledges it as the widget doe
 against Engine.handle called directly with the same keyed events, measured before and
 after the web run; p50/p99 from the send to the answer's event, at full load and at
 half that rate; the server's memory per idle open stream; CPU time per message (the
-machine is shared: other jobs change the rates, not the CPU a message costs).
+machine is shared: other jobs change the rates, not the CPU a message costs); and from
+the outbox write of another process (an agent's reply, another worker) to the event on
+the open stream: the server's watcher polls on SQLite, is woken by NOTIFY on PostgreSQL.
 
 The load generator speaks bare HTTP/1.1 on keep-alive connections: with httpx it spent
 more CPU per message than the server, on the same cores, and measured itself.
 
     python benchmarks/web.py            # 500 streams
     python benchmarks/web.py --quick    # 100 streams, fewer messages
+    python benchmarks/web.py --database-url postgresql+psycopg://...  # a store to use
 """
 
 from __future__ import annotations
@@ -28,17 +31,22 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
+from functools import partial
 from pathlib import Path
 
 import httpx
 import numpy as np
 
 from supportbot.app import build_engine
+from supportbot.channels.web.identity import token_hash
 from supportbot.config import Settings
 from supportbot.content import load_content
 from supportbot.messages import Inbound
+from supportbot.outbox import message_row, queue
 from supportbot.server import uvicorn_parts
+from supportbot.store import utcnow
+from supportbot.visitors import WebVisitor
 
 ROOT = Path(__file__).resolve().parents[1]
 TARGET_SHARE = 0.5  # web throughput / bare engine throughput
@@ -51,15 +59,18 @@ def questions() -> list[str]:
     return [text for label, text in content.pairs() if label.startswith("faq:")]
 
 
-def bare_engine(folder: Path, asked: list[str], count: int, name: str) -> tuple[float, float]:
-    """Messages per second through Engine.handle, and CPU milliseconds per message."""
-    settings = Settings(  # type: ignore[call-arg]
-        _env_file=None,
-        database_url=f"sqlite:///{folder}/{name}.db",
-        content_dir=ROOT,
-        files_dir=folder / "files",
+def store_settings(folder: Path, url: str) -> Settings:
+    return Settings(  # type: ignore[call-arg]
+        _env_file=None, database_url=url, content_dir=ROOT, files_dir=folder / "files"
     )
-    engine = build_engine(settings)
+
+
+def bare_engine(
+    folder: Path, asked: list[str], count: int, name: str, url: str | None
+) -> tuple[float, float]:
+    """Messages per second through Engine.handle, and CPU milliseconds per message."""
+    engine = build_engine(store_settings(folder, url or f"sqlite:///{folder}/{name}.db"))
+    name = f"{name}-{folder.name}"  # a store given may hold the chats of earlier runs
     start, cpu = time.perf_counter(), time.process_time()
     for n in range(count):
         chat = f"{name}-{n % 50}"
@@ -173,18 +184,15 @@ class Visitor:
 
     async def ask(self, http: Connections, text: str, n: int) -> float:
         """Seconds from the send to the first event of the answer."""
-        before = self.seen
-        self.arrived.clear()
-        start = time.perf_counter()
-        status = await http.post(
-            "/api/messages", self.auth, {"client_id": f"bench-{n:08}", "text": text}
-        )
-        if status != 200:
-            raise RuntimeError(f"the server answered {status}")
-        while self.seen <= before:
-            await self.arrived.wait()
-            self.arrived.clear()
-        took = time.perf_counter() - start
+
+        async def send() -> None:
+            status = await http.post(
+                "/api/messages", self.auth, {"client_id": f"bench-{n:08}", "text": text}
+            )
+            if status != 200:
+                raise RuntimeError(f"the server answered {status}")
+
+        took = await self.until_event(send)
         # As the widget does: what was shown is acknowledged, on the side (it waits 300 ms
         # for more; here the answer is all there is).
         ack = asyncio.create_task(http.post("/api/ack", self.auth, {"up_to": self.seen}))
@@ -192,9 +200,50 @@ class Visitor:
         ack.add_done_callback(self.acks.discard)
         return took
 
+    async def until_event(self, cause: Callable[[], Awaitable[None]]) -> float:
+        """Seconds from the start of ``cause`` to the next event of the stream."""
+        before = self.seen
+        self.arrived.clear()
+        start = time.perf_counter()
+        await cause()
+        while self.seen <= before:
+            await self.arrived.wait()
+            self.arrived.clear()
+        return time.perf_counter() - start
+
+
+class Elsewhere:
+    """Another process writing to the store: messages for the visitors' chats, as an
+    agent's reply from the command line is written (the outbox's one writer)."""
+
+    def __init__(self, folder: Path, url: str) -> None:
+        self.engine = build_engine(store_settings(folder, url))
+
+    def chat_of(self, visitor: Visitor) -> str:
+        token = visitor.auth["Authorization"].removeprefix("Bearer ")
+        with self.engine.sessions() as db:
+            found = db.get(WebVisitor, token_hash(token))
+            assert found is not None
+            return found.chat_id
+
+    def write(self, chat_id: str) -> None:
+        with self.engine.sessions.begin() as db:
+            queue(db, [message_row("web", chat_id, "[SAV-BENCH] Bonjour", utcnow())])
+
+    async def to_streams(self, visitors: list[Visitor], count: int) -> list[float]:
+        """Seconds from each write to its event, one visitor after the other, each write
+        at a random moment (right after an event, it would keep in step with a poll)."""
+        took = []
+        for n in range(count):
+            visitor = visitors[n % len(visitors)]
+            chat_id = await asyncio.to_thread(self.chat_of, visitor)
+            took.append(await visitor.until_event(partial(asyncio.to_thread, self.write, chat_id)))
+            await asyncio.sleep(random.uniform(0.0, 0.5))
+        return took
+
 
 async def web_run(
-    base: str, pid: int, streams: int, messages: int, asked: list[str]
+    base: str, pid: int, streams: int, messages: int, asked: list[str], elsewhere: Elsewhere
 ) -> dict[str, float]:
     async with httpx.AsyncClient(base_url=base, timeout=60) as setup:
         tokens = [(await setup.post("/api/visitor")).json()["token"] for _ in range(streams)]
@@ -239,6 +288,7 @@ async def web_run(
         paced.append(asyncio.create_task(closed_loop(visitors[k % len(visitors)], 1, half)))
         await asyncio.sleep(random.expovariate(1 / gap))
     await asyncio.gather(*paced)
+    written = await elsewhere.to_streams(visitors, min(messages // 3, 200))
     for task in listeners:
         task.cancel()
     return {
@@ -247,6 +297,8 @@ async def web_run(
         "p99": 1000 * float(np.percentile(full, 99)),
         "half_p50": 1000 * float(np.percentile(half, 50)),
         "half_p99": 1000 * float(np.percentile(half, 99)),
+        "elsewhere_p50": 1000 * float(np.percentile(written, 50)),
+        "elsewhere_p99": 1000 * float(np.percentile(written, 99)),
         "stream_kb": per_stream_kb,
         "server_ms": server_ms,
         "client_ms": client_ms,
@@ -262,16 +314,19 @@ def verdict(met: bool) -> str:
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--database-url", help="the store (default: fresh SQLite files)")
     args = parser.parse_args()
     streams, messages = (100, 300) if args.quick else (500, 1500)
     asked = questions()
     folder = Path(tempfile.mkdtemp(prefix="web-bench-"))
+    url = args.database_url or f"sqlite:///{folder}/web.db"
     # Before and after the web run: other jobs on the machine come and go.
-    bare_before, bare_ms_before = bare_engine(folder, asked, messages, "before")
+    bare_before, bare_ms_before = bare_engine(folder, asked, messages, "before", args.database_url)
+    elsewhere = Elsewhere(folder, url)  # the store migrated before the server starts
     port = free_port()
     env = dict(os.environ)
     env.update(
-        SUPPORTBOT_DATABASE_URL=f"sqlite:///{folder}/web.db",
+        SUPPORTBOT_DATABASE_URL=url,
         SUPPORTBOT_CONTENT_DIR=str(ROOT),
         SUPPORTBOT_FILES_DIR=str(folder / "files"),
         SUPPORTBOT_WEB_MESSAGES_PER_MINUTE="1000000",
@@ -290,18 +345,19 @@ def main() -> int:
                 if time.monotonic() > deadline or server.poll() is not None:
                     raise RuntimeError("supportbot serve did not start") from None
                 time.sleep(0.3)
-        web = asyncio.run(web_run(base, server.pid, streams, messages, asked))
+        web = asyncio.run(web_run(base, server.pid, streams, messages, asked, elsewhere))
     finally:
         server.terminate()
         server.wait(30)
-    bare_after, bare_ms_after = bare_engine(folder, asked, messages, "after")
+    bare_after, bare_ms_after = bare_engine(folder, asked, messages, "after", args.database_url)
     bare = (bare_before + bare_after) / 2
     bare_ms = (bare_ms_before + bare_ms_after) / 2
     share = web["rate"] / bare
     rate, p50, p99 = web["rate"], web["p50"], web["p99"]
     half50, half99, kb = web["half_p50"], web["half_p99"], web["stream_kb"]
     parts = uvicorn_parts()  # what `supportbot serve` picks, in this same environment
-    print(f"web chat, {streams} open streams, SQLite, one server process", end="")
+    store = "SQLite" if url.startswith("sqlite") else "PostgreSQL"
+    print(f"web chat, {streams} open streams, {store}, one server process", end="")
     print(f" (uvicorn on {parts.loop} and {parts.http})")
     print(f"  bare engine (keyed events)  {bare:8.1f} msg/s", end="")
     print(f"  (before the web run {bare_before:.0f}, after {bare_after:.0f})")
@@ -310,6 +366,9 @@ def main() -> int:
     print(f"  send -> event at full load  p50 {p50:6.1f} ms  p99 {p99:6.1f} ms")
     print(f"  send -> event at half rate  p50 {half50:6.1f} ms  p99 {half99:6.1f} ms", end="")
     print(f"  (target p99 <= {TARGET_P99_MS:.0f} ms: {verdict(half99 <= TARGET_P99_MS)})")
+    away50, away99 = web["elsewhere_p50"], web["elsewhere_p99"]
+    print(f"  written by another process  p50 {away50:6.1f} ms  p99 {away99:6.1f} ms", end="")
+    print(f"  (target p99 <= {TARGET_P99_MS:.0f} ms: {verdict(away99 <= TARGET_P99_MS)})")
     print(f"  memory per idle stream      {kb:6.1f} KB", end="")
     print(f"  (target <= {TARGET_STREAM_KB:.0f} KB: {verdict(kb <= TARGET_STREAM_KB)})")
     # The machine is shared: CPU time per message does not depend on who else runs; the

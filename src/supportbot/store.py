@@ -278,7 +278,11 @@ def make_engine(url: str) -> Engine:
     """An engine for ``url``; SQLite gets WAL, foreign keys and a busy timeout."""
     # hide_parameters: a database error in a log never shows what a customer wrote.
     if not url.startswith("sqlite"):
-        return create_engine(url, pool_pre_ping=True, hide_parameters=True)
+        from supportbot.wakeups import announce_writes  # it reads the models above
+
+        engine = create_engine(url, pool_pre_ping=True, hide_parameters=True)
+        announce_writes(engine)  # open streams of other processes learn of new rows
+        return engine
     memory = url in ("sqlite://", "sqlite:///:memory:")
     if not memory:
         db_path = url.split("///", 1)[-1]

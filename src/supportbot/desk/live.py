@@ -3,10 +3,11 @@
 The cursor is the id of the tickets' audit trail (``ticket_events.id``, which only
 grows): every event goes out with its id as the SSE event id, so a browser that
 reconnects resumes after the last one it saw (``Last-Event-ID``), as the web chat's
-widget does on the outbox's ids. One watcher per process reads the highest id four
-times a second while a stream is open, whatever the number of streams, and wakes them;
-each stream then reads the events above its own cursor (by primary key: cheap on SQLite
-and PostgreSQL alike, no LISTEN/NOTIFY needed). A row committed late under a lower id
+widget does on the outbox's ids. One watcher per process reads the highest id while a
+stream is open, whatever the number of streams, and wakes them: on PostgreSQL when the
+store says events were committed (``supportbot.wakeups``), on SQLite four times a
+second; each stream then reads the events above its own cursor (by primary key: cheap
+on SQLite and PostgreSQL alike). A row committed late under a lower id
 (PostgreSQL) is missed by the stream, not by the page: the inbox reloads its whole list
 at the next event, and a ticket's version check still refuses a stale action.
 """
@@ -28,8 +29,9 @@ from starlette.concurrency import run_in_threadpool
 
 from supportbot.agents import event_text
 from supportbot.store import Ticket, TicketEvent
+from supportbot.wakeups import TICKETS_TOPIC, Alarm, wakeups_for
 
-WATCH_SECONDS = 0.25  # how often the process looks for new ticket events (while streamed)
+WATCH_SECONDS = 0.25  # how often the process looks for new ticket events, unwoken
 HEARTBEAT_SECONDS = 15.0  # an idle stream says it lives and checks its session again
 PRESENCE_TICK = 5.0  # a ticket's stream looks again at who is there (presence expires)
 PAGE = 100
@@ -164,12 +166,16 @@ class Feed:
             self._streams -= 1
 
     async def _watch(self) -> None:
+        with wakeups_for(self.sessions).alarm([TICKETS_TOPIC]) as alarm:
+            await self._watch_until_alone(alarm)
+
+    async def _watch_until_alone(self, alarm: Alarm) -> None:
         top = await run_in_threadpool(latest_event_id, self.sessions)
         # An event written between a new stream's first read and this one would never
         # count as new: the streams open now read once more.
         self.ring()
         while self._streams > 0:
-            await asyncio.sleep(WATCH_SECONDS)
+            await alarm.wait(WATCH_SECONDS)
             try:
                 newest = await run_in_threadpool(latest_event_id, self.sessions)
             except Exception:  # the store busy or away: the streams' own reads still run

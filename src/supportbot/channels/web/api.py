@@ -42,6 +42,7 @@ from supportbot.masking import mask_card_numbers
 from supportbot.messages import Action, Document, Inbound, IncomingFile, Reply
 from supportbot.tickets import REFERENCE
 from supportbot.visitors import WEB_CHANNEL
+from supportbot.wakeups import Wakeups
 
 MAX_JSON_BYTES = 16 * 1024
 MAX_TEXT = 4000
@@ -159,6 +160,8 @@ class WebApi:
     # Whether a row may be committed under an id lower than one already read (PostgreSQL:
     # sequences are not commits): then an idle stream reads its chat at each heartbeat.
     late_commits: bool = False
+    # What tells the feed's watcher that other processes queued messages (none: it polls).
+    wakeups: Wakeups = field(default_factory=Wakeups)
     # Tokens recently found in the store: a visitor's requests need not read it each time.
     _known: dict[str, tuple[Visitor, float]] = field(default_factory=dict)
     feed: Feed = field(init=False)
@@ -167,7 +170,9 @@ class WebApi:
     def __post_init__(self) -> None:
         write = partial(self.core.acknowledge_all, WEB_CHANNEL)
         self.acks = Acknowledgements(lambda acks: self.store(write, acks))
-        self.feed = Feed(lambda after, lines: self.store(self._news, after, lines), _merged)
+        self.feed = Feed(
+            lambda after, lines: self.store(self._news, after, lines), _merged, self.wakeups
+        )
 
     async def store(self, work: Callable[..., T], *args: Any) -> T:
         """Run store work on the store's threads, off the event loop."""

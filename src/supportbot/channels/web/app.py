@@ -31,6 +31,7 @@ from supportbot.channels.web.guard import SECURITY_HEADERS, Origins, RateLimit
 from supportbot.channels.web.identity import Visitors
 from supportbot.config import Settings
 from supportbot.security_headers import SecurityHeaders
+from supportbot.wakeups import wakeups_for
 
 if TYPE_CHECKING:
     from supportbot.engine import Engine
@@ -98,6 +99,7 @@ def create_app(
         identity_secret=settings.web_identity_secret,
         executor=ThreadPoolExecutor(1 if single_writer else STORE_THREADS, "web-store"),
         late_commits=not single_writer,
+        wakeups=wakeups_for(visitors.sessions),
     )
 
     async def page(request: Request) -> Response:

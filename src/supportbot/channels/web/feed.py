@@ -4,12 +4,14 @@ A stream subscribes to its chat and is handed, in order, the events the process 
 of: the bot's messages (with their outbox ids) and the visitor's own lines (no id).
 They come from two places: the request that ran a turn publishes that turn's messages
 at once (it read them in the same trip to the store), and one watcher per process
-reads, a few times a second, what every process queued for the channel since its
-cursor, in one query whatever the number of streams: an agent's reply from the command
-line, another worker. An event may come twice (from both); a stream keeps each id
-once. When the watcher cannot vouch that it saw everything (at its start, after the
-outbox shrank, for a stream that fell behind or is behind what a turn handed it) the
-streams concerned are marked stale and read their chat themselves from their cursor.
+reads what every process queued for the channel since its cursor, in one query
+whatever the number of streams: an agent's reply from the command line, another
+worker. On PostgreSQL the watcher reads when the store says such rows were committed
+(``supportbot.wakeups``), on SQLite a few times a second. An event may come twice
+(from both); a stream keeps each id once. When the watcher cannot vouch that it saw
+everything (at its start, after the outbox shrank, for a stream that fell behind or is
+behind what a turn handed it) the streams concerned are marked stale and read their
+chat themselves from their cursor.
 """
 
 from __future__ import annotations
@@ -23,8 +25,12 @@ from typing import Any
 
 from supportbot.channels.contract import PAGE, Outgoing
 from supportbot.channels.web.identity import Written
+from supportbot.visitors import WEB_CHANNEL
+from supportbot.wakeups import TRANSCRIPT_TOPIC, Wakeups, outbox_topic
 
-WATCH_SECONDS = 0.25  # how often the process looks for what other processes queued
+WATCH_SECONDS = 0.25  # how often the process looks for what others queued, unwoken
+# What wakes the watcher: the web's messages and the visitors' lines, from any process.
+TOPICS = (outbox_topic(WEB_CHANNEL), TRANSCRIPT_TOPIC)
 BACKLOG = 2 * PAGE  # events held for a stream that does not read: past that, it reads itself
 log = logging.getLogger(__name__)
 Event = dict[str, Any]
@@ -80,6 +86,7 @@ class Feed:
     read: Callable[[int, int], Awaitable[News]]
     # Turns an outbox row and a transcript line into what a stream sends.
     render: Callable[[list[Outgoing], list[Written]], list[Event]]
+    wakeups: Wakeups = field(default_factory=Wakeups)  # none: it polls
     _subscribed: dict[str, set[Subscription]] = field(default_factory=dict)
     _cursor: int | None = None  # the highest web outbox id the watcher read
     _line_cursor: int = 0
@@ -126,12 +133,14 @@ class Feed:
                 subscription.mark_stale()
 
     async def watch(self) -> None:
-        """The watcher: every ``WATCH_SECONDS`` while streams are open, what is new."""
-        while True:
-            await asyncio.sleep(WATCH_SECONDS)
-            while self.watched() or self._cursor is None:
-                if not await self._read_once():
-                    break
+        """The watcher: while streams are open, what is new, when the store says so (or
+        every ``WATCH_SECONDS`` where it cannot)."""
+        with self.wakeups.alarm(TOPICS) as alarm:
+            while True:
+                await alarm.wait(WATCH_SECONDS)
+                while self.watched() or self._cursor is None:
+                    if not await self._read_once():
+                        break
 
     async def _read_once(self) -> bool:
         """One read; True when a full page came (read on at once)."""
