@@ -55,6 +55,7 @@ STORED_MID_FLOW: dict[str, Any] = {
         "notes": [],
         "said": "mon colis est arrive casse",
         "said_order": "123456789",
+        "story": "mon colis est arrivé cassé, la figurine a un bras en moins, carton écrasé",
         "said_values": {
             "dates": [
                 {"day": "2026-11-20", "at": "2026-11-20T10:00", "before": ["commande", "le"]}
@@ -91,6 +92,7 @@ def test_a_stored_state_reads_as_typed_values() -> None:
     ]
     assert flow.said_values.fields == {FieldType.TRACKING: "6A12345678901"}
     assert (flow.kept, flow.corrected) == (["tracking"], ["problem_kind"])
+    assert flow.story is not None and flow.story.startswith("mon colis est arrivé cassé")
     assert [f.path for f in state.stored_files()] == ["/files/ab/abab.jpg"]
 
 
@@ -117,6 +119,7 @@ def test_every_field_round_trips_through_json() -> None:
             misses=2,
             said="i want a refund",
             said_order="987654321",
+            story="I want a refund, the lamp came with a cracked base and a crushed shade",
             said_values=SaidValues(
                 [SaidDate("2026-11-01", "2026-11-01T08:30", ("received",))],
                 {FieldType.EMAIL: "a@example.com", FieldType.ORDER_NUMBER: "987654321"},
