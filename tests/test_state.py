@@ -58,7 +58,12 @@ STORED_MID_FLOW: dict[str, Any] = {
         "story": "mon colis est arrivé cassé, la figurine a un bras en moins, carton écrasé",
         "said_values": {
             "dates": [
-                {"day": "2026-11-20", "at": "2026-11-20T10:00", "before": ["commande", "le"]}
+                {
+                    "day": "2026-11-20",
+                    "at": "2026-11-20T10:00",
+                    "timed": True,
+                    "before": ["commande", "le"],
+                }
             ],
             "tracking": "6A12345678901",
         },
@@ -88,7 +93,7 @@ def test_a_stored_state_reads_as_typed_values() -> None:
     assert flow.history == ["order_number", "problem_kind"]
     assert flow.files["photos"][0].checksum == "ab" * 32
     assert flow.said_values.dates == [
-        SaidDate("2026-11-20", "2026-11-20T10:00", ("commande", "le"))
+        SaidDate("2026-11-20", "2026-11-20T10:00", ("commande", "le"), timed=True)
     ]
     assert flow.said_values.fields == {FieldType.TRACKING: "6A12345678901"}
     assert (flow.kept, flow.corrected) == (["tracking"], ["problem_kind"])
@@ -169,7 +174,11 @@ def test_a_flow_of_odd_shape_keeps_what_it_can() -> None:
             "history": ["order_number", 3, None],
             "files": {"photos": [{"name": "a.jpg"}, "b.jpg"]},
             "misses": "2",
-            "said_values": {"dates": [{"day": "2026-11-20"}], "email": "a@b.fr", "x": "y"},
+            "said_values": {
+                "dates": [{"day": "2026-11-20"}, {"day": "2026-11-21", "at": "2026-11-21T00:00"}],
+                "email": "a@b.fr",
+                "x": "y",
+            },
         }
     )
     assert flow is not None
@@ -177,7 +186,8 @@ def test_a_flow_of_odd_shape_keeps_what_it_can() -> None:
     assert flow.answers == {"order_number": "123456789"}
     assert flow.history == ["order_number", "3"]
     assert flow.files == {"photos": [FileRecord(kind="", name="a.jpg", mime="", size=0)]}
-    assert flow.said_values == SaidValues([], {FieldType.EMAIL: "a@b.fr"})
+    untimed = SaidDate("2026-11-21", "2026-11-21T00:00")  # stored before dates said their time
+    assert flow.said_values == SaidValues([untimed], {FieldType.EMAIL: "a@b.fr"})
 
 
 json_values = st.recursive(
