@@ -21,6 +21,7 @@ from supportbot.lexicon import Act
 from supportbot.masking import mask_card_numbers
 from supportbot.messages import Action, Inbound, NotifyAgents, Reply
 from supportbot.payloads import Kind, Payload
+from supportbot.state import ConversationState, FlowState
 from supportbot.store import Customer, Ticket
 from supportbot.texts import text
 from supportbot.tickets import CUSTOMER, REFERENCE, NewAttachment, TicketService, TicketStatus
@@ -68,7 +69,6 @@ def awaiting_ticket(
 
 # How long after an agent last wrote the customer's messages still go to that ticket.
 AGENT_CONVERSATION = timedelta(days=7)
-_FILE_KEYS = ("kind", "name", "mime", "size", "file_id", "file_unique_id", "checksum", "path")
 
 
 _AGREEING = frozenset({Act.CONFIRM, Act.ACKNOWLEDGE, Act.THANKS})
@@ -90,7 +90,7 @@ class CustomerCases:
     customer_id: int
     load_customer: Callable[[], Customer]  # the ORM object, only for the turns that need it
     awaiting_id: int | None  # awaiting_ticket() when the turn began
-    state: dict[str, Any]
+    state: ConversationState
     lang: str
     now: datetime
     flows: dict[str, Flow]
@@ -122,14 +122,10 @@ class CustomerCases:
         )
         return int(count or 0) if (count or 0) >= TICKETS_PER_DAY else 0
 
-    def submit(self, flow: Flow, flow_state: dict[str, Any]) -> list[Action]:
+    def submit(self, flow: Flow, flow_state: FlowState) -> list[Action]:
         """Create (or merge into) the ticket a completed flow collected."""
-        answers = {k: v for k, v in flow_state["answers"].items() if v is not None}
-        files = [
-            NewAttachment(step=step, **{k: f[k] for k in _FILE_KEYS})
-            for step, items in flow_state["files"].items()
-            for f in items
-        ]
+        answers: dict[str, Any] = dict(flow_state.answers)
+        files = [NewAttachment(step, f) for step, items in flow_state.files.items() for f in items]
         summary = next(
             (str(answers[k]) for k in ("summary", "subject", "description") if k in answers), ""
         )
@@ -148,7 +144,7 @@ class CustomerCases:
                 NotifyAgents(ticket.reference, f"+\n{card}"),
             ]
             if flow.ticket and flow.ticket.handoff:  # a person asked for, on that ticket
-                self.state["handoff"] = ticket.reference
+                self.state.handoff = ticket.reference
                 merged_into.append(Reply(self.t("handoff_started", ref=ticket.reference)))
             return merged_into
         due = ticket.due_at.astimezone(self.tickets.calendar.tz) if ticket.due_at else None
@@ -164,17 +160,17 @@ class CustomerCases:
         if flow.done:
             actions.append(Reply(flow.done.get(self.lang)))
         if flow.ticket and flow.ticket.handoff:
-            self.state["handoff"] = ticket.reference
+            self.state.handoff = ticket.reference
             actions.append(Reply(self.t("handoff_started", ref=ticket.reference)))
         actions.append(NotifyAgents(ticket.reference, card))
         return actions
 
-    def _card(self, ticket: Ticket, flow: Flow, flow_state: dict[str, Any]) -> list[str]:
+    def _card(self, ticket: Ticket, flow: Flow, flow_state: FlowState) -> list[str]:
         lines = [
             f"{ticket.reference} · {flow.title.fr} · {ticket.priority}",
             f"Client : {self.customer.name or self.customer.external_id}",
         ]
-        for step_id in flow_state["history"]:
+        for step_id in flow_state.history:
             step = flow.step(step_id)
             lines.append(f"{step.label.fr} : {self.runner.display(step, flow_state, 'fr')}")
         return lines
@@ -188,16 +184,16 @@ class CustomerCases:
         named = self._own(quoted.group().upper()) if quoted else None
         if named is not None:
             return named
-        ref = self.state.get("handoff")
-        ticket = self._own(str(ref)) if ref else None
+        ref = self.state.handoff
+        ticket = self._own(ref) if ref else None
         if ticket is not None and ticket.status != TicketStatus.CLOSED.value:
             return ticket
-        self.state.pop("handoff", None)
+        self.state.handoff = None
         awaiting = None if self.awaiting_id is None else self.db.get(Ticket, self.awaiting_id)
-        aside = self.state.get("aside_at")
+        aside = self.state.aside_at
         if awaiting is not None and aside is not None:
             wrote = awaiting.agent_wrote_at
-            if wrote is None or wrote <= datetime.fromisoformat(aside):
+            if wrote is None or wrote <= aside:
                 return None  # they went back to the menu since the agent last wrote
         return awaiting
 
@@ -208,13 +204,13 @@ class CustomerCases:
     def step_aside(self) -> str | None:
         """Back to the menu: the next messages go to the assistant until an agent writes
         again or they name the ticket. The reference they were talking on, if any."""
-        ref = self.state.pop("handoff", None)
+        ref, self.state.handoff = self.state.handoff, None
         if ref is None and self.awaiting_id is not None:
             awaiting = self.db.get(Ticket, self.awaiting_id)
             ref = awaiting.reference if awaiting is not None else None
         if ref is not None:
-            self.state["aside_at"] = self.tickets.clock().isoformat()
-        return str(ref) if ref is not None else None
+            self.state.aside_at = self.tickets.clock()
+        return ref
 
     def relay(
         self,
@@ -255,8 +251,8 @@ class CustomerCases:
                 replies.append(Reply(problem))
                 continue
             record = self.runner.store_file(incoming)
-            accepted.append(NewAttachment(step="message", **{k: record[k] for k in _FILE_KEYS}))
-        names = ", ".join(a.name for a in accepted)
+            accepted.append(NewAttachment("message", record))
+        names = ", ".join(a.file.name for a in accepted)
         typed, hidden = mask_card_numbers(inbound.text.strip())
         if hidden:
             replies.append(Reply(self.t("card_masked")))
@@ -325,7 +321,7 @@ class CustomerCases:
             if status is TicketStatus.CLOSED and not self.tickets.can_reopen(ticket):
                 return [Reply(self.t("cannot_reopen", ref=ref))]
             self.tickets.change_status(self.db, ticket, TicketStatus.RECEIVED, CUSTOMER)
-            self.state["handoff"] = ref
+            self.state.handoff = ref
             return [Reply(self.t("solution_rejected", ref=ref))]
         return [Reply(self.t("stale_button"))]
 

@@ -26,12 +26,14 @@ from sqlalchemy import select
 from supportbot.agents import AgentDesk
 from supportbot.app import build_desk, build_engine
 from supportbot.config import Settings
-from supportbot.content import Content, FieldType
+from supportbot.content import Content, FieldType, Flow
 from supportbot.engine import Engine
+from supportbot.flows import CONFIRM
 from supportbot.jobs import Jobs
 from supportbot.messages import Inbound, IncomingFile, Reply
 from supportbot.normalise import strip_accents
 from supportbot.routing import Router
+from supportbot.state import ConversationState
 from supportbot.store import Attachment, Conversation, Customer, Ticket
 
 PARIS = ZoneInfo("Europe/Paris")
@@ -252,39 +254,33 @@ class _Session:
 
     def _asked(self) -> str | None:
         """What the flow in progress asks now, as a `when_asked` kind."""
-        engine = self.runner.engine
-        with engine.sessions() as db:
-            state = db.scalar(
-                select(Conversation.state).where(
-                    Conversation.channel == CHANNEL, Conversation.chat_id == self.user
-                )
-            )
-        flow_state = (state or {}).get("flow")
-        if not flow_state:
+        flow, step_id = self._flow_now()
+        if flow is None:
             return None
-        flow = engine.content.flows.get(flow_state.get("id", ""))
-        step_id = flow_state.get("step")
-        if flow is None or step_id is None:
-            return None
-        if step_id == "__confirm__":
+        if step_id == CONFIRM:
             return "confirm"
         return _KINDS.get(flow.step(step_id).type, "text")
 
     def _optional_now(self) -> bool:
         """The flow in progress asks an optional question (one that can be skipped)."""
+        flow, step_id = self._flow_now()
+        if flow is None or step_id == CONFIRM:
+            return False
+        return bool(flow.step(step_id).optional)
+
+    def _flow_now(self) -> tuple[Flow | None, str]:
+        """The flow in progress and the step it is at, as the store has them."""
         engine = self.runner.engine
         with engine.sessions() as db:
-            state = db.scalar(
+            stored = db.scalar(
                 select(Conversation.state).where(
                     Conversation.channel == CHANNEL, Conversation.chat_id == self.user
                 )
             )
-        flow_state = (state or {}).get("flow") or {}
-        flow = engine.content.flows.get(flow_state.get("id", ""))
-        step_id = flow_state.get("step")
-        if flow is None or step_id in (None, "__confirm__"):
-            return False
-        return bool(flow.step(step_id).optional)
+        flow_state = ConversationState.from_json(stored).flow
+        if flow_state is None or not flow_state.step:
+            return None, ""
+        return engine.content.flows.get(flow_state.id), flow_state.step
 
     def _send(self, text: str, files: tuple[IncomingFile, ...]) -> list[str]:
         actions = self.runner.engine.handle(

@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from supportbot.casework import AGENT_CONVERSATION, CustomerCases, awaiting_ticket
 from supportbot.content import AttachmentKind, Content, FaqEntry, FieldType
 from supportbot.fields import choice_named_in
-from supportbot.flows import FlowRunner
+from supportbot.flows import CONFIRM, FlowRunner
 from supportbot.language import guess_language
 from supportbot.lexicon import Act
 from supportbot.masking import mask_card_numbers, mask_personal_data
@@ -39,6 +39,7 @@ from supportbot.outbox import Outbox, OutboxRow, TurnMessages, message_row, noti
 from supportbot.payloads import Kind, Payload, make
 from supportbot.privacy import agent_threads, delete_files, export_customer, forget_customer
 from supportbot.routing import Router
+from supportbot.state import ConversationState, FlowState, Offer
 from supportbot.store import (
     AnswerEvent,
     AnswerFeedback,
@@ -221,7 +222,11 @@ class Engine:
                 erased_files = []
                 db.execute(
                     _SAVE_STATE,
-                    {"conv_id": chat.conversation_id, "state": turn.state, "now": self.clock()},
+                    {
+                        "conv_id": chat.conversation_id,
+                        "state": turn.state.to_json(),
+                        "now": self.clock(),
+                    },
                 )
             if inbound.key is not None and turn.erase:  # the erasure emptied the outbox first
                 actions = _queue_replies(partial(queue, db), inbound, actions, self.clock())
@@ -251,7 +256,8 @@ class Engine:
             if inbound.user_name and name != inbound.user_name:
                 db.execute(_RENAME, {"customer_id": customer_id, "name": inbound.user_name})
                 name = inbound.user_name
-            return _Chat(conv_id, customer_id, dict(state or {}), language, name, awaiting)
+            loaded = ConversationState.from_json(state)
+            return _Chat(conv_id, customer_id, loaded, language, name, awaiting)
         customer = db.scalars(
             select(Customer).where(
                 Customer.channel == inbound.channel, Customer.external_id == inbound.user_id
@@ -271,14 +277,16 @@ class Engine:
         )
         db.add(conv)
         db.flush()
-        return _Chat(conv.id, customer.id, {}, customer.language, customer.name, None)
+        return _Chat(
+            conv.id, customer.id, ConversationState(), customer.language, customer.name, None
+        )
 
 
 @dataclass(frozen=True, slots=True)
 class _Chat:
     conversation_id: int
     customer_id: int
-    state: dict[str, Any]  # freshly decoded: the turn may change it in place
+    state: ConversationState  # freshly read: the turn changes it, the engine saves it
     language: str
     name: str
     awaiting_id: int | None  # the customer's ticket waiting for their answer
@@ -363,11 +371,11 @@ class _Turn:
 
     erase: bool = False
     _customer: Customer | None = None
-    offered: dict[str, str] | None = None
-    wrote_before: str | None = None
+    offered: Offer | None = None
+    wrote_before: datetime | None = None
 
     @property
-    def state(self) -> dict[str, Any]:
+    def state(self) -> ConversationState:
         return self.chat.state
 
     @property
@@ -379,7 +387,7 @@ class _Turn:
 
     @property
     def lang(self) -> str:
-        return str(self.state.get("lang") or self.chat.language or "fr")
+        return self.state.lang or self.chat.language or "fr"
 
     @cached_property
     def cases(self) -> CustomerCases:
@@ -412,27 +420,27 @@ class _Turn:
 
     def run(self) -> list[Action]:
         inbound = self.inbound
-        if "lang" not in self.state:
-            self.state["lang"] = self.chat.language
+        if self.state.lang is None:
+            self.state.lang = self.chat.language
         message = inbound.text.strip()
         opening_chat = message.split(" ")[0].lower() in ("/start", "/resume")
         if not opening_chat and self._too_fast():  # a terminal reconnecting is no message
             return [Reply(self.t("rate_limited"))]
         # When the customer last did something (a channel reconnecting does not count):
         # what the bot asked since is what they answer now.
-        self.wrote_before = self.state.get("wrote_at")
+        self.wrote_before = self.state.wrote_at
         if not opening_chat:
-            self.state["wrote_at"] = self.engine.clock().isoformat()
+            self.state.wrote_at = self.engine.clock()
         # "/forget" asks yes or no; the next message answers it, or it is no longer asked
-        pending_forget = self.state.pop("forget_pending", False)
+        pending_forget, self.state.forget_pending = self.state.forget_pending, False
         # A request offered under an answer: "oui" in the very next message takes it up.
-        self.offered = self.state.pop("offered", None)
+        self.offered, self.state.offered = self.state.offered, None
         if message.startswith("/"):
             return self._command(message)
         pressed = Payload.parse(inbound.payload)
         if pressed is not None and pressed.kind is Kind.FORGET:
             return self._forget(pressed.arg == "yes")
-        in_flow = self.state.get("flow") is not None
+        in_flow = self.state.flow is not None
         if pending_forget and not inbound.payload and not in_flow:  # "oui" for the button
             answer = self.meaning.yes_or_no if self.meaning is not None else None
             if answer is not None:
@@ -441,9 +449,8 @@ class _Turn:
             return self._set_language(pressed.arg)
         if pressed is not None and pressed.kind in (Kind.FEEDBACK, Kind.RATE, Kind.SOLUTION):
             return self._feedback_button(pressed)
-        flow_state = self.state.get("flow")
-        if flow_state is not None:
-            return self._continue_flow(flow_state)
+        if self.state.flow is not None:
+            return self._continue_flow(self.state.flow)
         if inbound.payload:
             return self._payload(pressed)
         rated = self.cases.rating_in_words(self.meaning, self._rating_asked)
@@ -457,9 +464,9 @@ class _Turn:
         if relayed is not None:
             return relayed
         if inbound.files:
-            before = len(self.state.get("early_files", []))
+            before = len(self.state.early_files)
             kept = self._keep_early_files()
-            refused = kept and len(self.state.get("early_files", [])) == before
+            refused = kept and len(self.state.early_files) == before
             if not message and refused:  # said why, and nothing was kept
                 return [*kept, Reply(self.t("menu"), self._menu_buttons())]
             if not message:
@@ -500,7 +507,7 @@ class _Turn:
         """Files sent before any request: checked, stored and kept for the request that
         follows (its attachments question), rather than refused and sent again."""
         runner = self.engine.runner
-        kept: list[dict[str, Any]] = self.state.setdefault("early_files", [])
+        kept = self.state.early_files
         replies: list[Action] = []
         for incoming in self.inbound.files:
             problem = runner.check_file(tuple(AttachmentKind), incoming, self.lang)
@@ -508,7 +515,7 @@ class _Turn:
                 replies.append(Reply(problem))
             elif len(kept) < EARLY_FILES:
                 record = runner.store_file(incoming)
-                if not any(r.get("checksum") == record["checksum"] for r in kept):
+                if not any(r.checksum == record.checksum for r in kept):
                     kept.append(record)
         return replies
 
@@ -518,10 +525,10 @@ class _Turn:
         command, _, rest = message.partition(" ")
         command = command.split("@")[0].lower()
         if command in ("/start", "/resume"):
-            flow_state = self.state.get("flow")
+            flow_state = self.state.flow
             if flow_state is not None:
                 # A returning customer mid-flow picks up the same question.
-                flow = self.engine.content.flows[flow_state["id"]]
+                flow = self.engine.content.flows[flow_state.id]
                 return [
                     Reply(self.t("flow_resume", title=flow.title.get(self.lang))),
                     self.engine.runner.prompt(flow, flow_state, self.lang),
@@ -540,12 +547,13 @@ class _Turn:
             )
             return [Reply(self.t("lang_choose"), buttons)]
         if command in ("/cancel", "/annuler"):
-            if self.state.pop("flow", None) is None:
+            if self.state.flow is None:
                 return [Reply(self.t("nothing_to_cancel"), self._menu_buttons())]
+            self.state.flow = None
             return [Reply(self.t("flow_cancelled"), self._menu_buttons())]
         if command == "/agent":
-            current = self.state.get("flow")
-            if current is not None and current["id"] != HUMAN_FLOW:
+            current = self.state.flow
+            if current is not None and current.id != HUMAN_FLOW:
                 return self._continue_flow(current)  # handed over with what was said
             return self._start_flow(HUMAN_FLOW)
         if command == "/tickets":
@@ -559,7 +567,7 @@ class _Turn:
                 Button(self.t("btn_forget_yes"), make(Kind.FORGET, "yes")),
                 Button(self.t("btn_forget_no"), make(Kind.FORGET, "no")),
             )
-            self.state["forget_pending"] = True
+            self.state.forget_pending = True
             return [Reply(self.t("forget_confirm"), buttons)]
         return [Reply(self.t("unknown_command", command=command))]
 
@@ -575,8 +583,7 @@ class _Turn:
             .limit(1)
         )
         if self.wrote_before is not None:
-            since = datetime.fromisoformat(self.wrote_before)
-            query = query.where(OutboxMessage.created_at >= since)
+            query = query.where(OutboxMessage.created_at >= self.wrote_before)
         last = self.db.execute(query).scalar()
         first = last[0] if last else {}
         asked = Payload.parse(str(first.get("payload", "")))
@@ -585,11 +592,11 @@ class _Turn:
     def _too_fast(self) -> bool:
         """Per-customer message rate limit, kept in the conversation state."""
         now = self.engine.clock().timestamp()
-        recent = [t for t in self.state.get("recent", []) if now - t < 60]
+        recent = [t for t in self.state.recent if now - t < 60]
         if len(recent) >= MESSAGES_PER_MINUTE:
-            self.state["recent"] = recent
+            self.state.recent = recent
             return True
-        self.state["recent"] = [*recent, now]
+        self.state.recent = [*recent, now]
         return False
 
     def _forget(self, confirmed: bool) -> list[Action]:
@@ -605,11 +612,11 @@ class _Turn:
     def _set_language(self, lang: str) -> list[Action]:
         if lang not in LANGS:
             return [Reply(self.t("lang_choose"))]
-        self.state["lang"] = self.customer.language = lang
+        self.state.lang = self.customer.language = lang
         replies: list[Action] = [Reply(self.t("lang_set"))]
-        flow_state = self.state.get("flow")
+        flow_state = self.state.flow
         if flow_state is not None:
-            flow = self.engine.content.flows[flow_state["id"]]
+            flow = self.engine.content.flows[flow_state.id]
             replies.append(self.engine.runner.prompt(flow, flow_state, lang))
         return replies
 
@@ -645,7 +652,7 @@ class _Turn:
         if kind is Kind.FAQ and value in content.faq:
             return [self._answer(content.faq[value])]
         if kind is Kind.FLOW and value in content.flows:
-            if self.offered is not None and self.offered.get("flow") == value:
+            if self.offered is not None and self.offered.flow == value:
                 return self._start_offered(value)  # with what was said when it was offered
             return self._start_flow(value)
         if kind is Kind.THEME and value in content.themes:
@@ -699,7 +706,7 @@ class _Turn:
             vote, faq_id = (*pressed.args, "", "")[:2]
             if faq_id not in self.engine.content.faq or vote not in ("up", "down"):
                 return [Reply(self.t("stale_button"), self._menu_buttons())]
-            question = str(self.state.get("last_question", ""))[:500]
+            question = self.state.last_question[:500]
             self.db.add(
                 AnswerFeedback(
                     faq_id=faq_id,
@@ -765,8 +772,8 @@ class _Turn:
             replies.append(Reply(self.t("too_long", length=len(message))))
             message = message[:MAX_TEXT]
         result = self.engine.matcher.resolve(message)
-        previous = str(self.state.get("last_question", ""))
-        self.state["last_question"] = mask_personal_data(message[:500])
+        previous = self.state.last_question
+        self.state.last_question = mask_personal_data(message[:500])
         if (result.best is None or result.ambiguous) and previous:
             result = self._in_context(message, previous, result)
         if result.best is None and "?" not in message and _own_plan(meaning):
@@ -798,11 +805,11 @@ class _Turn:
                 return [*replies, Reply(self.t("order_named_offer", order=order), buttons)]
             why = "out_of_scope" if result.out_of_scope else "not_understood"
             offered = self.offered
-            if offered is not None and offered.get("flow") in self.engine.content.flows:
+            if offered is not None and offered.flow in self.engine.content.flows:
                 # still telling the story of the request just offered: offered again, with
                 # all they said ("it just hasn't turned up, I checked the delivery page")
-                flow_id = offered["flow"]
-                self._offer(flow_id, f"{offered.get('said', '')} {message}")
+                flow_id = offered.flow
+                self._offer(flow_id, f"{offered.said} {message}")
                 title = self.engine.content.flows[flow_id].title.get(self.lang)
                 start = Button(self.t("btn_start_flow", title=title), make(Kind.FLOW, flow_id))
                 return [*replies, Reply(self.t(why), (start, *self._menu_buttons()))]
@@ -817,20 +824,21 @@ class _Turn:
         entry = self.engine.content.faq[ident]
         if entry.flow:
             self._offer(entry.flow, message)
-        elif self.offered is not None and self.offered.get("flow") == ORDER_FLOW:
+        elif self.offered is not None and self.offered.flow == ORDER_FLOW:
             # a side question ("où je trouve la facture ?") while the problem with an order
             # they told is on offer: answered, and the request stays offered
-            self.state["offered"] = self.offered
+            self.state.offered = self.offered
         return [*replies, self._answer(entry)]
 
     def _offer(self, flow_id: str, message: str) -> None:
         """A request offered under this reply: taken up by its button or a "oui" next, it
         starts with what the customer said (the order number kept, contacts masked)."""
         said, _ = mask_card_numbers(message[:500])  # kept like a flow's answers
-        self.state["offered"] = {"flow": flow_id, "said": said}
+        self.state.offered = Offer(flow_id, said)
 
     def _start_offered(self, flow_id: str, also: str = "") -> list[Action]:
-        said = f"{(self.offered or {}).get('said', '')} {also}".strip()
+        before = self.offered.said if self.offered is not None else ""
+        said = f"{before} {also}".strip()
         meaning = self.engine.understanding.read(said[:MAX_TEXT], self.engine.clock())
         return self._start_flow(flow_id, said=said, meaning=meaning)
 
@@ -868,7 +876,7 @@ class _Turn:
         says_yes = (Act.CONFIRM in meaning.opening and not thanks and not noted) or (
             meaning.has(Act.FILE) and not asks
         )
-        flow = self.engine.content.flows.get(offered.get("flow", ""))
+        flow = self.engine.content.flows.get(offered.flow)
         if refuses or flow is None:
             return None
         if not says_yes and (asks or not self._answers_a_choice_of(flow, message)):
@@ -894,11 +902,11 @@ class _Turn:
         meaning: Interpretation | None = None,
     ) -> list[Action]:
         flow = self.engine.content.flows[flow_id]
-        current = self.state.get("flow")
+        current = self.state.flow
         runner = self.engine.runner
         if current is not None:
-            active = self.engine.content.flows[current["id"]]
-            if current["id"] == flow_id:
+            active = self.engine.content.flows[current.id]
+            if current.id == flow_id:
                 return [
                     Reply(self.t("flow_resume", title=flow.title.get(self.lang))),
                     runner.prompt(active, current, self.lang),
@@ -919,21 +927,21 @@ class _Turn:
                     self._menu_buttons(),
                 )
             ]
-        early = self.state.pop("early_files", [])
+        early, self.state.early_files = self.state.early_files, []
         flow_state, replies = runner.start(
             flow, self.lang, said, order=order, meaning=meaning, files=early
         )
-        flow_state["run"] = uuid.uuid4().hex
-        self.state["flow"] = flow_state
+        flow_state.run = uuid.uuid4().hex
+        self.state.flow = flow_state
         self._flow_event(flow_state, "started")
         self._flow_event(flow_state, "step")
         return list(replies)
 
-    def _continue_flow(self, flow_state: dict[str, Any]) -> list[Action]:
-        flow = self.engine.content.flows.get(flow_state["id"])
-        if flow is None or (flow_state["step"] not in {s.id for s in flow.steps} | {"__confirm__"}):
+    def _continue_flow(self, flow_state: FlowState) -> list[Action]:
+        flow = self.engine.content.flows.get(flow_state.id)
+        if flow is None or (flow_state.step not in {s.id for s in flow.steps} | {CONFIRM}):
             # The flow changed under a paused conversation: start over rather than guess.
-            self.state.pop("flow", None)
+            self.state.flow = None
             return [Reply(self.t("stale_button"), self._menu_buttons())]
         runner = self.engine.runner
         pressed = Payload.parse(self.inbound.payload)
@@ -958,7 +966,7 @@ class _Turn:
             return [Reply(self.t("lang_set")), runner.prompt(flow, flow_state, self.lang)]
         if not self.inbound.payload:
             self._follow_language(self.inbound.text, short=False)
-        step_before = flow_state["step"]
+        step_before = flow_state.step
         if (entry := self._aside_question(flow, flow_state)) is not None:
             # "how do I get my invoice first?" at a description: a question of its own, not
             # the description; answered, and the same question asked again
@@ -977,11 +985,11 @@ class _Turn:
                 Button(self.t("btn_switch", title=title), make(Kind.SWITCH, other.id)),
                 Button(self.t("btn_resume"), make(Kind.RESUME)),
             )
-            kept = self.t("switch_keeps_order") if "order_number" in flow_state["answers"] else ""
+            kept = self.t("switch_keeps_order") if "order_number" in flow_state.answers else ""
             return [Reply(self.t("switch_offer", title=title, kept=kept), buttons)]
-        misses = flow_state.get("misses", 0) + 1 if outcome.refused else 0
-        flow_state["misses"] = misses
-        at_summary = flow_state["step"] == "__confirm__"  # "retour" fixes it there
+        misses = flow_state.misses + 1 if outcome.refused else 0
+        flow_state.misses = misses
+        at_summary = flow_state.step == CONFIRM  # "retour" fixes it there
         if misses >= 2 and outcome.replies and not outcome.finished and not at_summary:
             # Stuck on a question: a person can take over with what was already said.
             *before, prompt = outcome.replies
@@ -996,10 +1004,10 @@ class _Turn:
         if outcome.finished:
             word = "completed" if outcome.submit else "ended"
             self._flow_event(flow_state, word)
-        elif flow_state["step"] != step_before:
+        elif flow_state.step != step_before:
             self._flow_event(flow_state, "step")
         if outcome.finished:
-            self.state.pop("flow", None)
+            self.state.flow = None
         if outcome.submit:
             actions += self.cases.submit(flow, flow_state)
         elif outcome.finished:
@@ -1024,12 +1032,12 @@ class _Turn:
             return None
         return self.engine.content.flows[ident]
 
-    def _switch_flow(self, flow_state: dict[str, Any], flow_id: str) -> list[Action]:
+    def _switch_flow(self, flow_state: FlowState, flow_id: str) -> list[Action]:
         """The request they meant instead; the order number already given goes along."""
-        order = flow_state.get("answers", {}).get("order_number")
+        order = flow_state.answers.get("order_number")
         self._flow_event(flow_state, "ended")
-        self.state.pop("flow", None)
-        return self._start_flow(flow_id, order=order if isinstance(order, str) else None)
+        self.state.flow = None
+        return self._start_flow(flow_id, order=order)
 
     def _wants_a_person(self) -> bool:
         """The human button, /agent, or "je veux parler à un humain" typed at any step."""
@@ -1045,25 +1053,27 @@ class _Turn:
         best = self.engine.matcher.resolve(message[:MAX_TEXT]).best
         return best is not None and best.label == f"flow:{HUMAN_FLOW}" and best.score >= 40
 
-    def _hand_over(self, flow: Any, flow_state: dict[str, Any]) -> list[Action]:
+    def _hand_over(self, flow: Any, flow_state: FlowState) -> list[Action]:
         """A person asked for in the middle of a request: what they said so far becomes
         the summary for the agent, nothing is typed twice."""
         runner = self.engine.runner
         said = [flow.title.get(self.lang)]
-        for step_id in flow_state.get("history", []):
-            if step_id in flow_state.get("answers", {}):
+        for step_id in flow_state.history:
+            if step_id in flow_state.answers:
                 step = flow.step(step_id)
                 shown = runner.display(step, flow_state, self.lang)
                 said.append(f"{step.label.get(self.lang)} : {shown}")
         self._flow_event(flow_state, "ended")
-        self.state.pop("flow", None)
+        self.state.flow = None
         self._start_flow(HUMAN_FLOW)
-        self.state["flow"]["files"] = dict(flow_state.get("files", {}))  # photos go along
+        handed = self.state.flow
+        assert handed is not None, "the human flow has steps"  # checked with the content
+        handed.files = dict(flow_state.files)  # photos go along
         human = self.engine.content.flows[HUMAN_FLOW]
         summary = " · ".join(said)[:2000]
         answer = replace(self.inbound, text=summary, payload=None, files=())
-        outcome = runner.handle(human, self.state["flow"], answer, self.lang)
-        self._flow_event(self.state["flow"], "step")
+        outcome = runner.handle(human, handed, answer, self.lang)
+        self._flow_event(handed, "step")
         return [Reply(self.t("handoff_from_flow")), *outcome.replies]
 
     def _language_asked(self) -> bool:
@@ -1089,7 +1099,7 @@ class _Turn:
 
     def _switch_language(self, lang: str) -> None:
         """The conversation's language from now on, this turn's replies included."""
-        self.state["lang"] = lang
+        self.state.lang = lang
         if "cases" in self.__dict__:  # built earlier in the turn: it speaks the new one
             self.cases.lang = lang
 
@@ -1098,12 +1108,11 @@ class _Turn:
         message = self.inbound.text.strip()
         if self.inbound.payload or not message:
             return None
-        flow_state = self.state.get("flow") or {}
-        flow = self.engine.content.flows.get(flow_state.get("id", ""))
-        step = str(flow_state.get("step"))
-        if step == "__confirm__" or flow is None:
+        flow_state = self.state.flow
+        flow = self.engine.content.flows.get(flow_state.id) if flow_state is not None else None
+        if flow_state is None or flow is None or flow_state.step == CONFIRM:
             return None  # "d'accord" at the summary is not a sending: it says how to send
-        if flow.step(step).type is FieldType.ATTACHMENTS:
+        if flow.step(flow_state.step).type is FieldType.ATTACHMENTS:
             return None  # "ok" there means "done": the step says what it still needs
         meaning = self.meaning
         if _is_gratitude(meaning, message):
@@ -1112,19 +1121,17 @@ class _Turn:
             return Reply(self.t("about_bot"))
         return None
 
-    def _answered_in_flow(
-        self, entry: FaqEntry, flow: Any, flow_state: dict[str, Any]
-    ) -> list[Action]:
+    def _answered_in_flow(self, entry: FaqEntry, flow: Any, flow_state: FlowState) -> list[Action]:
         """The answer to a question asked mid-request, then the request's question again."""
         prompt = self.engine.runner.prompt(flow, flow_state, self.lang)
         return [Reply(self._answer_text(entry)), Reply(self.t("flow_continue")), prompt]
 
-    def _aside_question(self, flow: Any, flow_state: dict[str, Any]) -> FaqEntry | None:
+    def _aside_question(self, flow: Any, flow_state: FlowState) -> FaqEntry | None:
         """At a free-text question, a question about another topic than the request in
         progress: one asked ("?") that the FAQ answers clearly and that is not about this
         request (a description often ends "que dois-je faire ?": it matches the request)."""
-        step = str(flow_state.get("step"))
-        if step == "__confirm__" or flow.step(step).type is not FieldType.TEXT:
+        step = flow_state.step
+        if step == CONFIRM or flow.step(step).type is not FieldType.TEXT:
             return None
         if self.inbound.files or "?" not in self.inbound.text:
             return None
@@ -1146,13 +1153,13 @@ class _Turn:
             return None
         return self.engine.content.faq[best.label.removeprefix("faq:")]
 
-    def _flow_event(self, flow_state: dict[str, Any], kind: str) -> None:
+    def _flow_event(self, flow_state: FlowState, kind: str) -> None:
         self.db.add(
             FlowEvent(
-                flow_id=flow_state["id"],
-                run_id=flow_state.get("run", ""),
+                flow_id=flow_state.id,
+                run_id=flow_state.run,
                 kind=kind,
-                step=flow_state["step"] if kind == "step" else "",
+                step=flow_state.step if kind == "step" else "",
                 at=self.engine.clock(),
             )
         )

@@ -1,6 +1,6 @@
-"""Runs a guided flow one question at a time over a plain, storable state.
+"""Runs a guided flow one question at a time over a storable state.
 
-The state is a JSON-friendly dict (kept in the conversation row), so a flow
+The state is a ``FlowState`` (kept in the conversation row), so a flow
 resumes after a pause or a restart exactly where the customer was. The runner
 validates answers, applies the flow's rules, handles back / skip / cancel and
 the final summary; creating the ticket is left to the caller.
@@ -36,6 +36,7 @@ from supportbot.masking import mask_card_numbers, mask_contacts, mask_personal_d
 from supportbot.messages import Button, Inbound, IncomingFile, Reply
 from supportbot.normalise import normalise
 from supportbot.payloads import Kind, Payload, make
+from supportbot.state import FileRecord, FlowState, SaidDate, SaidValues
 from supportbot.texts import text
 from supportbot.understanding import Interpretation
 
@@ -175,55 +176,48 @@ class FlowRunner:
         said: str = "",
         order: str | None = None,
         meaning: Interpretation | None = None,
-        files: list[dict[str, Any]] | None = None,
-    ) -> tuple[dict[str, Any], list[Reply]]:
+        files: list[FileRecord] | None = None,
+    ) -> tuple[FlowState, list[Reply]]:
         """A new run of ``flow``; ``said`` is the message that started it, whose plain
         answers to choice questions are taken ("jamais reçu" answers "what happened"),
         ``order`` an order number already given (in a request they switched from)."""
-        state: dict[str, Any] = {
-            "id": flow.id,
-            "step": None,
-            "answers": {},
-            "history": [],
-            "files": {},
-            "notes": [],
-        }
+        state = FlowState(flow.id)
         if said:  # kept folded and masked: it is only ever matched against choice names
-            state["said"] = normalise(mask_personal_data(said[:500]))
+            state.said = normalise(mask_personal_data(said[:500]))
             if _tells_a_story(said):  # and as told, for the description
-                state["story"] = mask_card_numbers(" ".join(said.split()))[0]
+                state.story = mask_card_numbers(" ".join(said.split()))[0]
             if (order_named := self.order_named_in(said[:500])) is not None:
-                state["said_order"] = order_named  # and the order it names, if one
+                state.said_order = order_named  # and the order it names, if one
         if order:
-            state["said_order"] = order
+            state.said_order = order
         if meaning is not None:  # the dates, tracking, e-mail the first message gave
-            state["said_values"] = _values_given(meaning)
+            state.said_values = _values_given(meaning)
         self._file_early(flow, state, files or [])
         replies = [Reply(text(lang, "flow_start", title=flow.title.get(lang)))]
         if flow.intro:
             replies.append(Reply(flow.intro.get(lang)))
         first = self._next_step(flow, state, None)
-        state["step"] = first.id if first else CONFIRM
+        state.step = first.id if first else CONFIRM
         replies += self._prefill(flow, state, lang)
         replies.append(self.prompt(flow, state, lang))
         return state, replies
 
     @staticmethod
-    def _file_early(flow: Flow, state: dict[str, Any], files: list[dict[str, Any]]) -> None:
+    def _file_early(flow: Flow, state: FlowState, files: list[FileRecord]) -> None:
         """Files sent before the request began go to its first question for files that
         takes their kind."""
         for step in flow.steps:
             if step.type is not FieldType.ATTACHMENTS:
                 continue
-            fits = [f for f in files if f.get("kind") in {k.value for k in step.kinds}]
+            fits = [f for f in files if f.kind in {k.value for k in step.kinds}]
             if fits:
-                state["files"][step.id] = fits[: step.max_count]
+                state.files[step.id] = fits[: step.max_count]
                 return
 
     def order_named_in(self, sentence: str) -> str | None:
         return order_named_in(sentence, self.order_pattern)
 
-    def _next_step(self, flow: Flow, state: dict[str, Any], after: str | None) -> Step | None:
+    def _next_step(self, flow: Flow, state: FlowState, after: str | None) -> Step | None:
         ids = [s.id for s in flow.steps]
         begin = 0 if after is None else ids.index(after) + 1
         for step in flow.steps[begin:]:
@@ -232,71 +226,69 @@ class FlowRunner:
         return None
 
     @staticmethod
-    def _holds(cond: Condition, state: dict[str, Any]) -> bool:
-        return str(state["answers"].get(cond.field)) in cond.values
+    def _holds(cond: Condition, state: FlowState) -> bool:
+        return str(state.answers.get(cond.field)) in cond.values
 
-    def _is_optional(self, step: Step, state: dict[str, Any]) -> bool:
+    def _is_optional(self, step: Step, state: FlowState) -> bool:
         if step.required_when is not None and self._holds(step.required_when, state):
             return False
         return step.optional or (step.type is FieldType.ATTACHMENTS and step.min_count == 0)
 
-    def _advance(self, flow: Flow, state: dict[str, Any], lang: str) -> list[Reply]:
-        current = state["step"]
-        state["history"].append(current)
+    def _advance(self, flow: Flow, state: FlowState, lang: str) -> list[Reply]:
+        current = state.step
+        state.history.append(current)
         nxt = self._next_step(flow, state, current)
-        kept = state.get("kept", [])
+        kept = state.kept
         while (
             nxt is not None
             and nxt.id in kept
             and not nxt.rule
             and (
-                nxt.id in state["answers"]
-                or state["files"].get(nxt.id)
-                or self._is_optional(nxt, state)
+                nxt.id in state.answers or state.files.get(nxt.id) or self._is_optional(nxt, state)
             )
         ):
             kept.remove(nxt.id)  # answered before going back: still the answer
-            state["history"].append(nxt.id)
+            state.history.append(nxt.id)
             nxt = self._next_step(flow, state, nxt.id)
-        state["step"] = nxt.id if nxt else CONFIRM
+        state.step = nxt.id if nxt else CONFIRM
         return [*self._prefill(flow, state, lang), self.prompt(flow, state, lang)]
 
-    def _prefill(self, flow: Flow, state: dict[str, Any], lang: str) -> list[Reply]:
+    def _prefill(self, flow: Flow, state: FlowState, lang: str) -> list[Reply]:
         """Questions the starting message already answered (a choice it names, the order
         number it gives): noted, said, skipped."""
-        said = state.get("said", "")
+        said = state.said
         notes: list[Reply] = []
-        given: dict[str, Any] = state.get("said_values", {})
-        while (said or state.get("said_order") or given) and state["step"] != CONFIRM:
-            step = flow.step(state["step"])
+        given = state.said_values
+        while (said or state.said_order or not given.empty) and state.step != CONFIRM:
+            step = flow.step(state.step)
             if step.stop_if or step.rule is Rule.SELLER_WAIT:
                 break
-            if step.id in state["answers"] or step.id in state.get("corrected", []):
+            if step.id in state.answers or step.id in state.corrected:
                 break
             value: str | None = None
             if step.type is FieldType.CHOICE and said:
                 value = choice_named_in(said, step.choices)
             elif step.type is FieldType.ORDER_NUMBER:
-                value = state.get("said_order") or given.get("order_number")
+                value = state.said_order or given.fields.get(FieldType.ORDER_NUMBER)
             elif step.type in (FieldType.DATE, FieldType.DATETIME):
-                value = self._pick_date(step, given.get("dates", []), asked=False)
-            elif step.type.value in given:
-                value = given[step.type.value]
-            elif step.from_story and (told := self._story(step, state.get("story"))):
-                state["answers"][step.id] = told  # shown with the question, to keep
+                value = self._pick_date(step, given.dates, asked=False)
+            elif step.type in given.fields:
+                value = given.fields[step.type]
+            elif step.from_story and (told := self._story(step, state.story)):
+                state.answers[step.id] = told  # shown with the question, to keep
                 break
             if value is None:
                 break
-            state["answers"][step.id] = value
+            state.answers[step.id] = value
             shown = self.display(step, state, lang)
             notes.append(Reply(text(lang, "prefilled", label=step.label.get(lang), value=shown)))
             if step.rule is Rule.RETURN_ELIGIBILITY:
                 notes.append(Reply(self._eligibility(state, date.fromisoformat(value), lang)))
             if step.notice_if is not None and value in step.notice_if.values:
                 notes.append(Reply(step.notice_if.message.get(lang)))
-            state["history"].append(step.id)
+            state.history.append(step.id)
             nxt = self._next_step(flow, state, step.id)
-            state["step"] = nxt.id if nxt else CONFIRM
+            state.step = nxt.id if nxt else CONFIRM
         return notes
 
     @staticmethod
@@ -309,11 +301,11 @@ class FlowRunner:
         except FieldError:
             return None
 
-    def prompt(self, flow: Flow, state: dict[str, Any], lang: str) -> Reply:
+    def prompt(self, flow: Flow, state: FlowState, lang: str) -> Reply:
         """The current question (or the summary), with its buttons."""
-        if state["step"] == CONFIRM:
+        if state.step == CONFIRM:
             return self._summary(flow, state, lang)
-        step = flow.step(state["step"])
+        step = flow.step(state.step)
         body = step.prompt.get(lang)
         buttons: list[Button] = []
         if step.type is FieldType.CHOICE:
@@ -324,26 +316,26 @@ class FlowRunner:
                 Button(text(lang, "btn_no"), make(Kind.CHOICE, "no")),
             ]
         elif step.type is FieldType.ATTACHMENTS:
-            count = len(state["files"].get(step.id, []))
+            count = len(state.files.get(step.id, []))
             if count >= max(step.min_count, 1):
                 body += "\n" + text(lang, "attach_already", count=count)  # sent earlier
                 buttons.append(Button(text(lang, "btn_done"), make(Kind.DONE)))
-        if step.id in state["answers"] and step.type is not FieldType.ATTACHMENTS:
+        if step.id in state.answers and step.type is not FieldType.ATTACHMENTS:
             shown = self.display(step, state, lang)  # back on an answered question
-            told = step.from_story and state["answers"][step.id] == state.get("story")
+            told = step.from_story and state.answers[step.id] == state.story
             body += "\n" + text(lang, "story_answer" if told else "current_answer", value=shown)
             buttons.append(Button(text(lang, "btn_keep"), make(Kind.KEEP)))
         if self._is_optional(step, state):
             body += "\n" + text(lang, "optional_hint")
             buttons.append(Button(text(lang, "btn_skip"), make(Kind.SKIP)))
-        if state["history"]:
+        if state.history:
             buttons.append(Button(text(lang, "btn_back"), make(Kind.BACK)))
         buttons.append(Button(text(lang, "btn_cancel"), make(Kind.CANCEL)))
         return Reply(body, tuple(buttons))
 
-    def _summary(self, flow: Flow, state: dict[str, Any], lang: str) -> Reply:
+    def _summary(self, flow: Flow, state: FlowState, lang: str) -> Reply:
         lines = [text(lang, "summary_title", title=flow.title.get(lang))]
-        for step_id in state["history"]:
+        for step_id in state.history:
             step = flow.step(step_id)
             colon = ":" if lang == "en" else " :"  # French puts a space before the colon
             lines.append(f"• {step.label.get(lang)}{colon} {self.display(step, state, lang)}")
@@ -355,14 +347,14 @@ class FlowRunner:
         )
         return Reply("\n".join(lines), buttons)
 
-    def display(self, step: Step, state: dict[str, Any], lang: str) -> str:
+    def display(self, step: Step, state: FlowState, lang: str) -> str:
         if step.type is FieldType.ATTACHMENTS:
-            files = state["files"].get(step.id, [])
-            names = ", ".join(f["name"] for f in files)
+            files = state.files.get(step.id, [])
+            names = ", ".join(f.name for f in files)
             if not files:
                 return text(lang, "skipped")
             return text(lang, "files_count", count=len(files)) + f" ({names})"
-        value = state["answers"].get(step.id)
+        value = state.answers.get(step.id)
         if value is None:
             return text(lang, "skipped")
         if step.type is FieldType.CHOICE:
@@ -383,7 +375,7 @@ class FlowRunner:
     def handle(
         self,
         flow: Flow,
-        state: dict[str, Any],
+        state: FlowState,
         inbound: Inbound,
         lang: str,
         meaning: Interpretation | None = None,
@@ -399,11 +391,11 @@ class FlowRunner:
             return FlowOutcome([Reply(text(lang, "flow_cancelled"))], finished=True)
         if word == "back" or (meaning is not None and meaning.only(Act.BACK)):
             return FlowOutcome(self._back(flow, state, lang))
-        if state["step"] == CONFIRM:
+        if state.step == CONFIRM:
             return self._at_summary(flow, state, word, meaning, lang)
-        step = flow.step(state["step"])
-        if word == "keep" and step.id in state["answers"]:  # back here, and it was right
-            return self._after_answer(flow, step, state, state["answers"][step.id], lang)
+        step = flow.step(state.step)
+        if word == "keep" and step.id in state.answers:  # back here, and it was right
+            return self._after_answer(flow, step, state, state.answers[step.id], lang)
         optional = self._is_optional(step, state)
         if optional and meaning is not None and self._nothing_to_give(step, meaning):
             word = "skip"  # "pas de suivi", "j'ai jamais eu de numéro de suivi", "non"
@@ -417,7 +409,7 @@ class FlowRunner:
                     [Reply(text(lang, "cannot_skip")), self.prompt(flow, state, lang)],
                     refused=True,
                 )
-            state["answers"].pop(step.id, None)
+            state.answers.pop(step.id, None)
             return FlowOutcome(self._advance(flow, state, lang))
         if meaning is not None and meaning.names_only and not inbound.files:
             named = self._named_step(flow, state, meaning)
@@ -430,16 +422,16 @@ class FlowRunner:
                 fixed = self._corrections(flow, state, meaning, lang, exclude=step.id)
                 if fixed:  # "pardon, c'était le 26/11" while sending photos
                     return FlowOutcome([*fixed, self.prompt(flow, state, lang)])
-                sent = len(state["files"].get(step.id, []))
+                sent = len(state.files.get(step.id, []))
                 enough = sent >= (0 if optional else max(step.min_count, 1))
                 says_more = meaning.words >= 3 and not meaning.whole  # "voici" says nothing
                 if enough and says_more and "?" not in inbound.text:
                     # words, not files, once the files asked for are there (or none were
                     # needed): done with files; the words may answer the next question
                     # ("no return tracking yet")
-                    state["answers"].pop(step.id, None)
+                    state.answers.pop(step.id, None)
                     skipped = self._advance(flow, state, lang)
-                    if state["step"] == CONFIRM:
+                    if state.step == CONFIRM:
                         return FlowOutcome(skipped)
                     return self.handle(flow, state, inbound, lang, meaning)
             return self._attachments(flow, step, state, inbound, word, lang)
@@ -491,30 +483,30 @@ class FlowRunner:
                 notes.insert(0, Reply(text(lang, "card_masked")))
         elif meaning is not None:  # facts for later questions given with this answer
             self._keep_facts(flow, state, step, meaning)
-        state["answers"][step.id] = value
+        state.answers[step.id] = value
         outcome = self._after_answer(flow, step, state, value, lang)
         outcome.replies[:0] = notes
         return outcome
 
     # -- understanding what was typed ------------------------------------------
 
-    def _cancels(self, flow: Flow, state: dict[str, Any], meaning: Interpretation | None) -> bool:
+    def _cancels(self, flow: Flow, state: FlowState, meaning: Interpretation | None) -> bool:
         """ "laissez tomber j'arrête", "finalement je n'en ai plus besoin, annulez"."""
         if meaning is None or not meaning.has(Act.CANCEL):
             return False
         # an answer that mentions stopping is still an answer
-        return state["step"] == CONFIRM or not self._value_for(flow.step(state["step"]), meaning)
+        return state.step == CONFIRM or not self._value_for(flow.step(state.step), meaning)
 
     def _at_summary(
         self,
         flow: Flow,
-        state: dict[str, Any],
+        state: FlowState,
         word: str,
         meaning: Interpretation | None,
         lang: str,
     ) -> FlowOutcome:
         pressed = Payload.parse(word)
-        if pressed is not None and pressed.kind is Kind.EDIT and pressed.arg in state["history"]:
+        if pressed is not None and pressed.kind is Kind.EDIT and pressed.arg in state.history:
             return FlowOutcome(self._edit(flow, state, pressed.arg, lang))
         if meaning is not None:
             fixed = self._corrections(flow, state, meaning, lang)
@@ -534,7 +526,7 @@ class FlowRunner:
         if confirmed:
             return FlowOutcome(finished=True, submit=True)
         fix = meaning is not None and meaning.has(Act.DENY)
-        if (fix or (meaning is not None and meaning.has(Act.CORRECT))) and state["history"]:
+        if (fix or (meaning is not None and meaning.has(Act.CORRECT))) and state.history:
             return FlowOutcome([self._fix_menu(flow, state, lang)])  # which answer, then
         return FlowOutcome(
             [Reply(text(lang, "confirm_expected")), self.prompt(flow, state, lang)],
@@ -542,18 +534,21 @@ class FlowRunner:
         )
 
     def _pick_date(
-        self, step: Step, dates: list[dict[str, Any]], old: Any = None, asked: bool = True
+        self, step: Step, dates: list[SaidDate], old: Any = None, asked: bool = True
     ) -> str | None:
         """The date that answers this question among those a message gives: the one said
         with this moment's words ("commandée le 16/11, bloqué depuis le 24"); for a
         question not asked yet, never one said with another moment's words only ("reçue
         hier" in a first message is no order date)."""
-        key = "day" if step.type is FieldType.DATE else "at"
-        if old is not None and len(dates) > 1:  # a correction: not the answer it repeats
-            dates = [d for d in dates if d[key] != str(old)[: len(d[key])]]
 
-        def moment(found: dict[str, Any]) -> str | None:
-            return _moment(found["before"], self.cue_words, self.negation_words)
+        def said(found: SaidDate) -> str:
+            return found.day if step.type is FieldType.DATE else found.at
+
+        if old is not None and len(dates) > 1:  # a correction: not the answer it repeats
+            dates = [d for d in dates if said(d) != str(old)[: len(said(d))]]
+
+        def moment(found: SaidDate) -> str | None:
+            return _moment(found.before, self.cue_words, self.negation_words)
 
         if step.date_of is not None:
             if step.date_of != WAITING:  # "en retard, ça fait 10 jours": no moment of its own
@@ -562,20 +557,20 @@ class FlowRunner:
                 dates = [d for d in dates if moment(d) == step.date_of] or dates
             if not asked:
                 dates = [d for d in dates if moment(d) in (step.date_of, None)]
-        if len({d["day"] for d in dates}) > 1:
+        if len({d.day for d in dates}) > 1:
             # "lundi dernier, le 30 novembre" said a week later: the calendar date is meant
-            dates = [d for d in dates if d.get("dated")] or dates
-        if key == "at" and len({d["day"] for d in dates}) == 1:
+            dates = [d for d in dates if d.dated] or dates
+        if step.type is not FieldType.DATE and len({d.day for d in dates}) == 1:
             # one day said twice ("lundi dernier, le 30 novembre"): its time, if one was said
-            dates = [d for d in dates if d.get("timed")] or dates[:1]
-        return _one([d[key] for d in dates])
+            dates = [d for d in dates if d.timed] or dates[:1]
+        return _one([said(d) for d in dates])
 
     def _said_for(self, step: Step, meaning: Interpretation) -> bool:
         """A date said with this question's own words ("commandée le 13/11")."""
         if step.date_of is None:
             return False
         return any(
-            _moment(d["before"], self.cue_words, self.negation_words) == step.date_of
+            _moment(d.before, self.cue_words, self.negation_words) == step.date_of
             for d in _dates_given(meaning)
         )
 
@@ -617,7 +612,7 @@ class FlowRunner:
     def _corrections(
         self,
         flow: Flow,
-        state: dict[str, Any],
+        state: FlowState,
         meaning: Interpretation,
         lang: str,
         exclude: str | None = None,
@@ -625,11 +620,11 @@ class FlowRunner:
         """Earlier answers the message gives anew ("le numéro c'est 554433221 pas
         554433220"): changed, and said."""
         replies: list[Reply] = []
-        for step_id in list(state["history"]):
+        for step_id in list(state.history):
             step = flow.step(step_id)
             if step_id == exclude or step.type not in _VALUE_KINDS or step.rule:
                 continue
-            old = state["answers"].get(step_id)
+            old = state.answers.get(step_id)
             dated = step.type in (FieldType.DATE, FieldType.DATETIME)
             if dated and not _corrects(meaning) and not self._said_for(step, meaning):
                 continue  # a date in passing ("bloqué depuis le 24") changes no answer
@@ -639,27 +634,27 @@ class FlowRunner:
             replies.append(self._corrected(step, state, value, lang))
         if meaning.has(Act.CORRECT) or meaning.has(Act.DENY):
             replies += self._choice_corrections(flow, state, meaning, lang, exclude)
-        for step_id in list(state["history"]):  # a receipt date changed: eligibility again
+        for step_id in list(state.history):  # a receipt date changed: eligibility again
             step = flow.step(step_id)
             if step.rule is not Rule.RETURN_ELIGIBILITY or step_id == exclude:
                 continue
-            value = self._value_for(step, meaning, state["answers"].get(step_id))
-            if value is None or value == state["answers"].get(step_id):
+            value = self._value_for(step, meaning, state.answers.get(step_id))
+            if value is None or value == state.answers.get(step_id):
                 continue
             replies.append(self._corrected(step, state, value, lang))
             replies.append(Reply(self._eligibility(state, date.fromisoformat(value), lang)))
         return replies
 
-    def _corrected(self, step: Step, state: dict[str, Any], value: str, lang: str) -> Reply:
+    def _corrected(self, step: Step, state: FlowState, value: str, lang: str) -> Reply:
         """An earlier answer replaced, and said so."""
-        state["answers"][step.id] = value
+        state.answers[step.id] = value
         shown = self.display(step, state, lang)
         return Reply(text(lang, "corrected", label=step.label.get(lang), value=shown))
 
     def _choice_corrections(
         self,
         flow: Flow,
-        state: dict[str, Any],
+        state: FlowState,
         meaning: Interpretation,
         lang: str,
         exclude: str | None,
@@ -667,58 +662,55 @@ class FlowRunner:
         """ "pardon, je veux pas les supprimer, je veux les récupérer": an earlier choice
         named anew (the denied one left out) is changed."""
         replies: list[Reply] = []
-        for step_id in list(state["history"]):
+        for step_id in list(state.history):
             step = flow.step(step_id)
             if step_id == exclude or step.type is not FieldType.CHOICE or step.rule:
                 continue
             named = choices_named(meaning.norm.split(), step.choices)
             wanted = {value for value, at in named if not meaning.denied_near(at)}
-            old = state["answers"].get(step_id)
+            old = state.answers.get(step_id)
             if len(wanted) != 1 or old in wanted:
                 continue
             replies.append(self._corrected(step, state, wanted.pop(), lang))
         return replies
 
-    def _named_step(self, flow: Flow, state: dict[str, Any], meaning: Interpretation) -> str | None:
+    def _named_step(self, flow: Flow, state: FlowState, meaning: Interpretation) -> str | None:
         """The one answered question the message names ("la date", "le suivi")."""
         named = set(meaning.fields_named)
         hits = [
-            step_id
-            for step_id in state["history"]
-            if _KIND_OF.get(flow.step(step_id).type) in named
+            step_id for step_id in state.history if _KIND_OF.get(flow.step(step_id).type) in named
         ]
         return hits[0] if len(hits) == 1 else None
 
     def _keep_facts(
-        self, flow: Flow, state: dict[str, Any], step: Step, meaning: Interpretation
+        self, flow: Flow, state: FlowState, step: Step, meaning: Interpretation
     ) -> list[str]:
         """Values for questions still to come, given with this answer: asked no more.
         The ids of the questions still to come that they answer."""
-        given: dict[str, Any] = state.setdefault("said_values", {})
+        given = state.said_values
         new = _values_given(meaning)
-        if not new:
+        if new.empty:
             return []
-        for kind, value in new.items():
-            if kind == "dates":  # every date said so far; each question picks its own
-                if step.type not in (FieldType.DATE, FieldType.DATETIME):
-                    given["dates"] = [*given.get("dates", []), *value]
-            elif kind != step.type.value:
-                given[kind] = value  # said again, differently: the last word holds
+        dated = (FieldType.DATE, FieldType.DATETIME)
+        if step.type not in dated:  # every date said so far; each question picks its own
+            given.dates = [*given.dates, *new.dates]
+        for kind, value in new.fields.items():
+            if kind is not step.type:
+                given.fields[kind] = value  # said again, differently: the last word holds
         ids = [s.id for s in flow.steps]
         later = flow.steps[ids.index(step.id) + 1 :]
-        dated = (FieldType.DATE, FieldType.DATETIME)
         return [
             s.id
             for s in later
-            if s.id not in state["answers"]
+            if s.id not in state.answers
             and (
-                (s.type.value in new)
-                or (s.type in dated and self._pick_date(s, new.get("dates", []), asked=False))
+                (s.type in new.fields)
+                or (s.type in dated and self._pick_date(s, new.dates, asked=False))
             )
         ]
 
     def _after_answer(
-        self, flow: Flow, step: Step, state: dict[str, Any], value: Any, lang: str
+        self, flow: Flow, step: Step, state: FlowState, value: Any, lang: str
     ) -> FlowOutcome:
         replies: list[Reply] = []
         if step.stop_if is not None and str(value) in step.stop_if.values:
@@ -734,7 +726,7 @@ class FlowRunner:
                 return FlowOutcome([Reply(text(lang, "seller_wait", when=when))], finished=True)
         return FlowOutcome(replies + self._advance(flow, state, lang))
 
-    def _eligibility(self, state: dict[str, Any], received: date, lang: str) -> str:
+    def _eligibility(self, state: FlowState, received: date, lang: str) -> str:
         today = self.clock().astimezone(self.calendar.tz).date()
         days = (today - received).days
         if days <= 14:
@@ -743,54 +735,52 @@ class FlowRunner:
             verdict = "commercial"
         else:
             verdict = "expired"
-        state["answers"]["eligibility"] = verdict
+        state.answers["eligibility"] = verdict
         ago = {0: "received_today", 1: "received_yesterday"}.get(days, "received_days_ago")
         return text(lang, f"eligibility_{verdict}", ago=text(lang, ago, days=days))
 
-    def _fix_menu(self, flow: Flow, state: dict[str, Any], lang: str) -> Reply:
+    def _fix_menu(self, flow: Flow, state: FlowState, lang: str) -> Reply:
         """At the summary: one button per answer, to correct just that one."""
         buttons = [
             Button(
                 text(lang, "btn_fix", label=flow.step(step_id).label.get(lang)),
                 make(Kind.EDIT, step_id),
             )
-            for step_id in state["history"]
+            for step_id in state.history
         ]
         return Reply(
             text(lang, "which_to_fix"),
             (*buttons, Button(text(lang, "btn_cancel"), make(Kind.CANCEL))),
         )
 
-    def _edit(self, flow: Flow, state: dict[str, Any], step_id: str, lang: str) -> list[Reply]:
+    def _edit(self, flow: Flow, state: FlowState, step_id: str, lang: str) -> list[Reply]:
         """Straight to one answered question from the summary; the others are kept."""
-        at = state["history"].index(step_id)
-        later = state["history"][at + 1 :]
-        state["history"] = state["history"][:at]
-        kept = state.setdefault("kept", [])
-        kept += [s for s in later if s not in kept]  # answered, or skipped on purpose
-        state["step"] = step_id
-        state.setdefault("corrected", []).append(step_id)
+        at = state.history.index(step_id)
+        later = state.history[at + 1 :]
+        state.history = state.history[:at]
+        state.kept += [s for s in later if s not in state.kept]  # answered, or skipped on purpose
+        state.step = step_id
+        state.corrected.append(step_id)
         return [self.prompt(flow, state, lang)]
 
-    def _back(self, flow: Flow, state: dict[str, Any], lang: str) -> list[Reply]:
+    def _back(self, flow: Flow, state: FlowState, lang: str) -> list[Reply]:
         """One question back, its answer shown; the answers after it are kept, so that
         correcting one answer from the summary does not mean typing the others again."""
-        if not state["history"]:
+        if not state.history:
             return [Reply(text(lang, "at_first_step")), self.prompt(flow, state, lang)]
-        previous = state["history"].pop()
-        kept = state.setdefault("kept", [])
-        if state["step"] != CONFIRM and state["step"] in state["answers"]:
-            kept.append(state["step"])
-        state["step"] = previous
-        state.setdefault("corrected", []).append(previous)  # never prefilled again
+        previous = state.history.pop()
+        if state.step != CONFIRM and state.step in state.answers:
+            state.kept.append(state.step)
+        state.step = previous
+        state.corrected.append(previous)  # never prefilled again
         return [self.prompt(flow, state, lang)]
 
-    def _enough_files(self, step: Step, state: dict[str, Any]) -> bool:
+    def _enough_files(self, step: Step, state: FlowState) -> bool:
         """A question for files that already holds what it needs (files sent earlier)."""
         if step.type is not FieldType.ATTACHMENTS:
             return False
         needed = 0 if self._is_optional(step, state) else max(step.min_count, 1)
-        return len(state["files"].get(step.id, [])) >= max(needed, 1)
+        return len(state.files.get(step.id, [])) >= max(needed, 1)
 
     def _parse(self, step: Step, raw: str) -> Any:
         kind = step.type
@@ -819,9 +809,9 @@ class FlowRunner:
         return text(lang, err.key, **values)
 
     def _attachments(
-        self, flow: Flow, step: Step, state: dict[str, Any], inbound: Inbound, word: str, lang: str
+        self, flow: Flow, step: Step, state: FlowState, inbound: Inbound, word: str, lang: str
     ) -> FlowOutcome:
-        stored: list[dict[str, Any]] = state["files"].setdefault(step.id, [])
+        stored = state.files.setdefault(step.id, [])
         if not inbound.files:
             if word == "done":
                 required = 0 if self._is_optional(step, state) else max(step.min_count, 1)
@@ -844,8 +834,7 @@ class FlowRunner:
                 replies.append(Reply(problem))
                 continue
             record = self.store_file(incoming)
-            same = ("checksum", "file_unique_id")
-            if any(record[k] and any(r.get(k) == record[k] for r in stored) for k in same):
+            if any(record.same_as(r) for r in stored):
                 name = incoming.name or "?"
                 replies.append(Reply(text(lang, "attach_duplicate", name=name)))
                 continue  # the same file twice counts once
@@ -864,22 +853,18 @@ class FlowRunner:
         return FlowOutcome(replies)
 
     def _keep_for_later(
-        self, flow: Flow, state: dict[str, Any], inbound: Inbound, lang: str
+        self, flow: Flow, state: FlowState, inbound: Inbound, lang: str
     ) -> list[Reply]:
         """Files sent before the question that asks for them: kept for that question
         (checked as it will check them) rather than refused and sent again later."""
         ids = [s.id for s in flow.steps]
         later = next(
-            (
-                s
-                for s in flow.steps[ids.index(state["step"]) + 1 :]
-                if s.type is FieldType.ATTACHMENTS
-            ),
+            (s for s in flow.steps[ids.index(state.step) + 1 :] if s.type is FieldType.ATTACHMENTS),
             None,
         )
         if later is None:
             return [Reply(text(lang, "answer_expected"))]
-        stored: list[dict[str, Any]] = state["files"].setdefault(later.id, [])
+        stored = state.files.setdefault(later.id, [])
         replies: list[Reply] = []
         for incoming in inbound.files:
             problem = self.check_file(later.kinds, incoming, lang)
@@ -887,7 +872,7 @@ class FlowRunner:
                 replies.append(Reply(problem))
             elif len(stored) < later.max_count:
                 record = self.store_file(incoming)
-                if not any(r["checksum"] == record["checksum"] for r in stored):
+                if not any(r.checksum == record.checksum for r in stored):
                     stored.append(record)
         if stored:
             label = later.label.get(lang)
@@ -907,21 +892,19 @@ class FlowRunner:
             return text(lang, "attach_too_big", name=incoming.name or "?", size=size)
         return None
 
-    def store_file(self, incoming: IncomingFile) -> dict[str, Any]:
+    def store_file(self, incoming: IncomingFile) -> FileRecord:
         """Copy an accepted file into the store; its record as kept in the flow state."""
-        record: dict[str, Any] = {
-            "name": incoming.name,
-            "mime": incoming.mime,
-            "size": incoming.size,
-            "kind": MIME_KINDS[incoming.mime.lower()].value,
-            "file_id": incoming.file_id,
-            "file_unique_id": incoming.file_unique_id,
-            "checksum": None,
-            "path": None,
-        }
-        if incoming.path:
-            record["checksum"], record["path"] = self.files.save(Path(incoming.path))
-        return record
+        checksum, path = self.files.save(Path(incoming.path)) if incoming.path else (None, None)
+        return FileRecord(
+            kind=MIME_KINDS[incoming.mime.lower()].value,
+            name=incoming.name,
+            mime=incoming.mime,
+            size=incoming.size,
+            file_id=incoming.file_id,
+            file_unique_id=incoming.file_unique_id,
+            checksum=checksum,
+            path=path,
+        )
 
 
 # Acts that are never the content a free-text question asks for ("oui c'est bon", "merci");
@@ -981,27 +964,25 @@ def _one(values: Iterable[str], old: Any = None) -> str | None:
     return distinct[0] if len(distinct) == 1 else None
 
 
-def _dates_given(meaning: Interpretation) -> list[dict[str, Any]]:
+def _dates_given(meaning: Interpretation) -> list[SaidDate]:
     """The dates a message gives (not those it denies), as kept in the flow's state."""
     return [
-        {
-            "day": d.moment.date().isoformat(),
-            "at": d.moment.isoformat(timespec="minutes"),
-            "timed": _TIME_SAID.search(d.words) is not None,  # "hier à 18h", "12/11 14:30"
-            "dated": any(c.isdigit() for c in d.words),  # "le 30 novembre", not "lundi dernier"
-            "before": list(d.before),
-        }
+        SaidDate(
+            day=d.moment.date().isoformat(),
+            at=d.moment.isoformat(timespec="minutes"),
+            timed=_TIME_SAID.search(d.words) is not None,  # "hier à 18h", "12/11 14:30"
+            dated=any(c.isdigit() for c in d.words),  # "le 30 novembre", not "lundi dernier"
+            before=tuple(d.before),
+        )
         for d in meaning.dates
         if not d.negated
     ]
 
 
-def _values_given(meaning: Interpretation) -> dict[str, Any]:
+def _values_given(meaning: Interpretation) -> SaidValues:
     """The values a message gives unambiguously, by field type; its dates, all of them
     (which one answers which question is decided there)."""
-    given: dict[str, Any] = {}
-    if dates := _dates_given(meaning):
-        given["dates"] = dates
+    given = SaidValues(_dates_given(meaning))
     for kind, found in (
         (FieldType.ORDER_NUMBER, meaning.order_numbers),
         (FieldType.TRACKING, meaning.trackings),
@@ -1009,7 +990,7 @@ def _values_given(meaning: Interpretation) -> dict[str, Any]:
     ):
         value = _one(f.value for f in found if not f.negated)
         if value is not None:
-            given[kind.value] = value
+            given.fields[kind] = value
     return given
 
 

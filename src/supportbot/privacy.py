@@ -18,6 +18,7 @@ from sqlalchemy import Text, cast, delete, or_, select
 from sqlalchemy.orm import Session
 
 from supportbot.outbox import AGENTS
+from supportbot.state import ConversationState
 from supportbot.store import (
     Attachment,
     Conversation,
@@ -131,12 +132,10 @@ def forget_customer(db: Session, customer: Customer) -> list[Path]:
 
 
 def files_in_state(state: dict[str, Any]) -> list[Path]:
-    """The stored files a conversation holds: those of its request in progress and those
-    sent before any request was started."""
-    records = list(state.get("early_files", []))
-    for items in (state.get("flow") or {}).get("files", {}).values():
-        records += items
-    return [Path(r["path"]) for r in records if isinstance(r, dict) and r.get("path")]
+    """The stored files a conversation holds (its state as stored): those of its request
+    in progress and those sent before any request was started."""
+    records = ConversationState.from_json(state).stored_files()
+    return [Path(r.path) for r in records if r.path]
 
 
 def unshared(db: Session, paths: Sequence[Path]) -> list[Path]:

@@ -94,7 +94,10 @@ class Customer(Base):
 
 
 class Conversation(Base):
-    """The state of one chat: flow, step, answers so far, handoff. One row per chat."""
+    """The state of one chat: flow, step, answers so far, handoff. One row per chat.
+
+    ``state`` is the JSON of a ``supportbot.state.ConversationState``: read and written
+    through it only."""
 
     __tablename__ = "conversations"
     __table_args__ = (UniqueConstraint("channel", "chat_id"),)

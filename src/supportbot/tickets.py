@@ -26,6 +26,7 @@ from supportbot.content import DueRule, Flow
 from supportbot.messages import Button
 from supportbot.outbox import message_row, queue
 from supportbot.payloads import Kind, make
+from supportbot.state import FileRecord
 from supportbot.store import Attachment, Customer, Ticket, TicketEvent
 from supportbot.texts import text
 
@@ -120,15 +121,10 @@ REFERENCE = re.compile(rf"\bSAV-\d{{4}}-[{_REF_ALPHABET}]{{5}}\b", re.IGNORECASE
 
 @dataclass(frozen=True)
 class NewAttachment:
+    """A customer's stored file, to attach under the step that asked for it (or "message")."""
+
     step: str
-    kind: str
-    name: str
-    mime: str
-    size: int
-    file_id: str | None = None
-    file_unique_id: str | None = None
-    checksum: str | None = None
-    path: str | None = None
+    file: FileRecord
 
 
 @dataclass
@@ -241,14 +237,14 @@ class TicketService:
         return [
             Attachment(
                 step=a.step,
-                kind=a.kind,
-                name=a.name,
-                mime=a.mime,
-                size=a.size,
-                file_id=a.file_id,
-                file_unique_id=a.file_unique_id,
-                checksum=a.checksum,
-                path=a.path,
+                kind=a.file.kind,
+                name=a.file.name,
+                mime=a.file.mime,
+                size=a.file.size,
+                file_id=a.file.file_id,
+                file_unique_id=a.file.file_unique_id,
+                checksum=a.file.checksum,
+                path=a.file.path,
                 created_at=self.clock(),
             )
             for a in items

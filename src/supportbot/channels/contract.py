@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from supportbot.engine import Engine
 from supportbot.messages import Action, Inbound, Reply
 from supportbot.outbox import PAGE, News, Notice, Outbox, Outgoing, Round, Sent, read_outgoing
+from supportbot.state import ConversationState
 from supportbot.store import Conversation, Customer
 
 __all__ = ["PAGE", "ChatCore", "EngineCore", "News", "Outgoing", "Taken"]
@@ -218,7 +219,7 @@ def _chat_language(db: Connection, channel: str, chat_id: str) -> tuple[str | No
     if found is None:
         return None
     state, language = found
-    return (str((state or {}).get("lang") or language or "") or None,)
+    return (ConversationState.from_json(state).lang or language or None,)
 
 
 def set_reachable(
