@@ -132,6 +132,13 @@ def test_asking_for_a_language_switches_to_it(chat: Chat) -> None:
     assert "numéro de commande" in chat.say("en français svp")  # the same step, in French
 
 
+def test_asking_for_a_language_as_a_request_switches_to_it(chat: Chat) -> None:
+    chat.language = "en"
+    switched = chat.say("je ne comprends pas l'anglais, vous pouvez répondre en français ?")
+    assert switched.startswith("D'accord, je vous réponds en français")
+    assert chat.say("could you please answer in english?").startswith("OK, I will answer")
+
+
 def test_a_lost_password_points_to_the_contact_page(chat: Chat) -> None:
     said = chat.say("j'ai oublié le mot de passe de mon compte, je fais comment")
     assert "page Contact" in said and "n'ai pas de réponse fiable" not in said

@@ -99,9 +99,10 @@ _HELLO = frozenset({Act.GREETING, Act.PRESENCE})
 # the matcher is this sure (twice the FAQ threshold): otherwise it goes to the agent.
 ASIDE_SCORE = 26.0
 _TO_THE_AGENT = frozenset({Act.STATUS, Act.HUMAN, Act.PRESENCE, Act.ABOUT_BOT})
-# What a whole message may be to switch the language: the request, asked as a question
-# or not ("hello, do you speak English?"), and polite words.
-_ASKING = frozenset({Act.GREETING, Act.THANKS, Act.CORRECT, Act.QUESTION, Act.PRESENCE})
+# What a whole message may be to switch the language: the request, asked as a question,
+# a want or neither ("hello, do you speak English?", "vous pouvez répondre en français ?"),
+# and polite words.
+_ASKING = frozenset({Act.GREETING, Act.THANKS, Act.CORRECT, Act.QUESTION, Act.PRESENCE, Act.WANT})
 _ASKING_FRENCH = _ASKING | {Act.WANTS_FRENCH}
 _ASKING_ENGLISH = _ASKING | {Act.WANTS_ENGLISH}
 
