@@ -93,19 +93,21 @@ class Chat:
     user: str = "alice"
     language: str | None = "fr"
     last: list[Action] = field(default_factory=list)
+    channel: str = "test"
+    named: bool = True  # the channel gives the customer's name (the web chat does not)
 
     def send(
         self, text: str = "", payload: str | None = None, files: tuple[IncomingFile, ...] = ()
     ) -> list[Action]:
         self.last = self.engine.handle(
             Inbound(
-                channel="test",
+                channel=self.channel,
                 user_id=self.user,
                 chat_id=self.user,
                 text=text,
                 payload=payload,
                 language=self.language,
-                user_name=self.user,
+                user_name=self.user if self.named else "",
                 files=files,
             )
         )

@@ -212,17 +212,7 @@ def test_a_template_is_previewed_in_the_customers_language_then_sent(
 def test_attachments_are_shown_to_signed_in_agents_only(
     client: TestClient, chat: Chat, photo: IncomingFile
 ) -> None:
-    chat.say("Mon colis est arrivé cassé")
-    chat.say("n° 123 456 789")
-    chat.say("hier")
-    chat.say("passer")
-    chat.say("La figurine est arrivée cassée en deux.")
-    chat.say(files=(photo,))
-    chat.say("terminé")
-    chat.say("passer")  # the optional contact e-mail
-    found = REFERENCE.search(chat.press("confirm"))
-    assert found is not None
-    ref = found.group()
+    ref = damaged_parcel(chat, photo)
     assert client.get(f"/desk/tickets/{ref}/files/0").status_code == 403
     sign_in(client)
     page = client.get(f"/desk/tickets/{ref}").text
@@ -280,3 +270,60 @@ def test_pages_are_french_first_english_on_demand_and_run_no_inline_code(
     assert english.url.path == "/desk/" and "<h1>Inbox</h1>" in english.text
     assert client.get("/desk/lang/en?next=https://evil.example/").url.path == "/desk/"
     assert client.get("/desk/static/desk.css").headers["content-security-policy"]
+
+
+def damaged_parcel(chat: Chat, photo: IncomingFile) -> str:
+    """The customer reports a parcel that arrived broken, with a photo; its reference."""
+    for line in ("Mon colis est arrivé cassé", "n° 123 456 789", "hier", "passer"):
+        chat.say(line)
+    chat.say("La figurine est arrivée cassée en deux.")
+    chat.say(files=(photo,))
+    chat.say("terminé")
+    chat.say("passer")  # the optional contact e-mail
+    found = REFERENCE.search(chat.press("confirm"))
+    assert found is not None
+    return found.group()
+
+
+def card(html: str) -> dict[str, str]:
+    """The ticket page's card and answers, label -> value, as an agent reads them."""
+    return dict(re.findall(r"<dt>([^<]*)</dt><dd>([^<]*)", html))
+
+
+def test_the_card_shows_each_answer_under_its_question_with_a_readable_value(
+    client: TestClient, chat: Chat, photo: IncomingFile
+) -> None:
+    ref = damaged_parcel(chat, photo)
+    sign_in(client)
+    page = client.get(f"/desk/tickets/{ref}").text
+    shown = card(page)
+    assert shown["Numéro de commande"] == "123456789"
+    assert shown["Type de problème"] == "Article abîmé"  # the choice's label, not "damaged"
+    assert shown["Date de commande"] == "23/11/2026"  # "hier", on the 24th
+    assert shown["Description"] == "La figurine est arrivée cassée en deux."
+    assert shown["Catégorie"] == "Commande" and shown["Priorité"] == "Normale"
+    assert shown["Langue du client"] == "Français"
+    for raw in ("order_number", "problem_kind", "damaged", "2026-11-23", "order_date"):
+        assert raw not in page, raw
+
+    client.cookies.set("supportbot_desk_lang", "en")
+    shown = card(client.get(f"/desk/tickets/{ref}").text)
+    assert shown["Kind of problem"] == "Damaged item"
+    assert shown["Order date"] == "23 Nov 2026"
+    assert shown["Order number"] == "123456789" and shown["Customer&#39;s language"] == "French"
+
+
+def test_a_web_visitor_is_shown_by_channel_and_a_short_id_never_the_stored_hash(
+    client: TestClient, engine: Engine
+) -> None:
+    visitor = "3f2a1b9c" + "d" * 24  # a web visitor's chat id: no name given
+    ref = handoff(
+        Chat(engine, visitor, channel="web", named=False),
+        "Je n'arrive pas à changer l'adresse de livraison",
+    )
+    sign_in(client)
+    inbox, page = client.get("/desk/").text, client.get(f"/desk/tickets/{ref}").text
+    assert "<td>Chat du site · Visiteur 3f2a1b9c</td>" in inbox
+    shown = card(page)
+    assert shown["Client"] == "Visiteur 3f2a1b9c" and shown["Canal"] == "Chat du site"
+    assert visitor not in inbox and visitor not in page

@@ -15,8 +15,10 @@ from sqlalchemy.orm import Session
 
 from supportbot.agent_console import customer_wrote_last, is_overdue
 from supportbot.agents import AgentDesk, TicketView
+from supportbot.desk.card import CustomerIdentity
 from supportbot.desk.search import search_ids
-from supportbot.store import Customer, Ticket, TicketEvent
+from supportbot.store import Customer as CustomerRow
+from supportbot.store import Ticket, TicketEvent
 from supportbot.tickets import OPEN_STATUSES, TicketStatus
 
 PAGE = 100
@@ -38,6 +40,7 @@ class InboxRow:
     flow: str
     overdue: bool
     customer_last: bool
+    customer: CustomerIdentity
 
 
 def _filters(wanted: InboxFilter, agent: str) -> list[ColumnElement[bool]]:
@@ -106,7 +109,7 @@ def _searched(db: Session, wanted: InboxFilter, agent: str, now: datetime, limit
     return list(db.scalars(query))
 
 
-def _rows(db: Session, ids: list[int]) -> list[tuple[TicketView, str]]:
+def _rows(db: Session, ids: list[int]) -> list[tuple[TicketView, str, CustomerIdentity]]:
     """The tickets ``ids`` as their rows show them, in that order: a `TicketView` without
     the texts, answers or files a row never shows (read with plain columns, not loaded as
     objects: a page of 100 rows stays a few milliseconds)."""
@@ -120,14 +123,15 @@ def _rows(db: Session, ids: list[int]) -> list[tuple[TicketView, str]]:
             Ticket.category,
             Ticket.priority,
             Ticket.subject,
-            Customer.name,
-            Customer.external_id,
+            CustomerRow.name,
+            CustomerRow.external_id,
+            CustomerRow.channel,
             Ticket.order_number,
             Ticket.due_at,
             Ticket.assignee,
             Ticket.flow_id,
         )
-        .join(Customer, Ticket.customer_id == Customer.id)
+        .join(CustomerRow, Ticket.customer_id == CustomerRow.id)
         .where(Ticket.id.in_(ids))
     ).all()
     events: dict[int, list[tuple[int, datetime, str, str]]] = {i: [] for i in ids}
@@ -136,7 +140,7 @@ def _rows(db: Session, ids: list[int]) -> list[tuple[TicketView, str]]:
     ).where(TicketEvent.ticket_id.in_(ids))
     for ticket_id, ident, at, kind, author in db.execute(trail):
         events[ticket_id].append((ident, at, kind, author))
-    views: dict[int, tuple[TicketView, str]] = {}
+    views: dict[int, tuple[TicketView, str, CustomerIdentity]] = {}
     for row in tickets:
         said = sorted(events[row.id])
         view = TicketView(
@@ -154,7 +158,11 @@ def _rows(db: Session, ids: list[int]) -> list[tuple[TicketView, str]]:
             attachments=(),
             version=said[-1][0] if said else 0,
         )
-        views[row.id] = (view, row.flow_id)
+        views[row.id] = (
+            view,
+            row.flow_id,
+            CustomerIdentity(row.channel, row.name, row.external_id),
+        )
     return [views[i] for i in ids if i in views]
 
 
@@ -166,6 +174,6 @@ def inbox(desk: AgentDesk, agent: str, wanted: InboxFilter, limit: int = PAGE) -
     with desk.sessions() as db:
         views = _rows(db, pick(db, wanted, agent, now, limit))
     return [
-        InboxRow(view, flow, is_overdue(view, now), customer_wrote_last(view))
-        for view, flow in views
+        InboxRow(view, flow, is_overdue(view, now), customer_wrote_last(view), customer)
+        for view, flow, customer in views
     ]

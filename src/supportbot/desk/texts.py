@@ -122,6 +122,26 @@ TEXTS: dict[str, tuple[str, str]] = {
     "event_job": ("Tâche automatique", "Automatic job"),
     "created_at": ("Ouverte le", "Opened on"),
     "channel": ("Canal", "Channel"),
+    "channel_web": ("Chat du site", "Website chat"),
+    "channel_telegram": ("Telegram", "Telegram"),
+    "channel_terminal": ("Console", "Console"),
+    "customer_unnamed": ("Visiteur {id}", "Visitor {id}"),
+    "customer_erased": ("Client (données effacées)", "Customer (data erased)"),
+    "field_order_number": ("Numéro de commande", "Order number"),
+    "language_fr": ("Français", "French"),
+    "language_en": ("Anglais", "English"),
+    "category_order": ("Commande", "Order"),
+    "category_return": ("Retour et remboursement", "Return and refund"),
+    "category_dispute": ("Litige", "Dispute"),
+    "category_seller": ("Vendeur sans réponse", "Unresponsive seller"),
+    "category_security": ("Sécurité du compte", "Account security"),
+    "category_gdpr": ("Données personnelles (RGPD)", "Personal data (GDPR)"),
+    "category_human": ("Demande de conseiller", "Request for a person"),
+    "category_other": ("Autre demande", "Other request"),
+    "priority_low": ("Basse", "Low"),
+    "priority_normal": ("Normale", "Normal"),
+    "priority_high": ("Haute", "High"),
+    "priority_urgent": ("Urgente", "Urgent"),
     "presence_viewing": ("{name} consulte cette demande", "{name} is viewing this ticket"),
     "presence_writing": ("{name} est en train d'écrire", "{name} is writing"),
     "changed_live": (
@@ -219,3 +239,10 @@ TEXTS: dict[str, tuple[str, str]] = {
 def say(lang: str, key: str, **values: Any) -> str:
     """The desk's text for ``key`` in ``lang`` (French unless English), filled with ``values``."""
     return in_language(TEXTS[key], lang, **values)
+
+
+def catalog_word(lang: str, group: str, value: str) -> str:
+    """A stored value (a priority, a category) by its word in ``lang``; as stored when the
+    catalog has none (a category a new flow brings)."""
+    key = f"{group}_{value}"
+    return say(lang, key) if key in TEXTS else value

@@ -22,8 +22,9 @@ from starlette.routing import Route
 from supportbot.agent_console import AGENT_ERRORS, fill_template, is_overdue, send_template
 from supportbot.agents import TicketChanged, TicketView
 from supportbot.desk.accounts import Agent
+from supportbot.desk.card import customer_name, readable_answers
 from supportbot.desk.guard import Gate, base, form_of
-from supportbot.desk.web import Site, new_key
+from supportbot.desk.web import Site, language, new_key
 from supportbot.tickets import CUSTOMER, SYSTEM, EventKind, TicketNotFound
 
 # Shown in the page, never a download: the formats a browser displays without running
@@ -40,17 +41,22 @@ class TicketPage:
     language: str
     created_at: datetime
     channel: str
+    customer: str  # the customer's name, or a short id: never the stored id
+    answers: list[tuple[str, str]]  # (the question's label, the answer as a person reads it)
 
 
-def read_ticket(site: Site, reference: str) -> TicketPage:
+def read_ticket(site: Site, reference: str, lang: str = "fr") -> TicketPage:
     with site.desk.sessions() as db:
         ticket = site.desk.tickets.get(db, reference)
+        customer = ticket.customer
         return TicketPage(
             TicketView.of(ticket),
             ticket.flow_id,
             ticket.language,
             ticket.created_at,
-            ticket.customer.channel,
+            customer.channel,
+            customer_name(customer.name, customer.external_id, lang),
+            readable_answers(site.content.flows.get(ticket.flow_id), ticket.fields, lang),
         )
 
 
@@ -76,7 +82,7 @@ async def ticket_page(
 ) -> Response:
     reference = request.path_params["ref"]
     try:
-        page = await run_in_threadpool(read_ticket, site, reference)
+        page = await run_in_threadpool(read_ticket, site, reference, language(request))
     except TicketNotFound:
         return site.render(request, "refused.html", agent, 404, message="not_found")
     notice = notice or {"1": "done", "2": "repeated"}.get(request.query_params.get("done", ""), "")

@@ -27,6 +27,7 @@ from starlette.templating import Jinja2Templates
 from supportbot.agents import AgentDesk
 from supportbot.app import build_desk
 from supportbot.config import Settings
+from supportbot.content import Content
 from supportbot.desk.accounts import Accounts, Agent
 from supportbot.desk.gaps import FaqGaps
 from supportbot.desk.guard import (
@@ -43,7 +44,7 @@ from supportbot.desk.guard import (
 )
 from supportbot.desk.inbox import STATUS_CHOICES, InboxFilter, inbox
 from supportbot.desk.live import Feed, latest_event_id
-from supportbot.desk.texts import say
+from supportbot.desk.texts import catalog_word, say
 from supportbot.replies import ReplyBook, load_replies
 from supportbot.security_headers import SecurityHeaders
 
@@ -71,6 +72,7 @@ class Site:
     accounts: Accounts
     book: ReplyBook
     settings: Settings
+    content: Content  # the flows' questions label the tickets' answers
     flows: dict[str, tuple[str, str]]  # flow id -> (French title, English title)
     feed: Feed  # wakes the live streams of the open pages
     gaps: FaqGaps  # the FAQ gaps on the stats page, and their drafts
@@ -93,6 +95,7 @@ class Site:
             "here": request.url.path + (f"?{request.url.query}" if request.url.query else ""),
             "tz": self.desk.tickets.calendar.tz,
             "flow_title": lambda flow: self.flows.get(flow, (flow, flow))[lang == "en"],
+            "word": partial(catalog_word, lang),  # a stored value by its catalog's word
             **context,
         }
         return TEMPLATES.TemplateResponse(request, template, values, status_code=status)
@@ -205,6 +208,7 @@ def desk_app(
         accounts=accounts or Accounts(desk.sessions, desk.tickets.clock),
         book=book or load_replies(settings.content_dir / "replies"),
         settings=settings,
+        content=engine.content,
         flows={f.id: (f.title.fr, f.title.en) for f in engine.content.flows.values()},
         feed=Feed(desk.sessions),
         gaps=FaqGaps(engine.content, settings.content_dir),
