@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
+from html import unescape
 
 import pytest
 from starlette.applications import Starlette
@@ -14,10 +15,11 @@ from starlette.testclient import TestClient
 from conftest import Chat, Clock, handoff
 from supportbot.config import Settings
 from supportbot.desk.accounts import FAILURES_PER_NAME, Accounts
+from supportbot.desk.history import StoredEvent, event_line
 from supportbot.desk.web import desk_app
 from supportbot.engine import Engine
 from supportbot.messages import IncomingFile
-from supportbot.tickets import REFERENCE
+from supportbot.tickets import REFERENCE, SYSTEM
 
 PASSWORD = "correct horse battery"
 
@@ -327,3 +329,62 @@ def test_a_web_visitor_is_shown_by_channel_and_a_short_id_never_the_stored_hash(
     shown = card(page)
     assert shown["Client"] == "Visiteur 3f2a1b9c" and shown["Canal"] == "Chat du site"
     assert visitor not in inbox and visitor not in page
+
+
+def history(html: str) -> list[tuple[str, str]]:
+    """The conversation and history's lines: (who did what, the text under it)."""
+    return [
+        (label, unescape(text))
+        for label, text in re.findall(
+            r'<p class="meta"><time[^>]*>[^<]*</time> · ([^<]*)</p>\s*'
+            r'(?:<p class="text">([^<]*)</p>)?',
+            html,
+        )
+    ]
+
+
+def test_history_lines_name_who_did_what_in_the_desk_s_language(
+    client: TestClient, chat: Chat, photo: IncomingFile
+) -> None:
+    ref = damaged_parcel(chat, photo)
+    assert damaged_parcel(chat, photo) == ref  # the same order again: added to the ticket
+    sign_in(client)
+    assert post(client, ref, "take").status_code == 303
+    assert post(client, ref, "ask", "Quelle est la taille de la figurine ?").status_code == 303
+    chat.say("Elle mesure 12 cm")  # the customer's answer puts the ticket back to Support
+    page = client.get(f"/desk/tickets/{ref}").text
+    lines = history(page)
+    assert ("Note interne de lea", "Demande prise en charge.") in lines
+    assert (
+        "Statut changé par lea",
+        "Reçue → Informations demandées · Quelle est la taille de la figurine ?",
+    ) in lines
+    assert ("Statut changé par le client", "Informations demandées → Reçue") in lines
+    added = next(text for label, text in lines if label == "Demande ajoutée")
+    assert "Type de problème : Article abîmé" in added
+    assert "Date de commande : 23/11/2026" in added
+    said = str(lines)
+    for raw in ("customer", "taken", "info_requested", "problem_kind", "damaged", "?"):
+        assert raw not in said.replace(" ?", ""), raw  # (a French question ends " ?")
+
+    client.cookies.set("supportbot_desk_lang", "en")
+    lines = history(client.get(f"/desk/tickets/{ref}").text)
+    assert ("Internal note by lea", "Ticket taken.") in lines
+    assert ("Status changed by the customer", "Information requested → Received") in lines
+    assert post(client, ref, "close").status_code == 303
+    refused = post(client, ref, "ask", "Encore une question ?")
+    assert refused.status_code == 400
+    assert (
+        "Refused: this action is not possible at the ticket&#39;s current status." in refused.text
+    )
+
+
+def test_a_colleague_taking_over_and_the_bot_s_jobs_read_in_words() -> None:
+    at = datetime(2026, 11, 24, 10, tzinfo=UTC)
+    over = StoredEvent(at, "note", "max", "taken over from lea", {"take": "over", "from": "lea"})
+    assert event_line(over, None, "fr").text == "Demande reprise à lea."
+    closed = StoredEvent(at, "status", SYSTEM, "", {"from": "solution_proposed", "to": "closed"})
+    line = event_line(closed, None, "fr")
+    assert (line.label, line.text) == ("Statut changé par le bot", "Solution proposée → Clôturée")
+    job = event_line(StoredEvent(at, "job", SYSTEM, "auto_close", {}), None, "en")
+    assert job.text == "Closed automatically: the proposed solution was not answered"

@@ -292,11 +292,15 @@ class TicketService:
         """``agent`` handles the ticket from now on; taking it over from a colleague says
         so in the history (their name stays there)."""
         before = ticket.assignee
-        if before == agent:
-            return self.add_note(ticket, agent, "taken (already theirs)")
-        self.add_note(ticket, agent, f"taken over from {before}" if before else "taken")
+        if before == agent:  # the data says which take it was, for a reader in any language
+            self._add_event(
+                ticket, EventKind.NOTE, agent, "taken (already theirs)", {"take": "again"}
+            )
+            return
+        said = f"taken over from {before}" if before else "taken"
+        took = {"take": "over", "from": before} if before else {"take": "taken"}
+        self._add_event(ticket, EventKind.NOTE, agent, said, took)
         ticket.assignee = agent
-        return None
 
     def reply(
         self, session: Session, ticket: Ticket, author: str, body: str, delivered: bool = False

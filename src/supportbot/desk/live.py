@@ -20,14 +20,13 @@ import json
 import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 
-from supportbot.agents import event_text
+from supportbot.desk.history import StoredEvent
 from supportbot.store import Ticket, TicketEvent
 from supportbot.wakeups import TICKETS_TOPIC, Alarm, wakeups_for
 
@@ -41,15 +40,13 @@ NEWS = frozenset({"created", "customer_message", "merged"})
 
 @dataclass(frozen=True)
 class FeedEvent:
-    """One event of a ticket's audit trail, as the desk's pages show it live."""
+    """One event of a ticket's audit trail, with what the desk's pages show of its ticket."""
 
     id: int
     reference: str
     subject: str
-    kind: str
-    author: str
-    text: str
-    at: datetime
+    flow: str
+    event: StoredEvent
 
 
 def latest_event_id(sessions: sessionmaker[Session]) -> int:
@@ -68,7 +65,7 @@ def events_after(
 ) -> list[FeedEvent]:
     """The events above ``cursor`` (of one ticket, or all), oldest first."""
     query = (
-        select(TicketEvent, Ticket.reference, Ticket.subject)
+        select(TicketEvent, Ticket.reference, Ticket.subject, Ticket.flow_id)
         .join(Ticket, TicketEvent.ticket_id == Ticket.id)
         .where(TicketEvent.id > cursor)
         .order_by(TicketEvent.id)
@@ -78,8 +75,8 @@ def events_after(
         query = query.where(TicketEvent.ticket_id == ticket_id)
     with sessions() as db:
         return [
-            FeedEvent(e.id, ref, subject, e.kind, e.author, event_text(e), e.at)
-            for e, ref, subject in db.execute(query).all()
+            FeedEvent(e.id, ref, subject, flow, StoredEvent(e.at, e.kind, e.author, e.text, e.data))
+            for e, ref, subject, flow in db.execute(query).all()
         ]
 
 

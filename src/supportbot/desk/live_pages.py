@@ -19,6 +19,7 @@ from starlette.routing import Route
 
 from supportbot.desk.accounts import Agent
 from supportbot.desk.guard import Gate, form_of
+from supportbot.desk.history import event_line
 from supportbot.desk.live import (
     HEARTBEAT_SECONDS,
     NEWS,
@@ -31,7 +32,6 @@ from supportbot.desk.live import (
     ticket_id_of,
 )
 from supportbot.desk.texts import say
-from supportbot.desk.ticket_pages import event_class
 from supportbot.desk.web import Site, language
 from supportbot.tickets import REFERENCE
 
@@ -46,17 +46,18 @@ class StreamAsked:
 
 def event_data(site: Site, event: FeedEvent, lang: str) -> dict[str, Any]:
     """What a page shows of an event: the conversation's line, and the inbox's notice."""
-    news = ""
-    if event.kind in NEWS:
-        news = say(lang, f"news_{event.kind}", ref=event.reference, subject=event.subject[:80])
+    kind, news = event.event.kind, ""
+    if kind in NEWS:
+        news = say(lang, f"news_{kind}", ref=event.reference, subject=event.subject[:80])
+    line = event_line(event.event, site.content.flows.get(event.flow), lang)
     return {
         "ref": event.reference,
-        "kind": event.kind,
-        "class": event_class(event.kind, event.author),
-        "label": say(lang, f"event_{event.kind}", author=event.author or "?"),
-        "text": event.text,
-        "at": event.at.isoformat(),
-        "time": event.at.astimezone(site.desk.tickets.calendar.tz).strftime("%d/%m %H:%M"),
+        "kind": kind,
+        "class": line.css,
+        "label": line.label,
+        "text": line.text,
+        "at": line.at.isoformat(),
+        "time": line.at.astimezone(site.desk.tickets.calendar.tz).strftime("%d/%m %H:%M"),
         "notice": news,
     }
 

@@ -20,12 +20,14 @@ from starlette.responses import FileResponse, PlainTextResponse, RedirectRespons
 from starlette.routing import Route
 
 from supportbot.agent_console import AGENT_ERRORS, fill_template, is_overdue, send_template
-from supportbot.agents import TicketChanged, TicketView
+from supportbot.agents import KeyInUse, TicketChanged, TicketView
 from supportbot.desk.accounts import Agent
 from supportbot.desk.card import customer_name, readable_answers
 from supportbot.desk.guard import Gate, base, form_of
+from supportbot.desk.history import EventLine, StoredEvent, event_line
 from supportbot.desk.web import Site, language, new_key
-from supportbot.tickets import CUSTOMER, SYSTEM, EventKind, TicketNotFound
+from supportbot.replies import UnknownTemplate
+from supportbot.tickets import CustomerErased, InvalidTransition, TicketNotFound
 
 # Shown in the page, never a download: the formats a browser displays without running
 # anything (no SVG: it may carry a script).
@@ -43,12 +45,17 @@ class TicketPage:
     channel: str
     customer: str  # the customer's name, or a short id: never the stored id
     answers: list[tuple[str, str]]  # (the question's label, the answer as a person reads it)
+    history: list[EventLine]
 
 
 def read_ticket(site: Site, reference: str, lang: str = "fr") -> TicketPage:
     with site.desk.sessions() as db:
         ticket = site.desk.tickets.get(db, reference)
-        customer = ticket.customer
+        customer, flow = ticket.customer, site.content.flows.get(ticket.flow_id)
+        history = [
+            event_line(StoredEvent(e.at, e.kind, e.author, e.text, e.data), flow, lang)
+            for e in ticket.events
+        ]
         return TicketPage(
             TicketView.of(ticket),
             ticket.flow_id,
@@ -56,19 +63,19 @@ def read_ticket(site: Site, reference: str, lang: str = "fr") -> TicketPage:
             ticket.created_at,
             customer.channel,
             customer_name(customer.name, customer.external_id, lang),
-            readable_answers(site.content.flows.get(ticket.flow_id), ticket.fields, lang),
+            readable_answers(flow, ticket.fields, lang),
+            history,
         )
 
 
-def event_class(kind: str, author: str) -> str:
-    """How an event looks in the conversation: the customer's, an agent's, bookkeeping."""
-    if kind in (EventKind.CREATED, EventKind.CUSTOMER_MESSAGE, EventKind.MERGED):
-        return "customer"
-    if kind == EventKind.AGENT_MESSAGE or (
-        kind == EventKind.STATUS and author not in (CUSTOMER, SYSTEM)
-    ):
-        return "agent"
-    return "internal"
+# The domain's refusals, each by the catalog's words (their own messages are English).
+REFUSALS: dict[type[Exception], str] = {
+    InvalidTransition: "refused_transition",
+    CustomerErased: "refused_erased",
+    UnknownTemplate: "refused_template",
+    KeyInUse: "refused_key",
+    TicketNotFound: "not_found",
+}
 
 
 async def ticket_page(
@@ -94,7 +101,6 @@ async def ticket_page(
         page=page,
         ticket=page.view,
         overdue=is_overdue(page.view, site.desk.tickets.clock()),
-        event_class=event_class,
         inline=INLINE_IMAGES,
         templates=list(site.book.templates.values()),
         keys={action: new_key() for action in ACTIONS},
@@ -172,7 +178,7 @@ async def _apply(
     except AGENT_ERRORS as err:
         if isinstance(err, TicketNotFound):
             return site.render(request, "refused.html", agent, 404, message="not_found")
-        return await ticket_page(request, agent, site, 400, error=str(err), draft=draft)
+        return await ticket_page(request, agent, site, 400, error=REFUSALS[type(err)], draft=draft)
     done = "2" if view.repeated else "1"
     if back_to_inbox:
         return RedirectResponse(f"{base(request)}/?done={done}", 303)
@@ -189,9 +195,7 @@ async def template_preview(request: Request, agent: Agent, site: Site) -> Respon
             fill_template, site.desk, site.book, reference, name, agent.name
         )
     except AGENT_ERRORS as err:
-        return site.render(
-            request, "refused.html", agent, 404, message="not_found", detail=str(err)
-        )
+        return site.render(request, "refused.html", agent, 404, message=REFUSALS[type(err)])
     return site.render(
         request,
         "template.html",
@@ -212,7 +216,7 @@ async def send_filled_template(request: Request, agent: Agent, site: Site) -> Re
     try:
         template = site.book.get(form.fields.get("name", ""))
     except AGENT_ERRORS as err:
-        return await ticket_page(request, agent, site, 400, error=str(err))
+        return await ticket_page(request, agent, site, 400, error=REFUSALS[type(err)])
     if not body:
         return await ticket_page(request, agent, site, 400, error="empty_text")
     reference = request.path_params["ref"]
