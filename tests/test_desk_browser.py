@@ -269,3 +269,17 @@ def test_no_serious_accessibility_violation_on_the_inbox_and_a_ticket(
     assert serious_violations(lea) == []
     open_ticket(lea, site, ref)
     assert serious_violations(lea) == []
+
+
+def test_news_outside_the_inbox_s_filters_is_counted_not_announced(
+    contexts: Callable[[], BrowserContext], site: str, chat: Chat
+) -> None:
+    lea = agent_page(contexts, site)
+    lea.goto(f"{site}/desk/?status=closed")
+    ready(lea)
+    expect(lea.locator("#live")).to_have_attribute("data-stream", re.compile("status=closed"))
+    handoff(chat, "Je n'arrive pas à changer l'adresse de livraison")
+    expect(lea.locator("#live-outside")).to_have_text("1 nouveauté hors de votre filtre")
+    expect(lea.locator("#live-notice")).to_have_text("")
+    expect(lea.get_by_text("Aucune demande.")).to_be_visible()
+    assert serious_violations(lea) == []

@@ -165,3 +165,21 @@ def test_the_watcher_wakes_the_open_streams_once_it_started(engine: Engine) -> N
             return await rung(feed.bell(), 5.0)
 
     assert asyncio.run(first_stream())
+
+
+def test_the_inbox_s_notices_follow_its_filters(desk: str, engine: Engine, chat: Chat) -> None:
+    lea = signed_in(desk, "lea")
+    cursor = latest_event_id(engine.sessions)
+    page = lea.get("/desk/?status=closed&flow=human-agent").text
+    assert f"/desk/events?after={cursor}&amp;status=closed&amp;flow=human-agent" in page
+    for query, listed in (("status=closed", False), ("flow=order-problem", False), ("", True)):
+        with stream(lea, f"/desk/events?after={cursor}&{query}") as events:
+            if listed:
+                ref = handoff(chat, "Je n'arrive pas à changer l'adresse de livraison")
+            else:
+                handoff(chat, "Je n'arrive pas à changer l'adresse de livraison")
+            data = json.loads(next(events)["data"])
+        cursor = latest_event_id(engine.sessions)
+        assert data["kind"] == "created"
+        assert (data["notice"] != "", data["outside"]) == (listed, not listed), query
+    assert data["notice"].startswith(f"Nouvelle demande {ref}")

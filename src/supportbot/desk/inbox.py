@@ -7,8 +7,10 @@ only its rows, even among 100,000 tickets (`benchmarks/desk.py`).
 
 from __future__ import annotations
 
+from collections.abc import Container, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from urllib.parse import urlencode
 
 from sqlalchemy import ColumnElement, Select, and_, case, select
 from sqlalchemy.orm import Session
@@ -94,6 +96,13 @@ def _listed(db: Session, wanted: InboxFilter, agent: str, now: datetime, limit: 
     return [rank[3] for rank in sorted(ranks)[:limit]]
 
 
+def _among(wanted: InboxFilter, agent: str, ids: list[int]) -> Select[int]:
+    """The tickets of ``ids`` the filter keeps."""
+    return select(Ticket.id).where(
+        Ticket.id.in_(ids), Ticket.status.in_(_statuses(wanted)), *_filters(wanted, agent)
+    )
+
+
 def _searched(db: Session, wanted: InboxFilter, agent: str, now: datetime, limit: int) -> list[int]:
     """The page's ticket ids among those the search names (a few, found by index)."""
     found = search_ids(db, wanted.query)
@@ -101,8 +110,7 @@ def _searched(db: Session, wanted: InboxFilter, agent: str, now: datetime, limit
         return []
     overdue = and_(Ticket.status == TicketStatus.RECEIVED.value, Ticket.due_at < now)
     query = (
-        select(Ticket.id)
-        .where(Ticket.id.in_(found), Ticket.status.in_(_statuses(wanted)), *_filters(wanted, agent))
+        _among(wanted, agent, found)
         .order_by(case((overdue, 0), else_=1), Ticket.due_at.asc().nulls_last(), Ticket.id)
         .limit(limit)
     )
@@ -177,3 +185,38 @@ def inbox(desk: AgentDesk, agent: str, wanted: InboxFilter, limit: int = PAGE) -
         InboxRow(view, flow, is_overdue(view, now), customer_wrote_last(view), customer)
         for view, flow, customer in views
     ]
+
+
+def matching(desk: AgentDesk, agent: str, wanted: InboxFilter, ids: list[int]) -> set[int]:
+    """Which of the tickets ``ids`` the inbox filtered by ``wanted`` lists now: a live
+    notice of news is for those; the others only count as news outside the filter."""
+    if not ids:
+        return set()
+    with desk.sessions() as db:
+        if wanted.query.strip():
+            ids = [i for i in search_ids(db, wanted.query) if i in set(ids)]
+        return set(db.scalars(_among(wanted, agent, ids))) if ids else set()
+
+
+def inbox_filter(params: Mapping[str, str], flows: Container[str]) -> InboxFilter:
+    """The filter a page's query asks for; anything unknown is left out."""
+    status = params.get("status", "open")
+    return InboxFilter(
+        status=status if status in STATUS_CHOICES else "open",
+        mine=params.get("mine") == "1",
+        unassigned=params.get("unassigned") == "1",
+        flow=params.get("flow", "") if params.get("flow", "") in flows else "",
+        query=params.get("q", "")[:200],
+    )
+
+
+def filter_query(wanted: InboxFilter) -> str:
+    """``wanted`` as the query of a URL (the inbox's live stream)."""
+    asked = {
+        "status": wanted.status,
+        "mine": "1" if wanted.mine else "",
+        "unassigned": "1" if wanted.unassigned else "",
+        "flow": wanted.flow,
+        "q": wanted.query,
+    }
+    return urlencode({k: v for k, v in asked.items() if v})

@@ -43,6 +43,7 @@ class FeedEvent:
     """One event of a ticket's audit trail, with what the desk's pages show of its ticket."""
 
     id: int
+    ticket_id: int
     reference: str
     subject: str
     flow: str
@@ -75,7 +76,14 @@ def events_after(
         query = query.where(TicketEvent.ticket_id == ticket_id)
     with sessions() as db:
         return [
-            FeedEvent(e.id, ref, subject, flow, StoredEvent(e.at, e.kind, e.author, e.text, e.data))
+            FeedEvent(
+                e.id,
+                e.ticket_id,
+                ref,
+                subject,
+                flow,
+                StoredEvent(e.at, e.kind, e.author, e.text, e.data),
+            )
             for e, ref, subject, flow in db.execute(query).all()
         ]
 

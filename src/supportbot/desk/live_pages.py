@@ -20,6 +20,7 @@ from starlette.routing import Route
 from supportbot.desk.accounts import Agent
 from supportbot.desk.guard import Gate, form_of
 from supportbot.desk.history import event_line
+from supportbot.desk.inbox import InboxFilter, inbox_filter, matching
 from supportbot.desk.live import (
     HEARTBEAT_SECONDS,
     NEWS,
@@ -42,12 +43,14 @@ class StreamAsked:
     reference: str  # "" for the inbox: every ticket
     ticket_id: int | None
     lang: str
+    wanted: InboxFilter  # the inbox's filter: its notices are for the tickets it lists
 
 
-def event_data(site: Site, event: FeedEvent, lang: str) -> dict[str, Any]:
-    """What a page shows of an event: the conversation's line, and the inbox's notice."""
+def event_data(site: Site, event: FeedEvent, lang: str, listed: bool = True) -> dict[str, Any]:
+    """What a page shows of an event: the conversation's line, and the inbox's notice
+    (when the inbox's filter lists its ticket; ``outside`` when it does not)."""
     kind, news = event.event.kind, ""
-    if kind in NEWS:
+    if kind in NEWS and listed:
         news = say(lang, f"news_{kind}", ref=event.reference, subject=event.subject[:80])
     line = event_line(event.event, site.content.flows.get(event.flow), lang)
     return {
@@ -59,6 +62,7 @@ def event_data(site: Site, event: FeedEvent, lang: str) -> dict[str, Any]:
         "at": line.at.isoformat(),
         "time": line.at.astimezone(site.desk.tickets.calendar.tz).strftime("%d/%m %H:%M"),
         "notice": news,
+        "outside": kind in NEWS and not listed,
     }
 
 
@@ -85,7 +89,8 @@ async def stream(request: Request, agent: Agent, site: Site, gate: Gate) -> Resp
         ticket_id = await run_in_threadpool(ticket_id_of, site.desk.sessions, reference)
         if ticket_id is None:
             return PlainTextResponse("not found", 404)
-    asked = StreamAsked(cursor, reference, ticket_id, language(request))
+    wanted = inbox_filter(request.query_params, site.flows)
+    asked = StreamAsked(cursor, reference, ticket_id, language(request), wanted)
     return StreamingResponse(
         _events(request, agent, site, gate, asked),
         media_type="text/event-stream",
@@ -106,9 +111,11 @@ async def _events(
             batch = await run_in_threadpool(
                 events_after, site.desk.sessions, cursor, asked.ticket_id
             )
+            listed = await _listed(site, agent, asked, batch)
             for event in batch:
                 cursor = event.id
-                yield sse("ticket", event_data(site, event, asked.lang), event.id)
+                data = event_data(site, event, asked.lang, event.ticket_id in listed)
+                yield sse("ticket", data, event.id)
             if asked.reference:
                 there = tuple(p for p in feed.presence.of(asked.reference) if p[0] != agent.name)
                 if there != shown:
@@ -123,6 +130,14 @@ async def _events(
             if await gate.agent(request) is None:
                 return  # signed out (or the password changed) since the stream opened
             yield ": still here\n\n"  # keeps proxies from closing an idle stream
+
+
+async def _listed(site: Site, agent: Agent, asked: StreamAsked, batch: list[FeedEvent]) -> set[int]:
+    """The tickets of ``batch``'s news that the page lists (a ticket's page: its own)."""
+    if asked.ticket_id is not None:
+        return {asked.ticket_id}
+    news = [e.ticket_id for e in batch if e.event.kind in NEWS]
+    return await run_in_threadpool(matching, site.desk, agent.name, asked.wanted, news)
 
 
 async def presence(request: Request, agent: Agent, site: Site) -> Response:

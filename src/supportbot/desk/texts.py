@@ -72,6 +72,14 @@ TEXTS: dict[str, tuple[str, str]] = {
         "New request added to {ref}: {subject}",
     ),
     "fresh": ("nouveau", "new"),
+    "news_outside_one": (
+        "1 nouveauté hors de votre filtre",
+        "1 new update outside your filter",
+    ),
+    "news_outside_many": (
+        "{count} nouveautés hors de votre filtre",
+        "{count} new updates outside your filter",
+    ),
     # -- ticket
     "category": ("Catégorie", "Category"),
     "priority": ("Priorité", "Priority"),

@@ -42,7 +42,7 @@ from supportbot.desk.guard import (
     same_token,
     set_cookie,
 )
-from supportbot.desk.inbox import STATUS_CHOICES, InboxFilter, inbox
+from supportbot.desk.inbox import STATUS_CHOICES, filter_query, inbox, inbox_filter
 from supportbot.desk.live import Feed, latest_event_id
 from supportbot.desk.texts import catalog_word, say
 from supportbot.replies import ReplyBook, load_replies
@@ -163,14 +163,7 @@ async def switch_language(request: Request) -> Response:
 
 async def inbox_page(request: Request, agent: Agent, site: Site) -> Response:
     params = request.query_params
-    status = params.get("status", "open")
-    wanted = InboxFilter(
-        status=status if status in STATUS_CHOICES else "open",
-        mine=params.get("mine") == "1",
-        unassigned=params.get("unassigned") == "1",
-        flow=params.get("flow", "") if params.get("flow", "") in site.flows else "",
-        query=params.get("q", "")[:200],
-    )
+    wanted = inbox_filter(params, site.flows)
     # The stream's cursor is read before the rows: nothing written between is missed.
     cursor = await run_in_threadpool(latest_event_id, site.desk.sessions)
     rows = await run_in_threadpool(inbox, site.desk, agent.name, wanted)
@@ -183,6 +176,7 @@ async def inbox_page(request: Request, agent: Agent, site: Site) -> Response:
         statuses=STATUS_CHOICES,
         flows=sorted(site.flows),
         cursor=cursor,
+        filter_query=filter_query(wanted),
         keys={row.view.reference: new_key() for row in rows},
         notice={"1": "done", "2": "repeated"}.get(params.get("done", ""), ""),
     )

@@ -79,6 +79,8 @@
   if (live && window.EventSource) {
     var source = new EventSource(live.getAttribute("data-stream"));
     var notice = document.getElementById("live-notice");
+    var outsideNotice = document.getElementById("live-outside");
+    var outside = 0;
     source.addEventListener("ticket", function (message) {
       var data = JSON.parse(message.data);
       if (events) { showEvent(data); return; }
@@ -86,6 +88,12 @@
       if (data.notice) {
         fresh[data.ref] = true;
         notice.textContent = data.notice;
+      } else if (data.outside) {  // news of a ticket the filters leave out: only counted
+        outside += 1;
+        var count = String(outside);
+        outsideNotice.textContent = outside === 1 ? outsideNotice.getAttribute("data-one")
+          : outsideNotice.getAttribute("data-many").replace("{count}", count);
+        return;
       }
       refreshList();
     });
