@@ -7,19 +7,25 @@ import asyncio
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import timedelta
 
 import httpx
 import pytest
+from sqlalchemy import select
 from starlette.applications import Starlette
 from starlette.routing import Mount
 
-from conftest import Chat, handoff
+from conftest import Chat, Clock, handoff
+from supportbot.app import build_engine
 from supportbot.config import Settings
+from supportbot.content import Content
 from supportbot.desk.accounts import Accounts
-from supportbot.desk.live import Feed, Presence, latest_event_id, rung
+from supportbot.desk.live import Feed, latest_event_id, rung
 from supportbot.desk.live_pages import presence_data
+from supportbot.desk.presence import Presence, PresenceRow
 from supportbot.desk.web import desk_app
 from supportbot.engine import Engine
+from supportbot.routing import Router
 from test_desk_web import PASSWORD, hidden_fields
 from web_server import serving
 
@@ -117,18 +123,18 @@ def test_the_stream_and_presence_need_a_signed_in_agent(desk: str, chat: Chat) -
     assert anonymous.post(f"/desk/tickets/{ref}/presence", data={"state": "x"}).status_code == 403
 
 
-def test_presence_lapses_and_writing_turns_back_to_viewing() -> None:
-    now = [100.0]
-    presence = Presence(clock=lambda: now[0])
-    presence.saw("SAV-1", "lea", writing=True)
-    presence.saw("SAV-1", "max")
+def test_presence_lapses_and_writing_turns_back_to_viewing(engine: Engine, clock: Clock) -> None:
+    presence = Presence(engine.sessions, clock)
+    assert presence.report("SAV-1", "lea", "writing")
+    assert presence.report("SAV-1", "max", "viewing")
     assert presence.of("SAV-1") == (("lea", "writing"), ("max", "viewing"))
-    now[0] += Presence.WRITING_SECONDS + 1
-    presence.saw("SAV-1", "max")
+    assert not presence.report("SAV-1", "max", "viewing")  # a heartbeat: nothing new
+    clock.now += Presence.WRITING + timedelta(seconds=1)
+    presence.report("SAV-1", "max", "viewing")
     assert presence.of("SAV-1") == (("lea", "viewing"), ("max", "viewing"))
-    now[0] += Presence.VIEWING_SECONDS - 5
+    clock.now += Presence.VIEWING - timedelta(seconds=5)
     assert presence.of("SAV-1") == (("max", "viewing"),)  # lea's page stopped saying so
-    presence.left("SAV-1", "max")
+    presence.report("SAV-1", "max", "gone")
     assert presence.of("SAV-1") == ()
 
 
@@ -145,14 +151,49 @@ def test_the_live_notices_and_presence_follow_the_desk_s_language(
     assert presence_data((("max", "writing"),), "en")["text"] == "max is writing"
 
 
-def test_presence_forgets_the_tickets_nobody_looks_at() -> None:
-    now = [0.0]
-    presence = Presence(clock=lambda: now[0])
-    for n in range(Presence.SWEEP_ABOVE + 1):
-        presence.saw(f"SAV-{n}", "lea")
-    now[0] += Presence.VIEWING_SECONDS + 1
-    presence.saw("SAV-new", "max")
-    assert presence._seen.keys() == {"SAV-new"}
+def test_presence_rows_that_lapsed_are_pruned_at_the_next_report(
+    engine: Engine, clock: Clock
+) -> None:
+    presence = Presence(engine.sessions, clock)
+    for n in range(5):
+        presence.report(f"SAV-{n}", "lea", "viewing")
+    clock.now += Presence.VIEWING + timedelta(seconds=1)
+    presence.report("SAV-new", "max", "viewing")
+    with engine.sessions() as db:
+        assert db.execute(select(PresenceRow.ticket, PresenceRow.agent)).all() == [
+            ("SAV-new", "max")
+        ]
+
+
+def test_agents_served_by_two_workers_on_one_database_see_each_other(
+    engine: Engine,
+    settings: Settings,
+    clock: Clock,
+    content: Content,
+    matcher: Router,
+    chat: Chat,
+) -> None:
+    """Two desk applications (two workers) over the same store: max, on the second,
+    is seen from lea's stream on the first, and leaving is seen too."""
+    other = build_engine(settings, clock=clock, content=content, matcher=matcher)
+    accounts = Accounts(engine.sessions, engine.tickets.clock)
+    accounts.add("lea", PASSWORD)
+    accounts.add("max", PASSWORD)
+    ref = handoff(chat, "Je n'arrive pas à changer l'adresse de livraison")
+    first = Starlette(routes=[Mount("/desk", desk_app(engine, settings))])
+    second = Starlette(routes=[Mount("/desk", desk_app(other, settings))])
+    with serving(first) as one, serving(second) as two:
+        lea, max_ = signed_in(one, "lea"), signed_in(two, "max")
+        csrf = hidden_fields(max_.get(f"/desk/tickets/{ref}").text, f"/desk/tickets/{ref}/reply")
+        with stream(lea, f"/desk/events?ticket={ref}&after=999999999") as events:
+            assert json.loads(next(events)["data"])["agents"] == []
+            said = {"csrf": csrf["csrf"], "state": "writing"}
+            assert max_.post(f"/desk/tickets/{ref}/presence", data=said).status_code == 204
+            assert json.loads(next(events)["data"])["text"] == "max est en train d'écrire"
+            said["state"] = "gone"
+            assert max_.post(f"/desk/tickets/{ref}/presence", data=said).status_code == 204
+            assert json.loads(next(events)["data"])["agents"] == []
+    other.sessions.kw["bind"].dispose()
 
 
 def test_the_watcher_wakes_the_open_streams_once_it_started(engine: Engine) -> None:

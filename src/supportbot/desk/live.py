@@ -17,9 +17,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import func, select
@@ -27,12 +27,15 @@ from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 
 from supportbot.desk.history import StoredEvent
+from supportbot.desk.presence import Presence
 from supportbot.store import Ticket, TicketEvent
 from supportbot.wakeups import TICKETS_TOPIC, Alarm, wakeups_for
 
 WATCH_SECONDS = 0.25  # how often the process looks for new ticket events, unwoken
 HEARTBEAT_SECONDS = 15.0  # an idle stream says it lives and checks its session again
-PRESENCE_TICK = 5.0  # a ticket's stream looks again at who is there (presence expires)
+# A ticket's stream looks again at who is there: presence lapses, and another worker's
+# agents say they are there without ringing this process's bell.
+PRESENCE_TICK = 2.0
 PAGE = 100
 # What a customer did: the inbox says so with a notice.
 NEWS = frozenset({"created", "customer_message", "merged"})
@@ -88,62 +91,20 @@ def events_after(
         ]
 
 
-class Presence:
-    """Who has a ticket open, and who is writing on it: "Lea is viewing / writing".
-
-    Kept in memory, per process, not in the store: it lives for seconds (a page says
-    it is still there every 10 s, an entry lapses after 30 s, "writing" after 10 s),
-    losing it on a restart costs nothing, and writing it to the store would add a
-    write every few seconds per open page to SQLite's single writer. The cost: with
-    several workers behind a load balancer, agents served by different workers do not
-    see each other (the version check still refuses an action on a changed ticket).
-    """
-
-    VIEWING_SECONDS = 30.0
-    WRITING_SECONDS = 10.0
-    SWEEP_ABOVE = 200  # tickets with someone on them, before the lapsed ones are dropped
-
-    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
-        self.clock = clock
-        # reference -> agent -> (last seen, last typed)
-        self._seen: dict[str, dict[str, tuple[float, float]]] = {}
-
-    def saw(self, reference: str, agent: str, writing: bool = False) -> None:
-        now = self.clock()
-        if len(self._seen) > self.SWEEP_ABOVE:  # tickets nobody looks at any more
-            for lapsed in list(self._seen):
-                self.of(lapsed)
-        agents = self._seen.setdefault(reference, {})
-        typed = now if writing else agents.get(agent, (0.0, 0.0))[1]
-        agents[agent] = (now, typed)
-
-    def left(self, reference: str, agent: str) -> None:
-        self._seen.get(reference, {}).pop(agent, None)
-
-    def of(self, reference: str) -> tuple[tuple[str, str], ...]:
-        """(agent, "viewing" | "writing") of whoever is on the ticket, by name."""
-        now = self.clock()
-        agents = self._seen.get(reference, {})
-        for name in [n for n, (seen, _) in agents.items() if now - seen > self.VIEWING_SECONDS]:
-            del agents[name]
-        if not agents:
-            self._seen.pop(reference, None)
-        return tuple(
-            (name, "writing" if now - typed <= self.WRITING_SECONDS else "viewing")
-            for name, (_, typed) in sorted(agents.items())
-        )
-
-
 @dataclass
 class Feed:
     """Wakes the desk's open streams when a ticket event was written or presence changed."""
 
     sessions: sessionmaker[Session]
-    presence: Presence = field(default_factory=Presence)
+    clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+    presence: Presence = field(init=False)
     _bell: asyncio.Event | None = None
     _watcher: asyncio.Task[None] | None = None
     _streams: int = 0
     _loop: asyncio.AbstractEventLoop | None = None  # the one the bell and watcher live in
+
+    def __post_init__(self) -> None:
+        self.presence = Presence(self.sessions, self.clock)
 
     def bell(self) -> asyncio.Event:
         """Taken *before* a stream reads, waited on after: no ring between is lost."""

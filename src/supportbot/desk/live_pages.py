@@ -1,7 +1,7 @@
 """`/desk/events` (the live stream of the inbox and of a ticket page) and
 `/desk/tickets/REF/presence` (a ticket page saying its agent is there, or writing).
 
-See `supportbot.desk.live` for the cursor and the presence's design.
+See `supportbot.desk.live` for the cursor, `supportbot.desk.presence` for the presence.
 """
 
 from __future__ import annotations
@@ -117,7 +117,8 @@ async def _events(
                 data = event_data(site, event, asked.lang, event.ticket_id in listed)
                 yield sse("ticket", data, event.id)
             if asked.reference:
-                there = tuple(p for p in feed.presence.of(asked.reference) if p[0] != agent.name)
+                everyone = await run_in_threadpool(feed.presence.of, asked.reference)
+                there = tuple(p for p in everyone if p[0] != agent.name)
                 if there != shown:
                     shown = there
                     yield sse("presence", presence_data(there, asked.lang))
@@ -147,13 +148,8 @@ async def presence(request: Request, agent: Agent, site: Site) -> Response:
     state = (fields or {}).get("state", "")
     if fields is None or not REFERENCE.fullmatch(reference) or state not in PRESENCE_STATES:
         return PlainTextResponse("refused", 403 if fields is None else 400)
-    before = site.feed.presence.of(reference)
-    if state == "gone":
-        site.feed.presence.left(reference, agent.name)
-    else:
-        site.feed.presence.saw(reference, agent.name, writing=state == "writing")
-    if site.feed.presence.of(reference) != before:
-        site.feed.ring()
+    if await run_in_threadpool(site.feed.presence.report, reference, agent.name, state):
+        site.feed.ring()  # this worker's streams at once; the others' at their next look
     return Response(status_code=204)
 
 

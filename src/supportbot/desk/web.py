@@ -204,7 +204,7 @@ def desk_app(
         settings=settings,
         content=engine.content,
         flows={f.id: (f.title.fr, f.title.en) for f in engine.content.flows.values()},
-        feed=Feed(desk.sessions),
+        feed=Feed(desk.sessions, desk.tickets.clock),
         gaps=FaqGaps(engine.content, settings.content_dir),
     )
     gate = Gate(site.accounts)
