@@ -10,6 +10,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
+from sqlalchemy import delete
 from starlette.applications import Starlette
 from starlette.routing import Mount
 from starlette.testclient import TestClient
@@ -17,9 +18,10 @@ from starlette.testclient import TestClient
 from conftest import Chat, Clock
 from supportbot.config import Settings
 from supportbot.desk.accounts import Accounts
+from supportbot.desk.gaps import KEEP_SECONDS, FaqGaps
 from supportbot.desk.web import desk_app
 from supportbot.engine import Engine
-from supportbot.faq_tools import check_drafts
+from supportbot.faq_tools import check_drafts, find_gaps
 from supportbot.store import UnansweredQuestion
 from test_desk_web import PASSWORD, client, hidden_fields, sign_in  # noqa: F401
 from test_stats_periods import NOVEMBER, command_stats, seed
@@ -120,3 +122,34 @@ def test_faq_gaps_show_on_the_stats_page_and_an_admin_writes_a_group_s_draft(
     again = desk.post("/desk/stats/gaps/draft", data=fields)  # the same group twice
     assert again.status_code == 400 and "already exists" in again.text
     assert check_drafts(content_dir, engine.content) == []  # valid, as `faq draft` writes it
+
+
+def test_faq_gaps_are_grouped_again_only_when_the_questions_change(
+    engine: Engine, settings: Settings
+) -> None:
+    """The stats page keeps the groups while no question came in (nor was deleted), and
+    always shows what `faq gaps` finds."""
+    now = [0.0]
+    gaps = FaqGaps(engine.content, settings.content_dir, clock=lambda: now[0])
+
+    def ask(text: str) -> None:
+        with engine.sessions.begin() as db:
+            db.add(UnansweredQuestion(text=text, language="fr", at=engine.clock()))
+
+    def found_by_the_command() -> list[dict[str, object]]:
+        with engine.sessions() as db:
+            return [g.as_dict() for g in find_gaps(db, gaps.ranker(), engine.content)]
+
+    ask("peut-on payer en bitcoin ?")
+    first = gaps.groups(engine.sessions, None)
+    assert gaps.groups(engine.sessions, None) is first  # kept: nothing changed
+    ask("paiement en bitcoin possible ?")
+    second = gaps.groups(engine.sessions, None)
+    assert second is not first and [g.as_dict() for g in second] == found_by_the_command()
+    assert second[0].as_dict()["size"] == 2
+    with engine.sessions.begin() as db:
+        db.execute(delete(UnansweredQuestion).where(UnansweredQuestion.text.like("peut-on%")))
+    third = gaps.groups(engine.sessions, None)
+    assert [g.as_dict() for g in third] == found_by_the_command()
+    now[0] += KEEP_SECONDS + 1
+    assert gaps.groups(engine.sessions, None) is not third  # kept a short while only
