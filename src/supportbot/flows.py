@@ -422,8 +422,7 @@ class FlowRunner:
                 fixed = self._corrections(flow, state, meaning, lang, exclude=step.id)
                 if fixed:  # "pardon, c'était le 26/11" while sending photos
                     return FlowOutcome([*fixed, self.prompt(flow, state, lang)])
-                sent = len(state.files.get(step.id, []))
-                enough = sent >= (0 if optional else max(step.min_count, 1))
+                enough = len(state.files.get(step.id, [])) >= self._files_needed(step, state)
                 says_more = meaning.words >= 3 and not meaning.whole  # "voici" says nothing
                 if enough and says_more and "?" not in inbound.text:
                     # words, not files, once the files asked for are there (or none were
@@ -775,12 +774,15 @@ class FlowRunner:
         state.corrected.append(previous)  # never prefilled again
         return [self.prompt(flow, state, lang)]
 
+    def _files_needed(self, step: Step, state: FlowState) -> int:
+        """How many files a question for files needs before "done": none if optional."""
+        return 0 if self._is_optional(step, state) else max(step.min_count, 1)
+
     def _enough_files(self, step: Step, state: FlowState) -> bool:
         """A question for files that already holds what it needs (files sent earlier)."""
         if step.type is not FieldType.ATTACHMENTS:
             return False
-        needed = 0 if self._is_optional(step, state) else max(step.min_count, 1)
-        return len(state.files.get(step.id, [])) >= max(needed, 1)
+        return len(state.files.get(step.id, [])) >= max(self._files_needed(step, state), 1)
 
     def _parse(self, step: Step, raw: str) -> Any:
         kind = step.type
@@ -814,7 +816,7 @@ class FlowRunner:
         stored = state.files.setdefault(step.id, [])
         if not inbound.files:
             if word == "done":
-                required = 0 if self._is_optional(step, state) else max(step.min_count, 1)
+                required = self._files_needed(step, state)
                 if len(stored) < required:
                     msg = text(lang, "attach_need_more", min=required, count=len(stored))
                     return FlowOutcome([Reply(msg), self.prompt(flow, state, lang)], refused=True)
